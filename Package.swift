@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "robot-runtime",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "robot-worker", targets: ["robot-worker"]),
+        .executable(name: "watchdog", targets: ["watchdog"]),
+        .executable(name: "supervisor", targets: ["supervisor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(name: "CShim"),
+        .target(
+            name: "IPC",
+            dependencies: ["CSystemd", "CShim"]
+        ),
+        .target(
+            name: "RobotConfig",
+            dependencies: ["IPC"]
+        ),
+        .target(
+            name: "WorkerCore",
+            dependencies: [
+                "IPC", "RobotConfig", "CShim",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "robot-worker",
+            dependencies: [
+                "WorkerCore", "RobotConfig", "IPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "watchdog",
+            dependencies: [
+                "IPC", "RobotConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "supervisor",
+            dependencies: [
+                "IPC", "RobotConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "IPCTests", dependencies: ["IPC"]),
+        .testTarget(name: "RobotConfigTests", dependencies: ["RobotConfig"]),
+        .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "IPC"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["IPC", "RobotConfig"]),
+    ]
+)

@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+
+/// A single-threaded event loop over epoll: file descriptors, timers and signals.
+///
+/// Every handler runs on the thread that called `run()`, one at a time, so the state they touch
+/// needs no locks. A handler must not block: the loop is also what sends `WATCHDOG=1`, so a
+/// handler that hangs is exactly what the parent's watchdog is there to catch.
+///
+/// Signals given to `onSignals` are blocked for the whole process and read from a signalfd, so a
+/// signal is handled like any other event, never in an async-signal context.
+public final class Reactor {
+    public struct Readiness: Sendable {
+        public var readable: Bool
+        public var writable: Bool
+        /// The peer hung up or the descriptor is in error; reading returns 0 or the error.
+        public var hangup: Bool
+    }
+
+    /// Identifies a scheduled timer for `cancel`.
+    public struct TimerID: Hashable, Sendable { let raw: UInt64 }
+
+    private struct Timer {
+        var id: UInt64
+        var deadline: Int64
+        var body: () -> Void
+    }
+
+    private let epollFD: Int32
+    private var handlers: [Int32: (Readiness) -> Void] = [:]
+    private var timers: [Timer] = []
+    private var nextTimerID: UInt64 = 1
+    private var running = false
+    private var signalFD: Int32 = -1
+
+    public init() throws(SystemError) {
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw SystemError("epoll_create1") }
+    }
+
+    deinit {
+        close(epollFD)
+        if signalFD >= 0 { close(signalFD) }
+    }
+
+    /// Calls `handler` whenever `fd` is ready for what is asked. Replaces an earlier watch of `fd`.
+    public func watch(_ fd: Int32, readable: Bool = true, writable: Bool = false, _ handler: @escaping (Readiness) -> Void) {
+        var event = epoll_event()
+        event.events = Self.mask(readable: readable, writable: writable)
+        event.data.fd = fd
+        let op = handlers[fd] == nil ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
+        handlers[fd] = handler
+        if epoll_ctl(epollFD, op, fd, &event) != 0 {
+            preconditionFailure("epoll_ctl(\(fd)): \(SystemError.lastMessage())")
+        }
+    }
+
+    /// Changes what `fd` is watched for, keeping its handler.
+    public func modify(_ fd: Int32, readable: Bool, writable: Bool) {
+        guard handlers[fd] != nil else { return }
+        var event = epoll_event()
+        event.events = Self.mask(readable: readable, writable: writable)
+        event.data.fd = fd
+        epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    /// Stops watching `fd`. Call it before closing `fd`.
+    public func unwatch(_ fd: Int32) {
+        guard handlers.removeValue(forKey: fd) != nil else { return }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    }
+
+    /// Runs `body` once, `nanos` from now on the monotonic clock.
+    @discardableResult
+    public func schedule(afterNanos nanos: Int64, _ body: @escaping () -> Void) -> TimerID {
+        let id = nextTimerID
+        nextTimerID += 1
+        timers.append(Timer(id: id, deadline: MonotonicClock.nowNanos() + max(0, nanos), body: body))
+        return TimerID(raw: id)
+    }
+
+    /// Runs `body` once, `seconds` from now.
+    @discardableResult
+    public func schedule(afterSeconds seconds: Double, _ body: @escaping () -> Void) -> TimerID {
+        schedule(afterNanos: Int64(seconds * 1e9), body)
+    }
+
+    /// Cancels a timer that has not run yet; does nothing otherwise.
+    public func cancel(_ timer: TimerID) {
+        timers.removeAll { $0.id == timer.raw }
+    }
+
+    /// Blocks `signals` for the process and calls `handler` with each one that arrives.
+    public func onSignals(_ signals: [Int32], _ handler: @escaping (Int32) -> Void) throws(SystemError) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        guard pthread_sigmask(SIG_BLOCK, &set, nil) == 0 else { throw SystemError("pthread_sigmask") }
+        if signalFD >= 0 {
+            unwatch(signalFD)
+            close(signalFD)
+        }
+        let fd = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
+        guard fd >= 0 else { throw SystemError("signalfd") }
+        signalFD = fd
+        watch(fd) { _ in
+            var info = signalfd_siginfo()
+            while read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+                handler(Int32(info.ssi_signo))
+            }
+        }
+    }
+
+    /// Runs until `stop()`.
+    public func run() {
+        running = true
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        while running {
+            let timeout = nextTimeoutMillis()
+            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                preconditionFailure("epoll_wait: \(SystemError.lastMessage())")
+            }
+            for i in 0..<Int(n) {
+                let fd = events[i].data.fd
+                let bits = events[i].events
+                guard let handler = handlers[fd] else { continue }
+                handler(
+                    Readiness(
+                        readable: bits & EPOLLIN.rawValue != 0,
+                        writable: bits & EPOLLOUT.rawValue != 0,
+                        hangup: bits & (EPOLLHUP.rawValue | EPOLLERR.rawValue | EPOLLRDHUP.rawValue) != 0))
+                if !running { return }
+            }
+            runDueTimers()
+        }
+    }
+
+    /// Makes `run()` return after the handler that called it.
+    public func stop() { running = false }
+
+    private func runDueTimers() {
+        let now = MonotonicClock.nowNanos()
+        var due: [Timer] = []
+        timers.removeAll { t in
+            if t.deadline <= now { due.append(t); return true }
+            return false
+        }
+        due.sort { $0.deadline < $1.deadline }
+        for t in due where running { t.body() }
+    }
+
+    private func nextTimeoutMillis() -> Int32 {
+        guard let earliest = timers.min(by: { $0.deadline < $1.deadline })?.deadline else { return -1 }
+        let delta = earliest - MonotonicClock.nowNanos()
+        if delta <= 0 { return 0 }
+        return Int32(min(Int64(Int32.max), (delta + 999_999) / 1_000_000))
+    }
+
+    private static func mask(readable: Bool, writable: Bool) -> UInt32 {
+        var m = EPOLLRDHUP.rawValue
+        if readable { m |= EPOLLIN.rawValue }
+        if writable { m |= EPOLLOUT.rawValue }
+        return m
+    }
+}
+
+/// A failed system call: what was called and `errno`.
+public struct SystemError: Error, Sendable, CustomStringConvertible {
+    public var call: String
+    public var code: Int32
+
+    public init(_ call: String, code: Int32 = errno) {
+        self.call = call
+        self.code = code
+    }
+
+    public var description: String { "\(call): \(String(cString: strerror(code)))" }
+
+    static func lastMessage() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// The first line of every connection to the watchdog (docs/PROTOCOL.md).
+///
+/// A worker: `{"v":1,"type":"hello","role":"worker","market":"ES","run_id":"…","pid":4242,"fence":7,"resume_runs":["…"]}`.
+/// `resume_runs` names earlier runs of the market whose journaled events the worker may re-send;
+/// the watchdog answers the last seq it applied for each, and for the hello's own run.
+/// An operator: `{"v":1,"type":"hello","role":"operator"}`.
+public struct Hello: Codable, Sendable, Equatable {
+    public enum Role: String, Codable, Sendable { case worker, `operator` }
+    public var v: Int64 = WireFormat.version
+    public var type = "hello"
+    public var role: Role
+    public var market: String?
+    public var runID: String?
+    public var pid: Int32?
+    public var fence: Int64?
+    public var resumeRuns: [String]?
+
+    public init(role: Role, market: String? = nil, runID: String? = nil, pid: Int32? = nil, fence: Int64? = nil, resumeRuns: [String]? = nil) {
+        self.role = role
+        self.market = market
+        self.runID = runID
+        self.pid = pid
+        self.fence = fence
+        self.resumeRuns = resumeRuns
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, type, role, market, pid, fence
+        case runID = "run_id"
+        case resumeRuns = "resume_runs"
+    }
+}
+
+/// The watchdog's answer to a hello: for each run asked about, the last seq it has applied
+/// durably (0: none). The worker re-sends what follows.
+/// `{"v":1,"type":"welcome","applied":{"ES-20261121T071500Z-4f3a9c1b":42}}`
+public struct Welcome: Codable, Sendable, Equatable {
+    public var v: Int64 = WireFormat.version
+    public var type = "welcome"
+    public var applied: [String: Int64]
+
+    public init(applied: [String: Int64]) { self.applied = applied }
+}
+
+/// Cumulative acknowledgement: every event of `run_id` up to `seq` is applied and durable.
+/// `{"v":1,"type":"ack","run_id":"ES-20261121T071500Z-4f3a9c1b","seq":43}`
+public struct Ack: Codable, Sendable, Equatable {
+    public var v: Int64 = WireFormat.version
+    public var type = "ack"
+    public var runID: String
+    public var seq: Int64
+
+    public init(runID: String, seq: Int64) {
+        self.runID = runID
+        self.seq = seq
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, type, seq
+        case runID = "run_id"
+    }
+}
+
+/// Sent before the watchdog closes a connection it refuses.
+/// `{"v":1,"type":"error","reason":"peer_mismatch","detail":"hello pid 12 is not the peer's pid 4242"}`
+public struct WireError: Codable, Sendable, Equatable {
+    public var v: Int64 = WireFormat.version
+    public var type = "error"
+    public var reason: RejectionReason
+    public var detail: String
+
+    public init(reason: RejectionReason, detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
+}
+
+/// Codable messages as lines.
+public enum WireCoding {
+    /// The compact JSON of `value` and a newline.
+    public static func line<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes = Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    /// Decodes one line (newline excluded) as `T`.
+    public static func decode<T: Decodable>(_ type: T.Type, from line: [UInt8]) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(line))
+    }
+}

@@ -1,0 +1,58 @@
+/// The validated configuration every executable runs on (docs/CONFIG.md).
+public struct Configuration: Sendable, Equatable {
+    /// Where it was read from: a path, or `DefaultConfiguration.name`.
+    public var source: String
+    /// The folder relative paths were resolved against (`--home`, `$ROBOT_HOME`, or the current folder).
+    public var home: String
+    public var instrumentMap: InstrumentMap
+    /// Canonical instrument -> its market.
+    public var markets: [String: MarketSpec]
+    public var timings: Timings
+    public var paths: Paths
+
+    /// The markets in name order.
+    public var marketNames: [String] { markets.keys.sorted() }
+}
+
+/// One canonical market: what its worker runs.
+public struct MarketSpec: Sendable, Equatable {
+    public var canonical: String
+    /// The default execution instrument (a worker started as `--market MES` uses MES instead).
+    /// May be empty: the identity invariants then report it missing.
+    public var execution: String
+    /// Ordered by id.
+    public var streams: [StreamSpec]
+}
+
+public struct StreamSpec: Sendable, Equatable {
+    public var id: String
+    public var instrument: String
+}
+
+/// Intervals and thresholds, in seconds unless named otherwise.
+public struct Timings: Sendable, Equatable {
+    public var heartbeatInterval: Double
+    public var invariantsInterval: Double
+    /// A market is LATE after this many heartbeat intervals without one.
+    public var heartbeatLateIntervals: Double
+    /// A market is LOST after this long without a heartbeat.
+    public var heartbeatLost: Double
+}
+
+/// Absolute paths of the folders the stack uses.
+public struct Paths: Sendable, Equatable {
+    public var lockDir: String
+    public var stateDir: String
+    public var socketDir: String
+
+    /// The lock file of a canonical market (`canonical_ES.lock`).
+    public func lockFile(_ canonical: String) -> String { lockDir + "/canonical_\(canonical).lock" }
+    /// The fence file of a canonical market, next to its lock.
+    public func fenceFile(_ canonical: String) -> String { lockDir + "/canonical_\(canonical).fence" }
+    /// The state folder of one market (journal, snapshot).
+    public func marketStateDir(_ canonical: String) -> String { stateDir + "/\(canonical)" }
+    /// The journal of one market.
+    public func journal(_ canonical: String) -> String { marketStateDir(canonical) + "/events.ndjson" }
+    /// The watchdog's socket: events, status and acknowledgements.
+    public var watchdogSocket: String { socketDir + "/watchdog.sock" }
+}

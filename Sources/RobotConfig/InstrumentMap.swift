@@ -1,0 +1,42 @@
+import IPC
+
+/// Maps execution instruments onto their canonical market (`MES -> ES`); a canonical instrument
+/// maps to itself.
+public struct InstrumentMap: Sendable, Equatable {
+    /// Execution instrument -> canonical instrument. No chains: a canonical is never a key.
+    public private(set) var executionToCanonical: [String: String]
+
+    public init(_ executionToCanonical: [String: String]) {
+        self.executionToCanonical = executionToCanonical
+    }
+
+    /// Why a symbol cannot be canonicalised.
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        case invalidCharacters(String)
+
+        public var description: String {
+            switch self {
+            case .invalidCharacters(let s):
+                return "\"\(s)\" is not an instrument: expected 1 to 16 letters, digits or '_', starting with a letter"
+            }
+        }
+    }
+
+    /// The canonical instrument of `symbol`: upper-cased, its character set checked, then mapped.
+    /// This is the only way a market name reaches a file path.
+    public func canonical(of symbol: String) throws(Failure) -> String {
+        let upper = symbol.uppercased()
+        guard Identifier.isValidMarket(upper) else { throw .invalidCharacters(symbol) }
+        return executionToCanonical[upper] ?? upper
+    }
+
+    /// The upper-cased, checked form of `symbol` itself, unmapped.
+    public func normalized(_ symbol: String) throws(Failure) -> String {
+        let upper = symbol.uppercased()
+        guard Identifier.isValidMarket(upper) else { throw .invalidCharacters(symbol) }
+        return upper
+    }
+
+    /// True when `symbol` (already upper-case) is an execution instrument of another market.
+    public func isExecutionOnly(_ symbol: String) -> Bool { executionToCanonical[symbol] != nil }
+}

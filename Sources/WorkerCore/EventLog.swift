@@ -1,0 +1,53 @@
+import IPC
+
+/// Stamps a run's events with the envelope (market, run, pid, fence, seq, time), journals each one
+/// and then hands its line to `forward` (the connection to the watchdog).
+///
+/// `seq` goes 1, 2, 3… with no gaps on every event but `HEARTBEAT`; a heartbeat carries the last
+/// seq sent in `data.last_seq` instead. A line that could not be journaled is not forwarded: the
+/// journal is the outbox, and an event that is not in it did not happen.
+public final class EventLog {
+    public let market: String
+    public let runID: String
+    public let pid: Int32
+    /// 0 until the lock is held (a refused worker's events carry fence 0: "not a holder").
+    public var fence: Int64 = 0
+    public private(set) var lastSeq: Int64 = 0
+    public private(set) var writeFailures = 0
+    /// The last journal error, for the log and the status line.
+    public private(set) var lastWriteError: SystemError?
+    public var forward: ((Event, [UInt8]) -> Void)?
+
+    private let journal: Journal
+    private let clock: () -> Int64
+
+    public init(market: String, runID: String, pid: Int32, journal: Journal, clock: @escaping () -> Int64 = UTCTimestamp.nowMicros) {
+        self.market = market
+        self.runID = runID
+        self.pid = pid
+        self.journal = journal
+        self.clock = clock
+    }
+
+    /// Journals one event and forwards it. Returns the event, or nil when the journal write failed.
+    @discardableResult
+    public func emit(_ type: EventType, _ data: JSONObject) -> Event? {
+        let isHeartbeat = type == .heartbeat
+        var data = data
+        if isHeartbeat { data["last_seq"] = .int(lastSeq) }
+        let event = Event(
+            type: type.rawValue, market: market, runID: runID, pid: pid, fence: fence,
+            seq: isHeartbeat ? nil : lastSeq + 1, ts: UTCTimestamp.format(micros: clock()), data: data)
+        let line = event.encodedLine()
+        do {
+            try journal.append(line)
+        } catch {
+            writeFailures += 1
+            lastWriteError = error
+            return nil
+        }
+        if !isHeartbeat { lastSeq += 1 }
+        forward?(event, line)
+        return event
+    }
+}

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPC
+
+/// A market's append-only event journal (`state/M/events.ndjson`): one event line per line, every
+/// run of the market in one file. An event is appended and `fdatasync`ed before it goes anywhere
+/// else, so an event the watchdog has seen is on disk even after a power loss.
+///
+/// Opened `O_APPEND`: the holder and a refused worker may both append, and a single `write` of a
+/// line lands whole. Only the lock holder repairs the file (`repairTornTail`).
+public final class Journal {
+    public let path: String
+    private var fd: Int32
+
+    public init(path: String) throws(SystemError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard fd >= 0 else { throw SystemError("open \(path)") }
+    }
+
+    deinit { close(fd) }
+
+    /// Appends whole lines (each ending in a newline) in one write, then `fdatasync`. A write that
+    /// fails part way (a full disk) is cut back off, so the journal never keeps half a line.
+    public func append(_ bytes: [UInt8]) throws(SystemError) {
+        let before = size
+        do throws(SystemError) {
+            try FileIO.append(fd, bytes)
+            guard fdatasync(fd) == 0 else { throw SystemError("fdatasync \(path)") }
+        } catch {
+            _ = ftruncate(fd, off_t(before))
+            throw error
+        }
+    }
+
+    /// The journal's size in bytes.
+    public var size: Int {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    /// A crash in the middle of a write can leave a last line without its newline. Truncates the
+    /// file after its last complete line and returns how many bytes were cut (0 when none). Call it
+    /// only while holding the market's lock.
+    @discardableResult
+    public func repairTornTail() throws(SystemError) -> Int {
+        let size = self.size
+        guard size > 0 else { return 0 }
+        let reader = open(path, O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else { throw SystemError("open \(path)") }
+        defer { close(reader) }
+        var end = size
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while end > 0 {
+            let start = max(0, end - chunk.count)
+            let n = chunk.withUnsafeMutableBytes { pread(reader, $0.baseAddress, end - start, off_t(start)) }
+            guard n == end - start else { throw SystemError("pread \(path)") }
+            if let i = chunk[0..<n].lastIndex(of: UInt8(ascii: "\n")) {
+                let keep = start + i + 1
+                if keep == size { return 0 }
+                guard ftruncate(fd, off_t(keep)) == 0, fdatasync(fd) == 0 else { throw SystemError("ftruncate \(path)") }
+                return size - keep
+            }
+            end = start
+        }
+        guard ftruncate(fd, 0) == 0, fdatasync(fd) == 0 else { throw SystemError("ftruncate \(path)") }
+        return size
+    }
+}

@@ -1,0 +1,327 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPC
+import RobotConfig
+
+/// What `robot-worker` was asked to run.
+public struct WorkerOptions: Sendable {
+    /// A canonical or execution instrument, as given on the command line.
+    public var symbol: String
+    public var configPath: String?
+    public var home: String?
+    public var environment: [String: String]
+
+    public init(symbol: String, configPath: String?, home: String?, environment: [String: String]) {
+        self.symbol = symbol
+        self.configPath = configPath
+        self.home = home
+        self.environment = environment
+    }
+}
+
+/// One canonical market's executor: holds its lock, checks its identity invariants, heartbeats,
+/// journals every event and speaks sd_notify. `run` returns the exit status (`ExitStatus`).
+///
+/// Everything after start-up happens on one reactor thread: the engine tick, the invariants and
+/// heartbeat timers, `WATCHDOG=1`, and the signals (SIGTERM/SIGINT stop, SIGHUP reloads).
+public final class Worker {
+    private let options: WorkerOptions
+    private let reactor: Reactor
+    private var config: Configuration
+    private let canonical: String
+    private var spec: MarketSpec
+    /// The execution instrument: the symbol when it is an execution instrument, else the market's default.
+    private let executionOverride: String?
+    private let log: EventLog
+    private let lock: MarketLock
+    private var schedule: InvariantsSchedule
+    private let startedAt = MonotonicClock.nowNanos()
+    private var lastInvariants: IdentityInvariants.Result?
+    private var exitStatus: ExitStatus = .ok
+
+    /// Starts the worker and runs it until it stops; returns its exit status.
+    public static func run(_ options: WorkerOptions) -> ExitStatus {
+        let reactor: Reactor
+        do {
+            reactor = try Reactor()
+            // Blocked from the first moment: a SIGTERM during start-up waits for the loop.
+            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { _ in }
+        } catch {
+            return fail(.osError, "\(error)")
+        }
+        let config: Configuration
+        do {
+            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+        } catch {
+            return fail(.config, "\(error)")
+        }
+        let canonical: String
+        let normalized: String
+        do {
+            canonical = try config.instrumentMap.canonical(of: options.symbol)
+            normalized = try config.instrumentMap.normalized(options.symbol)
+        } catch {
+            return fail(.config, "--market: \(error)")
+        }
+        guard let spec = config.markets[canonical] else {
+            let via = canonical == normalized ? "" : " (canonical \(canonical))"
+            return fail(
+                .config,
+                "\(config.source): markets: no market \(normalized)\(via) is configured; configured: "
+                    + config.marketNames.joined(separator: ", "))
+        }
+        let paths = config.paths
+        for dir in [paths.lockDir, paths.marketStateDir(canonical)] {
+            do { try FileIO.makeDirectories(dir) } catch {
+                return fail(.cannotCreate, "\(dir): cannot create the folder: \(error)")
+            }
+        }
+        let journal: Journal
+        do { journal = try Journal(path: paths.journal(canonical)) } catch {
+            return fail(.cannotCreate, "\(paths.journal(canonical)): cannot open the journal: \(error)")
+        }
+        let runID = makeRunID(canonical)
+        let log = EventLog(market: canonical, runID: runID, pid: getpid(), journal: journal)
+        let host = FileIO.hostName()
+        let outcome: MarketLock.Outcome
+        do {
+            outcome = try MarketLock.acquire(
+                canonical: canonical, lockPath: paths.lockFile(canonical), fencePath: paths.fenceFile(canonical),
+                runID: runID, host: host)
+        } catch {
+            switch error {
+            case .fenceDamaged: return fail(.lockStateDamaged, "\(error)")
+            case .cannotUse, .unstable: return fail(.cannotCreate, "\(error)")
+            }
+        }
+        switch outcome {
+        case .alreadyActive(let holder):
+            log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: paths.lockFile(canonical), symbol: options.symbol))
+            let who = holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host), fence \($0.fence))" } ?? "an unknown holder"
+            SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
+            return fail(.alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)")
+        case .acquired(let lock, let previous):
+            log.fence = lock.record.fence
+            let worker = Worker(
+                options: options, reactor: reactor, config: config, canonical: canonical, spec: spec,
+                executionOverride: normalized == canonical ? nil : normalized, log: log, lock: lock)
+            return worker.start(previous: previous, journal: journal)
+        }
+    }
+
+    private init(
+        options: WorkerOptions, reactor: Reactor, config: Configuration, canonical: String, spec: MarketSpec,
+        executionOverride: String?, log: EventLog, lock: MarketLock
+    ) {
+        self.options = options
+        self.reactor = reactor
+        self.config = config
+        self.canonical = canonical
+        self.spec = spec
+        self.executionOverride = executionOverride
+        self.log = log
+        self.lock = lock
+        self.schedule = InvariantsSchedule(intervalNanos: Int64(config.timings.invariantsInterval * 1e9))
+    }
+
+    private var execution: String { executionOverride ?? spec.execution }
+
+    private func start(previous: MarketLock.Previous?, journal: Journal) -> ExitStatus {
+        do {
+            let cut = try journal.repairTornTail()
+            if cut > 0 { note("\(journal.path): cut a torn last line of \(cut) bytes left by a crash") }
+        } catch {
+            note("\(journal.path): cannot repair the journal: \(error)")
+        }
+        let lockFile = lock.path
+        if let previous {
+            log.emit(.lockStale, Self.staleData(previous, lockFile: lockFile))
+        }
+        log.emit(
+            .lockAcquired,
+            [
+                "lock_file": .string(lockFile), "fence": .int(lock.record.fence), "acquired_at_utc": .string(lock.record.acquiredAtUTC),
+                "host": .string(lock.record.host), "execution_instrument": .string(execution),
+            ])
+        note("\(canonical): lock \(lockFile) acquired, fence \(lock.record.fence), run \(log.runID)")
+        log.emit(.canonicalizationSelfTest, selfTestData())
+        checkInvariants()
+        SdNotify.send("READY=1")
+        sendStatus()
+
+        try? reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { [unowned self] signal in
+            if signal == SIGHUP { self.reload() } else { self.stop() }
+        }
+        scheduleHeartbeat(after: 0)
+        scheduleInvariants()
+        if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
+        reactor.run()
+        return exitStatus
+    }
+
+    // MARK: engine timers
+
+    private func scheduleHeartbeat(after nanos: Int64) {
+        reactor.schedule(afterNanos: nanos) { [unowned self] in
+            self.log.emit(
+                .heartbeat,
+                [
+                    "mode": "AGGRESSIVE", "uptime_seconds": .double(self.uptimeSeconds), "rss_bytes": .int(Self.residentBytes()),
+                    "interval_seconds": .double(self.config.timings.heartbeatInterval),
+                ])
+            self.scheduleHeartbeat(after: Int64(self.config.timings.heartbeatInterval * 1e9))
+        }
+    }
+
+    private func scheduleInvariants() {
+        let now = MonotonicClock.nowNanos()
+        reactor.schedule(afterNanos: schedule.nextCheck(now: now) - now) { [unowned self] in
+            self.checkInvariants()
+            self.scheduleInvariants()
+        }
+    }
+
+    private func schedulePing(every nanos: Int64) {
+        reactor.schedule(afterNanos: nanos) { [unowned self] in
+            SdNotify.send("WATCHDOG=1")
+            self.schedulePing(every: nanos)
+        }
+    }
+
+    private func checkInvariants() {
+        let invariants = IdentityInvariants(canonical: canonical, execution: execution, streams: spec.streams)
+        let result = invariants.check()
+        let changed = lastInvariants != nil && lastInvariants != result
+        lastInvariants = result
+        guard schedule.shouldEmit(violations: result.violations, now: MonotonicClock.nowNanos()) else { return }
+        log.emit(
+            .identityInvariantsStatus,
+            [
+                "pass": .bool(result.pass), "violations": .strings(result.violations), "canonical_instrument": .string(canonical),
+                "execution_instrument": .string(execution), "stream_ids": .strings(invariants.streamIDs),
+                "checked_at_utc": .string(UTCTimestamp.now()),
+            ])
+        if changed {
+            note("\(canonical): identity invariants \(result.pass ? "pass again" : "violated: " + result.violations.joined(separator: "; "))")
+            sendStatus()
+        }
+    }
+
+    // MARK: signals
+
+    private func reload() {
+        let fresh: Configuration
+        do {
+            fresh = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+        } catch {
+            rejectReload("\(error)")
+            return
+        }
+        guard let newSpec = fresh.markets[canonical] else {
+            rejectReload("\(fresh.source): markets: \(canonical) is no longer configured; keeping the running configuration")
+            return
+        }
+        spec = newSpec
+        config.markets[canonical] = newSpec
+        log.emit(
+            .configReloaded,
+            ["source": .string(fresh.source), "execution_instrument": .string(execution), "stream_ids": .strings(newSpec.streams.map(\.id))])
+        note("\(canonical): configuration reloaded from \(fresh.source)")
+        checkInvariants()
+    }
+
+    private func rejectReload(_ reason: String) {
+        log.emit(.configReloadFailed, ["error": .string(reason), "kept": .strings(spec.streams.map(\.id))])
+        note("\(canonical): reload refused, running configuration kept: \(reason)")
+    }
+
+    private func stop() {
+        SdNotify.send("STOPPING=1")
+        let heldSeconds = uptimeSeconds
+        log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])
+        do { try lock.release() } catch {
+            note("\(lock.path): release: \(error) (the kernel releases the lock at exit)")
+        }
+        note("\(canonical): lock released, stopping")
+        reactor.stop()
+    }
+
+    // MARK: helpers
+
+    private var uptimeSeconds: Double { Double(MonotonicClock.nowNanos() - startedAt) / 1e9 }
+
+    private func sendStatus() {
+        let identity = (lastInvariants?.pass ?? true) ? "identity OK" : "IDENTITY VIOLATION"
+        SdNotify.send(
+            SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(identity), AGGRESSIVE, run \(log.runID)"))
+    }
+
+    private func selfTestData() -> JSONObject {
+        var mappings = JSONObject()
+        for (k, v) in config.instrumentMap.executionToCanonical.sorted(by: { $0.key < $1.key }) { mappings[k] = .string(v) }
+        return [
+            "requested_symbol": .string(options.symbol), "canonical_instrument": .string(canonical),
+            "execution_instrument": .string(execution), "instrument_mappings": .object(mappings),
+            "canonical_stream_ids": .strings(spec.streams.map(\.id)),
+        ]
+    }
+
+    static func staleData(_ previous: MarketLock.Previous, lockFile: String) -> JSONObject {
+        switch previous {
+        case .crashed(let r):
+            let age = UTCTimestamp.parse(r.acquiredAtUTC).map { Double(UTCTimestamp.nowMicros() - $0) / 1e6 }
+            return [
+                "lock_file": .string(lockFile), "holder_known": true, "stale_run_id": .string(r.runID), "stale_pid": .int(Int64(r.pid)),
+                "stale_host": .string(r.host), "stale_fence": .int(r.fence), "stale_acquired_at_utc": .string(r.acquiredAtUTC),
+                "record_age_seconds": age.map { .double($0) } ?? .null,
+            ]
+        case .unknown(let n):
+            return [
+                "lock_file": .string(lockFile), "holder_known": false, "stale_run_id": .null, "record_bytes": .int(Int64(n)),
+                "reason": .string("the lock file held \(n) bytes that are not a holder record; the kernel says nobody holds the lock"),
+            ]
+        }
+    }
+
+    static func alreadyActiveData(_ holder: MarketLock.Holder, lockFile: String, symbol: String) -> JSONObject {
+        let r = holder.record
+        return [
+            "lock_file": .string(lockFile), "requested_symbol": .string(symbol), "holder_known": .bool(r != nil),
+            "holder_run_id": .optional(r?.runID), "holder_pid": r.map { .int(Int64($0.pid)) } ?? .null,
+            "holder_host": .optional(r?.host), "holder_fence": r.map { .int($0.fence) } ?? .null,
+            "holder_acquired_at_utc": r.map { $0.acquiredAtUTC.isEmpty ? .null : .string($0.acquiredAtUTC) } ?? .null,
+            "kernel_pids": .array(holder.kernelPIDs.map { .int(Int64($0)) }), "detail": .string(holder.detail),
+        ]
+    }
+
+    static func makeRunID(_ canonical: String) -> String {
+        let stamp = UTCTimestamp.now().prefix(19).filter { $0 != "-" && $0 != ":" }
+        let random = String(UInt32.random(in: .min ... .max), radix: 16)
+        return "\(canonical)-\(stamp)Z-\(String(repeating: "0", count: 8 - random.count))\(random)"
+    }
+
+    static func residentBytes() -> Int64 {
+        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return 0 }
+        let fields = buffer[0..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1, let pages = Int64(String(decoding: fields[1], as: UTF8.self)) else { return 0 }
+        return pages * Int64(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    private func note(_ message: String) { Self.note(message) }
+
+    static func note(_ message: String) {
+        var line = Array("robot-worker: \(message)\n".utf8)
+        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    private static func fail(_ status: ExitStatus, _ message: String) -> ExitStatus {
+        note(message)
+        return status
+    }
+}
