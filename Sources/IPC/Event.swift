@@ -110,7 +110,8 @@ public struct Event: Sendable, Equatable {
         guard Identifier.isValidMarket(market) else { throw LineError(.invalidField, "market: \"\(market)\" is not a canonical instrument") }
         guard Identifier.isValidRunID(runID) else { throw LineError(.invalidField, "run_id: \"\(runID)\" is not a run id") }
         guard pid > 0, pid <= Int64(Int32.max) else { throw LineError(.invalidField, "pid: \(pid) is out of range") }
-        guard fence > 0 else { throw LineError(.invalidField, "fence: \(fence) is out of range") }
+        // Fence 0: a worker that never held the lock (a refused one); it is never a holder.
+        guard fence >= 0 else { throw LineError(.invalidField, "fence: \(fence) is out of range") }
         guard UTCTimestamp.parse(ts) != nil else { throw LineError(.invalidField, "ts: \"\(ts)\" is not an ISO 8601 UTC time with fractional seconds") }
         if type == EventType.heartbeat.rawValue {
             if seq != nil { throw LineError(.invalidField, "seq: a HEARTBEAT carries no seq") }

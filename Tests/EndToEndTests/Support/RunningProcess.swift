@@ -1,0 +1,48 @@
+import Foundation
+
+/// A real process started by a test, its stdout and stderr in files. Ended by pid, never by name.
+final class RunningProcess: @unchecked Sendable {
+    let process = Process()
+    let stdoutPath: String
+    let stderrPath: String
+
+    init(executable: String, arguments: [String], environment: [String: String], logPrefix: String) throws {
+        stdoutPath = logPrefix + ".out"
+        stderrPath = logPrefix + ".err"
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "NOTIFY_SOCKET")
+        env.removeValue(forKey: "WATCHDOG_USEC")
+        env.removeValue(forKey: "WATCHDOG_PID")
+        env.removeValue(forKey: "ROBOT_CONFIG")
+        env.removeValue(forKey: "ROBOT_HOME")
+        env.removeValue(forKey: "LISTEN_FDS")
+        env.removeValue(forKey: "LISTEN_PID")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    func signal(_ sig: Int32) { if process.isRunning { kill(pid, sig) } }
+
+    /// Waits for the exit; returns the exit status, or 128+signal when a signal ended it.
+    @discardableResult
+    func waitForExit(timeout: Double = 10) throws -> Int32 {
+        try waitFor("pid \(pid) to exit", timeout: timeout, seen: { "still running; stderr: \(stderr)" }) {
+            process.isRunning ? nil : true
+        }
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+}
