@@ -42,23 +42,33 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "WatchdogCore",
+            dependencies: ["IPC", "RobotConfig"]
+        ),
         .executableTarget(
             name: "watchdog",
             dependencies: [
-                "IPC", "RobotConfig",
+                "WatchdogCore", "IPC", "RobotConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(
+            name: "SupervisorCore",
+            dependencies: ["IPC", "RobotConfig", "CShim"]
         ),
         .executableTarget(
             name: "supervisor",
             dependencies: [
-                "IPC", "RobotConfig",
+                "SupervisorCore", "IPC", "RobotConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "IPCTests", dependencies: ["IPC"]),
         .testTarget(name: "RobotConfigTests", dependencies: ["RobotConfig"]),
         .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "IPC"]),
+        .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "IPC"]),
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "IPC"]),
         .testTarget(name: "EndToEndTests", dependencies: ["IPC", "RobotConfig"]),
     ]
 )

@@ -38,8 +38,13 @@ public enum ConfigLoader {
         let markets = try markets(&top, map: map)
         let timings = try timings(&top)
         let paths = try paths(&top, home: home)
-        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths"])
-        return Configuration(source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths)
+        let worker = try WorkerSettings.parse(&top)
+        let watchdog = try WatchdogSettings.parse(&top)
+        let supervisor = try SupervisorSettings.parse(&top)
+        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor"])
+        return Configuration(
+            source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
+            worker: worker, watchdog: watchdog, supervisor: supervisor)
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {

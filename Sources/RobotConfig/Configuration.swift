@@ -9,6 +9,9 @@ public struct Configuration: Sendable, Equatable {
     public var markets: [String: MarketSpec]
     public var timings: Timings
     public var paths: Paths
+    public var worker: WorkerSettings
+    public var watchdog: WatchdogSettings
+    public var supervisor: SupervisorSettings
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

@@ -1,0 +1,2 @@
+/// The supervisor: one worker per market, restart policy, control (docs/supervisor.md).
+public enum SupervisorCore {}

@@ -1,0 +1,2 @@
+/// The watchdog: ingestion, state, alerts, status (docs/watchdog.md).
+public enum WatchdogCore {}
