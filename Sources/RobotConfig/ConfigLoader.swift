@@ -123,8 +123,11 @@ public enum ConfigLoader {
             heartbeatLost: try t.number("heartbeat_lost_seconds", default: 120, in: 0.01...day))
         let late = timings.heartbeatInterval * timings.heartbeatLateIntervals
         if timings.heartbeatLost <= late {
+            // The value as written (60, not 60.0); the default when the key is absent.
+            let lost = timings.heartbeatLost
+            let found = t.optional("heartbeat_lost_seconds") ?? (lost == lost.rounded() ? .int(Int64(lost)) : .double(lost))
             throw t.error(
-                "heartbeat_lost_seconds", .double(timings.heartbeatLost),
+                "heartbeat_lost_seconds", found,
                 "expected more than heartbeat_interval_seconds x heartbeat_late_intervals (\(ConfigReader.format(late)))")
         }
         try t.rejectUnknownKeys(["heartbeat_interval_seconds", "invariants_interval_seconds", "heartbeat_late_intervals", "heartbeat_lost_seconds"])

@@ -47,5 +47,6 @@ public enum DefaultConfiguration {
     "socket_dir": "run"
   }
 }
+
 """#
 }

@@ -25,6 +25,8 @@ public struct InstrumentMap: Sendable, Equatable {
     /// The canonical instrument of `symbol`: upper-cased, its character set checked, then mapped.
     /// This is the only way a market name reaches a file path.
     public func canonical(of symbol: String) throws(Failure) -> String {
+        // ASCII only: Unicode case mapping would turn "meſ" into "MES", "ß" into "SS".
+        guard symbol.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidCharacters(symbol) }
         let upper = symbol.uppercased()
         guard Identifier.isValidMarket(upper) else { throw .invalidCharacters(symbol) }
         return executionToCanonical[upper] ?? upper
@@ -32,6 +34,8 @@ public struct InstrumentMap: Sendable, Equatable {
 
     /// The upper-cased, checked form of `symbol` itself, unmapped.
     public func normalized(_ symbol: String) throws(Failure) -> String {
+        // ASCII only: Unicode case mapping would turn "meſ" into "MES", "ß" into "SS".
+        guard symbol.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidCharacters(symbol) }
         let upper = symbol.uppercased()
         guard Identifier.isValidMarket(upper) else { throw .invalidCharacters(symbol) }
         return upper

@@ -1,0 +1,64 @@
+import Foundation
+import RobotConfig
+import Testing
+
+/// A fresh folder from mkdtemp(3), removed by `remove()`.
+struct TemporaryFolder {
+    let path: String
+
+    init() throws {
+        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+        var template = Array((base + "/robot-config-tests.XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let created = try #require(made, "mkdtemp failed: errno \(errno)")
+        path = String(cString: created)
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = path + "/" + name
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The repository root: the first folder above this file that holds Package.swift.
+func repositoryRoot(from file: String = #filePath) throws -> String {
+    var url = URL(fileURLWithPath: file).deletingLastPathComponent()
+    while url.path != "/" {
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        url.deleteLastPathComponent()
+    }
+    Issue.record("no Package.swift above \(file)")
+    throw CocoaError(.fileNoSuchFile)
+}
+
+/// The error `ConfigLoader.parse` throws for `text`, or nil when the text is a valid configuration.
+func configError(_ text: String, source: String = "test.json", home: String = "/srv/robot") -> ConfigError? {
+    do {
+        _ = try ConfigLoader.parse(Array(text.utf8), source: source, home: home)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func parseConfig(_ text: String, home: String = "/srv/robot") throws -> Configuration {
+    try ConfigLoader.parse(Array(text.utf8), source: "test.json", home: home)
+}
+
+/// A small valid configuration; `markets`, `extra` and `timings` replace parts of it.
+func config(
+    markets: String = #"{"ES":{"execution":"MES","streams":{"ES1":{"instrument":"ES"}}}}"#,
+    map: String = #"{"MES":"ES","MNQ":"NQ"}"#,
+    timings: String? = nil,
+    paths: String? = nil,
+    extra: String = ""
+) -> String {
+    var text = #"{"instrument_map":"# + map + #","markets":"# + markets
+    if let timings { text += #","timings":"# + timings }
+    if let paths { text += #","paths":"# + paths }
+    return text + extra + "}"
+}

@@ -1,0 +1,233 @@
+import IPC
+import Testing
+
+@testable import WorkerCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A market lock in its own temporary folder (never the repository's runtime_locks/).
+struct LockPlace {
+    let folder: TemporaryFolder
+    var lockPath: String { folder.file("canonical_ES.lock") }
+    var fencePath: String { folder.file("canonical_ES.fence") }
+
+    init() throws { folder = try TemporaryFolder() }
+
+    func acquire(_ runID: String) throws(MarketLock.Failure) -> MarketLock.Outcome {
+        try MarketLock.acquire(canonical: "ES", lockPath: lockPath, fencePath: fencePath, runID: runID, host: "test-host")
+    }
+
+    /// The lock of a successful acquisition; records an issue otherwise.
+    func acquired(
+        _ runID: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (lock: MarketLock, previous: MarketLock.Previous?) {
+        switch try acquire(runID) {
+        case .acquired(let lock, let previous): return (lock, previous)
+        case .alreadyActive(let holder):
+            Issue.record("expected to acquire, refused: \(holder.detail)", sourceLocation: sourceLocation)
+            throw MarketLock.Failure.unstable(path: lockPath)
+        }
+    }
+
+    func lockBytes() throws -> [UInt8] { try folder.read("canonical_ES.lock") }
+    func fence() throws -> FenceFile? { FenceFile.parse(try folder.read("canonical_ES.fence")) }
+}
+
+@Suite("MarketLock")
+struct MarketLockTests {
+    @Test("the first acquisition gets fence 1 and no previous holder")
+    func firstAcquire() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let before = UTCTimestamp.nowMicros()
+        let (lock, previous) = try place.acquired("ES-run-1")
+        #expect(previous == nil)
+        #expect(lock.canonical == "ES")
+        #expect(lock.path == place.lockPath)
+        #expect(lock.fencePath == place.fencePath)
+        #expect(lock.record.fence == 1)
+        #expect(lock.record.runID == "ES-run-1")
+        #expect(lock.record.canonical == "ES")
+        #expect(lock.record.pid == getpid())
+        #expect(lock.record.host == "test-host")
+        let acquiredAt = try #require(UTCTimestamp.parse(lock.record.acquiredAtUTC))
+        #expect(acquiredAt >= before && acquiredAt <= UTCTimestamp.nowMicros())
+        #expect(lock.pathStillNamesLock)
+
+        // The record is on the lock file, the fence file names it and the lock file's inode.
+        #expect(try place.lockBytes() == lock.record.encoded())
+        let identity = try fileIdentity(place.lockPath)
+        #expect(
+            try place.fence()
+                == FenceFile(
+                    fence: 1, runID: "ES-run-1", pid: getpid(), host: "test-host", lockDevice: identity.device, lockInode: identity.inode))
+        #expect(FlockTable.holders(device: identity.device, inode: identity.inode).contains(getpid()))
+
+        try lock.release()
+        #expect(try place.lockBytes() == [])
+    }
+
+    @Test("a second acquisition while the first lock is held is refused, naming the holder")
+    func alreadyActive() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let (first, _) = try place.acquired("ES-run-1")
+        let outcome = try place.acquire("ES-run-2")
+        guard case .alreadyActive(let holder) = outcome else {
+            Issue.record("the second acquisition was not refused")
+            return
+        }
+        #expect(holder.record == first.record)
+        #expect(holder.record?.runID == "ES-run-1")
+        #expect(holder.kernelPIDs == [getpid()])
+        #expect(holder.detail == "the lock record names pid \(getpid()), which holds the lock")
+        // The refused attempt changed nothing.
+        #expect(try place.lockBytes() == first.record.encoded())
+        #expect(try place.fence()?.fence == 1)
+        #expect(try place.fence()?.runID == "ES-run-1")
+        withExtendedLifetime(first) {}
+    }
+
+    @Test("after release a new acquisition gets the next fence and no previous holder")
+    func releaseThenAcquire() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let (first, _) = try place.acquired("ES-run-1")
+        try first.release()
+        try first.release()  // a second release does nothing
+        #expect(LockRecord.parse(try place.lockBytes()) == .released)
+        let (second, previous) = try place.acquired("ES-run-2")
+        #expect(previous == nil)
+        #expect(second.record.fence == 2)
+        #expect(second.record.runID == "ES-run-2")
+        #expect(try place.fence()?.fence == 2)
+        try second.release()
+        let (third, _) = try place.acquired("ES-run-3")
+        #expect(third.record.fence == 3)
+    }
+
+    @Test("a holder that went away without releasing is reported as crashed")
+    func crashedInProcess() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        var record: LockRecord?
+        do {
+            // Dropping the lock closes its descriptor: the kernel releases the flock, the record stays.
+            let (first, _) = try place.acquired("ES-run-1")
+            record = first.record
+        }
+        let stale = try #require(record)
+        #expect(LockRecord.parse(try place.lockBytes()) == .record(stale))
+        let (second, previous) = try place.acquired("ES-run-2")
+        #expect(previous == .crashed(stale))
+        #expect(second.record.fence == 2)
+    }
+
+    @Test("a lock file holding random bytes gives previous .unknown and fence 1")
+    func randomBytes() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        var random = SplitMix64(state: 99)
+        let garbage = random.bytes(300)
+        try place.folder.write("canonical_ES.lock", garbage)
+        let (lock, previous) = try place.acquired("ES-run-1")
+        #expect(previous == .unknown(byteCount: 300))
+        #expect(lock.record.fence == 1)
+        // The garbage is replaced by the record, not appended to.
+        #expect(try place.lockBytes() == lock.record.encoded())
+    }
+
+    @Test("a valid record of a pid that does not hold the lock is a crashed run, and the fence continues from it")
+    func crashedRecord() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let stale = LockRecord(
+            runID: "ES-20261120T071500Z-00000001", acquiredAtUTC: "2026-11-20T07:15:00.000001Z", canonical: "ES", pid: 999_999,
+            host: "other-host", fence: 41)
+        try place.folder.write("canonical_ES.lock", stale.encoded())
+        let (lock, previous) = try place.acquired("ES-run-1")
+        #expect(previous == .crashed(stale))
+        #expect(lock.record.fence == 42)
+        #expect(try place.fence()?.fence == 42)
+    }
+
+    @Test("the fence is one more than the larger of the fence file and the record")
+    func fenceIsTheMaximum() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let stale = LockRecord(
+            runID: "ES-old", acquiredAtUTC: "2026-11-20T07:15:00.000001Z", canonical: "ES", pid: 999_999, host: "h", fence: 5)
+        try place.folder.write("canonical_ES.lock", stale.encoded())
+        // A fence file naming an inode nobody holds.
+        let fence = FenceFile(fence: 50, runID: "ES-older", pid: 999_998, host: "h", lockDevice: 0, lockInode: 1)
+        try place.folder.write("canonical_ES.fence", fence.encoded())
+        let (lock, previous) = try place.acquired("ES-run-1")
+        #expect(previous == .crashed(stale))
+        #expect(lock.record.fence == 51)
+    }
+
+    @Test("a damaged fence file is refused and the lock file is left as it was", arguments: [false, true])
+    func fenceDamaged(_ empty: Bool) throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        var random = SplitMix64(state: 3)
+        try place.folder.write("canonical_ES.fence", empty ? [] : random.bytes(64))
+        try place.folder.write("canonical_ES.lock", sampleRecord.encoded())
+        do {
+            _ = try place.acquire("ES-run-1")
+            Issue.record("a damaged fence file was accepted")
+        } catch {
+            guard case .fenceDamaged(let path) = error else {
+                Issue.record("expected .fenceDamaged, got \(error)")
+                return
+            }
+            #expect(path == place.fencePath)
+            #expect(error.description.hasPrefix(place.fencePath + ": the fence file is damaged"))
+        }
+        #expect(try place.lockBytes() == sampleRecord.encoded())
+        // Nothing holds the lock afterwards.
+        let identity = try fileIdentity(place.lockPath)
+        #expect(!FlockTable.holders(device: identity.device, inode: identity.inode).contains(getpid()))
+    }
+
+    @Test("a lock file deleted under a live holder does not let a second holder in")
+    func deletedUnderHolder() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let (first, _) = try place.acquired("ES-run-1")
+        #expect(unlink(place.lockPath) == 0)
+        #expect(!first.pathStillNamesLock)
+        let outcome = try place.acquire("ES-run-2")
+        guard case .alreadyActive(let holder) = outcome else {
+            Issue.record("a second holder got in after the lock file was deleted")
+            return
+        }
+        #expect(holder.record?.runID == "ES-run-1")
+        #expect(holder.record?.pid == getpid())
+        #expect(holder.record?.fence == 1)
+        #expect(holder.kernelPIDs == [getpid()])
+        #expect(holder.detail.contains("the lock file was deleted or replaced"))
+        withExtendedLifetime(first) {}
+    }
+
+    @Test("a lock folder that does not exist cannot be used")
+    func missingFolder() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let lockPath = folder.file("nowhere/canonical_ES.lock")
+        do {
+            _ = try MarketLock.acquire(
+                canonical: "ES", lockPath: lockPath, fencePath: folder.file("nowhere/canonical_ES.fence"), runID: "R", host: "h")
+            Issue.record("acquired in a folder that does not exist")
+        } catch {
+            guard case .cannotUse(let path, let cause) = error else {
+                Issue.record("expected .cannotUse, got \(error)")
+                return
+            }
+            #expect(path == lockPath)
+            #expect(cause.code == ENOENT)
+        }
+    }
+}
