@@ -35,16 +35,17 @@ public enum ConfigLoader {
         var top = ConfigReader(file: source, path: "", object: object)
 
         let map = try instrumentMap(&top)
-        let markets = try markets(&top, map: map)
+        let markets = try markets(&top, map: map, home: home)
         let timings = try timings(&top)
         let paths = try paths(&top, home: home)
         let worker = try WorkerSettings.parse(&top)
         let watchdog = try WatchdogSettings.parse(&top)
         let supervisor = try SupervisorSettings.parse(&top)
-        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor"])
+        let safety = try SafetySettings.parse(&top)
+        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety"])
         return Configuration(
             source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
-            worker: worker, watchdog: watchdog, supervisor: supervisor)
+            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety)
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {
@@ -61,13 +62,14 @@ public enum ConfigLoader {
             guard target != key else { throw reader.error(key, value, "an instrument maps to itself already; remove this entry") }
             map[key] = target
         }
-        for (key, target) in map where map[target] != nil {
+        // In key order, so the same file always names the same entry.
+        for (key, target) in map.sorted(by: { $0.key < $1.key }) where map[target] != nil {
             throw reader.error(key, .string(target), "\(target) is itself mapped to \(map[target]!); map \(key) to the canonical instrument")
         }
         return InstrumentMap(map)
     }
 
-    private static func markets(_ top: inout ConfigReader, map: InstrumentMap) throws(ConfigError) -> [String: MarketSpec] {
+    private static func markets(_ top: inout ConfigReader, map: InstrumentMap, home: String) throws(ConfigError) -> [String: MarketSpec] {
         var reader = try top.object("markets")
         var markets: [String: MarketSpec] = [:]
         for (name, value) in reader.members() {
@@ -106,8 +108,9 @@ public enum ConfigLoader {
                 streams.append(StreamSpec(id: id, instrument: instrument))
             }
             guard !streams.isEmpty else { throw m.error("streams", .object(JSONObject()), "expected at least one stream") }
-            try m.rejectUnknownKeys(["execution", "streams"])
-            markets[name] = MarketSpec(canonical: name, execution: execution, streams: streams.sorted { $0.id < $1.id })
+            let feed = try FeedSpec.parse(&m, home: home)
+            try m.rejectUnknownKeys(["execution", "streams", "feed"])
+            markets[name] = MarketSpec(canonical: name, execution: execution, streams: streams.sorted { $0.id < $1.id }, feed: feed)
         }
         guard !markets.isEmpty else { throw top.error("markets", .object(JSONObject()), "expected at least one market") }
         return markets

@@ -12,6 +12,7 @@ public struct Configuration: Sendable, Equatable {
     public var worker: WorkerSettings
     public var watchdog: WatchdogSettings
     public var supervisor: SupervisorSettings
+    public var safety: SafetySettings
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }
@@ -25,6 +26,8 @@ public struct MarketSpec: Sendable, Equatable {
     public var execution: String
     /// Ordered by id.
     public var streams: [StreamSpec]
+    /// Where its market data comes from.
+    public var feed: FeedSpec = .default
 }
 
 public struct StreamSpec: Sendable, Equatable {
@@ -56,6 +59,10 @@ public struct Paths: Sendable, Equatable {
     public func marketStateDir(_ canonical: String) -> String { stateDir + "/\(canonical)" }
     /// The journal of one market.
     public func journal(_ canonical: String) -> String { marketStateDir(canonical) + "/events.ndjson" }
+    /// A worker's snapshot: mode, fail-safe latch, orders, positions.
+    public func snapshot(_ canonical: String) -> String { marketStateDir(canonical) + "/snapshot.json" }
+    /// A worker's control socket (SIM orders and cancels).
+    public func workerSocket(_ canonical: String) -> String { socketDir + "/worker-\(canonical).sock" }
     /// The watchdog's socket: events, status and acknowledgements.
     public var watchdogSocket: String { socketDir + "/watchdog.sock" }
 }

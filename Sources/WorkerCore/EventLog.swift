@@ -17,6 +17,8 @@ public final class EventLog {
     /// The last journal error, for the log and the status line.
     public private(set) var lastWriteError: SystemError?
     public var forward: ((Event, [UInt8]) -> Void)?
+    /// Told whether each journal write succeeded (the engine's health and fail-safe watch it).
+    public var onWrite: ((Bool) -> Void)?
 
     private let journal: Journal
     private let clock: () -> Int64
@@ -44,8 +46,10 @@ public final class EventLog {
         } catch {
             writeFailures += 1
             lastWriteError = error
+            onWrite?(false)
             return nil
         }
+        onWrite?(true)
         if !isHeartbeat { lastSeq += 1 }
         forward?(event, line)
         return event

@@ -23,6 +23,12 @@ public struct FailSafe: Sendable {
         case noSnapshot = "NO_SNAPSHOT"
         case unrecoverableError = "UNRECOVERABLE_ERROR"
         case healthFailing = "HEALTH_FAILING"
+        /// Not a fail-safe trigger but latched the same way: the startup checks failed, so the
+        /// worker holds `OBSERVE_ONLY` until an operator has looked.
+        case startupChecksFailed = "STARTUP_CHECKS_FAILED"
+
+        /// The mode a latch of this kind holds the worker in.
+        public var latchedMode: SystemMode { self == .startupChecksFailed ? .observeOnly : .shutdown }
     }
 
     /// A tripped latch, as persisted in the worker's snapshot.

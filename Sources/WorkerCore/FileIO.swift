@@ -20,7 +20,7 @@ enum FileIO {
     /// Everything in `fd` from offset 0, read with pread (the file offset is not moved).
     static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
+        var chunk = [UInt8](repeating: 0, count: 65536)
         while out.count < limit {
             let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(out.count)) }
             if n < 0 {
@@ -59,15 +59,15 @@ enum FileIO {
         }
     }
 
-    /// Reads a whole small file, or nil when it does not exist.
-    static func readFile(_ path: String) throws(SystemError) -> [UInt8]? {
+    /// Reads a whole file of at most `limit` bytes (more is cut off), or nil when it does not exist.
+    static func readFile(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw SystemError("open \(path)")
         }
         defer { close(fd) }
-        return try readAll(fd)
+        return try readAll(fd, limit: limit)
     }
 
     /// Replaces `path` with `bytes` atomically: a temporary file in the same folder, fsync,

@@ -17,6 +17,9 @@ public struct HealthMonitor: Sendable {
         public var healthy: Bool { reasons.isEmpty }
         /// One line per failed rule, empty when healthy.
         public var reasons: [String]
+        /// The failed rules' stable names (`error_rate`, `market_data_stale`, `event_log_stale`,
+        /// `queue_stalled`), in the order of `reasons`: what changes when health changes.
+        public var rules: [String]
         public var errorsPerMinute: Double
         public var marketDataAgeSeconds: Double?
         public var eventLogAgeSeconds: Double?
@@ -51,22 +54,29 @@ public struct HealthMonitor: Sendable {
 
     public func report(now: Double) -> Report {
         var reasons: [String] = []
+        var rules: [String] = []
         let rate = errorsPerMinute(now: now)
         if rate > thresholds.maxErrorsPerMinute {
             reasons.append("error rate \(Int(rate))/min is above \(Self.show(thresholds.maxErrorsPerMinute))/min")
+            rules.append("error_rate")
         }
         // Before the first update, age counts from the start: a feed that never delivers goes stale too.
         let dataAge = now - (lastMarketData ?? startedAt)
         if dataAge > thresholds.marketDataStaleSeconds {
             reasons.append("market data is \(Self.show(dataAge)) s old (limit \(Self.show(thresholds.marketDataStaleSeconds)) s)")
+            rules.append("market_data_stale")
         }
         let logAge = now - (lastEventLogWrite ?? startedAt)
         if logAge > thresholds.eventLogStaleSeconds {
             reasons.append("the last event-log write is \(Self.show(logAge)) s old (limit \(Self.show(thresholds.eventLogStaleSeconds)) s)")
+            rules.append("event_log_stale")
         }
-        if queue == .stalled { reasons.append("the execution queue is stalled") }
+        if queue == .stalled {
+            reasons.append("the execution queue is stalled")
+            rules.append("queue_stalled")
+        }
         return Report(
-            reasons: reasons, errorsPerMinute: rate, marketDataAgeSeconds: lastMarketData.map { now - $0 },
+            reasons: reasons, rules: rules, errorsPerMinute: rate, marketDataAgeSeconds: lastMarketData.map { now - $0 },
             eventLogAgeSeconds: lastEventLogWrite.map { now - $0 }, snapshotAgeSeconds: lastSnapshotWrite.map { now - $0 }, queue: queue)
     }
 

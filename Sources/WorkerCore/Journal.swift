@@ -21,6 +21,18 @@ public final class Journal {
 
     deinit { close(fd) }
 
+    /// Moves the journal aside as `events.ndjson.damaged-SUFFIX` (kept for the operator, never
+    /// deleted) and starts a new one. Call it only while holding the market's lock.
+    public func quarantine(suffix: String) throws(SystemError) -> String {
+        let aside = path + ".damaged-" + suffix
+        guard rename(path, aside) == 0 else { throw SystemError("rename \(path)") }
+        let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard fresh >= 0 else { throw SystemError("open \(path)") }
+        close(fd)
+        fd = fresh
+        return aside
+    }
+
     /// Appends whole lines (each ending in a newline) in one write, then `fdatasync`. A write that
     /// fails part way (a full disk) is cut back off, so the journal never keeps half a line.
     public func append(_ bytes: [UInt8]) throws(SystemError) {

@@ -39,6 +39,9 @@ public final class Worker {
     private let startedAt = MonotonicClock.nowNanos()
     private var lastInvariants: IdentityInvariants.Result?
     private var exitStatus: ExitStatus = .ok
+    private var engine: Engine!
+    private var feed: FeedSource?
+    private var control: WorkerControl?
 
     /// Starts the worker and runs it until it stops; returns its exit status.
     public static func run(_ options: WorkerOptions) -> ExitStatus {
@@ -128,12 +131,21 @@ public final class Worker {
     private var execution: String { executionOverride ?? spec.execution }
 
     private func start(previous: MarketLock.Previous?, journal: Journal) -> ExitStatus {
+        let paths = config.paths
+        var cut = 0
         do {
-            let cut = try journal.repairTornTail()
+            cut = try journal.repairTornTail()
             if cut > 0 { note("\(journal.path): cut a torn last line of \(cut) bytes left by a crash") }
         } catch {
             note("\(journal.path): cannot repair the journal: \(error)")
         }
+        let snapshotPath = paths.snapshot(canonical)
+        let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
+        let journalBytes: [UInt8] = ((try? FileIO.readFile(journal.path, limit: 1 << 30)) ?? nil) ?? []
+        let checks = StartupChecks.run(journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
+        quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath)
+        let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
+
         let lockFile = lock.path
         if let previous {
             log.emit(.lockStale, Self.staleData(previous, lockFile: lockFile))
@@ -147,6 +159,27 @@ public final class Worker {
         note("\(canonical): lock \(lockFile) acquired, fence \(lock.record.fence), run \(log.runID)")
         log.emit(.canonicalizationSelfTest, selfTestData())
         checkInvariants()
+
+        engine = Engine(
+            market: canonical, symbol: execution, streams: spec.streams.map(\.id), log: log, settings: config.safety,
+            snapshotPath: snapshotPath, restored: restored, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
+        engine.start(checks: checks)
+        if engine.mode != .aggressive { note("\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")") }
+        do {
+            try FileIO.makeDirectories(paths.socketDir)
+            control = try WorkerControl(path: paths.workerSocket(canonical), engine: engine, reactor: reactor)
+        } catch {
+            note("\(paths.workerSocket(canonical)): no control socket, orders cannot be placed: \(error)")
+        }
+        feed = FeedSource(
+            spec: spec.feed, reactor: reactor, instruments: [canonical, execution],
+            onTick: { [unowned self] tick in self.engine.tick(tick) },
+            onStatus: { [unowned self] connected, detail in self.engine.feed(connected: connected, detail: detail) },
+            onBadLine: { [unowned self] why in
+                self.engine.recordError()
+                self.note("\(self.canonical): feed: \(why)")
+            })
+        feed?.start()
         SdNotify.send("READY=1")
         sendStatus()
 
@@ -155,6 +188,7 @@ public final class Worker {
         }
         scheduleHeartbeat(after: 0)
         scheduleInvariants()
+        scheduleEvaluation(every: evaluationInterval)
         if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
         reactor.run()
         return exitStatus
@@ -167,7 +201,7 @@ public final class Worker {
             self.log.emit(
                 .heartbeat,
                 [
-                    "mode": "AGGRESSIVE", "uptime_seconds": .double(self.uptimeSeconds), "rss_bytes": .int(Self.residentBytes()),
+                    "mode": .string(self.engine.mode.rawValue), "uptime_seconds": .double(self.uptimeSeconds), "rss_bytes": .int(Self.residentBytes()),
                     "interval_seconds": .double(self.config.timings.heartbeatInterval),
                 ])
             self.scheduleHeartbeat(after: Int64(self.config.timings.heartbeatInterval * 1e9))
@@ -179,6 +213,47 @@ public final class Worker {
         reactor.schedule(afterNanos: schedule.nextCheck(now: now) - now) { [unowned self] in
             self.checkInvariants()
             self.scheduleInvariants()
+        }
+    }
+
+    /// Health, fail-safe and order timeouts are evaluated at a quarter of the shortest threshold,
+    /// between 50 ms and 1 s.
+    private var evaluationInterval: Double {
+        let s = config.safety
+        let shortest = [s.healthIntervalSeconds, s.marketDataStaleSeconds, s.marketDataStalledSeconds, s.eventLogStaleSeconds,
+            s.orderTimeoutSeconds, s.healthFailingSeconds].min() ?? 1
+        return min(1, max(0.05, shortest / 4))
+    }
+
+    private func scheduleEvaluation(every seconds: Double) {
+        reactor.schedule(afterSeconds: seconds) { [unowned self] in
+            let before = self.engine.mode
+            self.engine.evaluate()
+            if self.engine.mode != before {
+                self.note("\(self.canonical): mode \(before.rawValue) -> \(self.engine.mode.rawValue): \(self.engine.latch?.reason ?? "")")
+                self.sendStatus()
+            }
+            self.scheduleEvaluation(every: seconds)
+        }
+    }
+
+    /// A journal or snapshot that failed its check is moved aside (kept for the operator) so the
+    /// worker starts on clean files; the failure itself is reported by `STARTUP_CHECKS` and latched.
+    private func quarantineDamaged(_ checks: [StartupChecks.Result], journal: Journal, snapshotPath: String) {
+        for check in checks where !check.passed {
+            switch check.name {
+            case StartupChecks.eventLogIntegrity:
+                do {
+                    let aside = try journal.quarantine(suffix: log.runID)
+                    note("\(journal.path): damaged (\(check.detail)); moved to \(aside)")
+                } catch {
+                    note("\(journal.path): damaged and cannot be moved aside: \(error)")
+                }
+            case StartupChecks.snapshotConsistency:
+                let aside = snapshotPath + ".damaged-" + log.runID
+                if rename(snapshotPath, aside) == 0 { note("\(snapshotPath): damaged (\(check.detail)); moved to \(aside)") }
+            default: break
+            }
         }
     }
 
@@ -238,6 +313,7 @@ public final class Worker {
 
     private func stop() {
         SdNotify.send("STOPPING=1")
+        engine.writeSnapshot()
         let heldSeconds = uptimeSeconds
         log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])
         do { try lock.release() } catch {
@@ -253,8 +329,9 @@ public final class Worker {
 
     private func sendStatus() {
         let identity = (lastInvariants?.pass ?? true) ? "identity OK" : "IDENTITY VIOLATION"
+        let mode = engine.map { $0.mode.rawValue } ?? "starting"
         SdNotify.send(
-            SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(identity), AGGRESSIVE, run \(log.runID)"))
+            SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(identity), \(mode), run \(log.runID)"))
     }
 
     private func selfTestData() -> JSONObject {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import IPC
 import RobotConfig
 import WorkerCore
 
@@ -6,15 +7,20 @@ import WorkerCore
 import Glibc
 #endif
 
-/// `robot-worker --market SYMBOL`: one canonical market's executor (docs/robot-worker.md).
+/// `robot-worker`: one canonical market's executor, and the commands that ask a running one for
+/// SIM orders (docs/robot-worker.md).
 struct RobotWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "robot-worker",
-        abstract: "Run one canonical market's executor: hold its lock, check its identity, journal its events.",
-        discussion: "Exit statuses: 0 stopped, 64 usage, 65 fence file damaged, 73 cannot create the lock or state folder, "
+        abstract: "Run one canonical market's executor, or ask a running one for a SIM order.",
+        discussion: "Exit statuses of run: 0 stopped, 64 usage, 65 fence file damaged, 73 cannot create the lock or state folder, "
             + "78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
-            + "See docs/robot-worker.md.")
+            + "See docs/robot-worker.md.",
+        subcommands: [Run.self, Order.self, Cancel.self],
+        defaultSubcommand: Run.self)
+}
 
+struct Common: ParsableArguments {
     @Option(name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).")
     var market: String
 
@@ -23,11 +29,47 @@ struct RobotWorkerCommand: ParsableCommand {
 
     @Option(name: .long, help: "The folder relative paths resolve against (default: $ROBOT_HOME, else the current folder).")
     var home: String?
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the market's executor until SIGTERM (the default command).")
+
+    @OptionGroup var common: Common
 
     func run() throws {
         let status = Worker.run(
-            WorkerOptions(symbol: market, configPath: config, home: home, environment: ProcessInfoEnvironment.current()))
+            WorkerOptions(symbol: common.market, configPath: common.config, home: common.home, environment: ProcessInfoEnvironment.current()))
         throw ExitCode(status.rawValue)
+    }
+}
+
+struct Order: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running worker to place a SIM order and print the outcome.",
+        discussion: "Exit statuses: 0 placed, 1 blocked or rejected, 3 the worker is not running, 78 configuration error.")
+
+    @OptionGroup var common: Common
+    @Option(help: "buy or sell.") var side: String
+    @Option(help: "Quantity, at least 1.") var qty: Int
+    @Option(help: "The stream (default: the market's first).") var stream: String?
+    @Option(help: "A limit price (default: a market order, filled at the next tick).") var limit: Double?
+
+    func run() throws {
+        let request = WorkerRequest(type: "order", side: side, quantity: qty, stream: stream, limit: limit)
+        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, request))
+    }
+}
+
+struct Cancel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running worker to cancel an open SIM order (allowed in every mode).",
+        discussion: "Exit statuses: 0 cancelled, 1 no such open order, 3 the worker is not running, 78 configuration error.")
+
+    @OptionGroup var common: Common
+    @Argument(help: "The client order ID (SIM-ES-F7-000001).") var id: String
+
+    func run() throws {
+        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id)))
     }
 }
 

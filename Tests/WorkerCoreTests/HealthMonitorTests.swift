@@ -31,6 +31,8 @@ import Testing
         #expect(h.report(now: 310).healthy, "exactly 300 s is not older than 300 s")
         let r = h.report(now: 310.5)
         #expect(r.reasons == ["market data is 300.5 s old (limit 300 s)"])
+        #expect(r.rules == ["market_data_stale"])
+        #expect(h.report(now: 400).rules == r.rules, "the rule stays the same while the age grows")
     }
 
     @Test func aFeedThatNeverDeliveredGoesStaleFromTheStart() {

@@ -76,12 +76,15 @@ struct TestConfig {
     var lostSeconds = 1.0
     /// Extra top-level sections, as JSON text, keyed by section name.
     var extraSections: [String: String] = [:]
+    /// A market's `feed` object, as JSON text, keyed by market (default: synthetic).
+    var feeds: [String: String] = [:]
 
     var json: String {
         var marketsJSON: [String] = []
         for (name, m) in markets.sorted(by: { $0.key < $1.key }) {
             let streams = m.streams.map { "\"\($0.0)\": {\"instrument\": \"\($0.1)\"}" }.joined(separator: ", ")
-            marketsJSON.append("\"\(name)\": {\"execution\": \"\(m.execution)\", \"streams\": {\(streams)}}")
+            let feed = feeds[name].map { ", \"feed\": \($0)" } ?? ""
+            marketsJSON.append("\"\(name)\": {\"execution\": \"\(m.execution)\", \"streams\": {\(streams)}\(feed)}")
         }
         var sections = [
             "\"instrument_map\": {\"MES\": \"ES\", \"MNQ\": \"NQ\", \"MYM\": \"YM\", \"M2K\": \"RTY\", \"MCL\": \"CL\", \"MGC\": \"GC\"}",

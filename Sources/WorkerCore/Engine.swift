@@ -1,0 +1,256 @@
+import IPC
+import RobotConfig
+
+/// A worker's engine: consumes market data, keeps health, modes and the fail-safe latch, gates and
+/// fills SIM orders, and persists its snapshot (SPEC.md "Health, safe mode and fail-safe").
+///
+/// Every decision is made by the pure cores (`HealthMonitor`, `FailSafe`, `SimExecution`,
+/// `StartupChecks`); the engine turns their answers into events and snapshot writes. It runs on the
+/// worker's reactor thread; `now` is monotonic seconds.
+///
+/// Order of a fail-safe trigger: the latch is written to the snapshot first, then the mode changes,
+/// then `FAILSAFE_TRIGGERED` is journaled, so a crash at any point comes back latched.
+public final class Engine {
+    public private(set) var mode: SystemMode = .observeOnly
+    public private(set) var latch: FailSafe.Latch?
+    public private(set) var lastHealth: HealthMonitor.Report?
+    public private(set) var feedConnected = false
+
+    private let market: String
+    private let symbol: String
+    private let streams: [String]
+    private let log: EventLog
+    private let settings: SafetySettings
+    private let snapshotPath: String
+    private let now: () -> Double
+    private var health: HealthMonitor
+    private var failSafe: FailSafe
+    private var execution: SimExecution
+    private var latchCleared: WorkerSnapshot.LatchClearance?
+    private var lastSnapshotWrite: Double
+    private var lastHealthEmit: Double = -.infinity
+    private let startedAt: Double
+
+    /// Starts from what the startup checks found. `restored` is the previous snapshot when it was
+    /// readable; its latch and open orders carry over.
+    public init(
+        market: String, symbol: String, streams: [String], log: EventLog, settings: SafetySettings, snapshotPath: String,
+        restored: WorkerSnapshot?, now: @escaping () -> Double
+    ) {
+        self.market = market
+        self.symbol = symbol
+        self.streams = streams
+        self.log = log
+        self.settings = settings
+        self.snapshotPath = snapshotPath
+        self.now = now
+        let t = now()
+        startedAt = t
+        var healthThresholds = HealthMonitor.Thresholds()
+        healthThresholds.maxErrorsPerMinute = settings.maxErrorsPerMinute
+        healthThresholds.marketDataStaleSeconds = settings.marketDataStaleSeconds
+        healthThresholds.eventLogStaleSeconds = settings.eventLogStaleSeconds
+        health = HealthMonitor(thresholds: healthThresholds, startedAt: t)
+        var failThresholds = FailSafe.Thresholds()
+        failThresholds.marketDataStalledSeconds = settings.marketDataStalledSeconds
+        failThresholds.eventLogFailingSeconds = settings.eventLogFailingSeconds
+        failThresholds.noSnapshotSeconds = settings.noSnapshotSeconds
+        failThresholds.healthFailingSeconds = settings.healthFailingSeconds
+        failSafe = FailSafe(thresholds: failThresholds, startedAt: t)
+        // Orders restored from a previous run keep their IDs; their timeout restarts now.
+        let carried = (restored?.orders ?? []).filter { $0.status == .open }.map { o -> SimOrder in
+            var o = o
+            o.placedAt = t
+            return o
+        }
+        execution = SimExecution(
+            market: market, fence: log.fence, timeoutSeconds: settings.orderTimeoutSeconds, restoring: carried,
+            positions: restored?.positions ?? [:])
+        latch = restored?.latch
+        latchCleared = restored?.latchCleared
+        lastSnapshotWrite = t
+        health.snapshotWrite(at: t)
+        log.onWrite = { [unowned self] ok in
+            let t = self.now()
+            if ok { self.health.eventLogWrite(at: t) } else { self.health.recordError(at: t) }
+            self.failSafe.eventLogWrite(succeeded: ok, at: t)
+        }
+    }
+
+    /// Journals the startup checks and settles the first mode: latched if a latch carried over or a
+    /// check failed, else `AGGRESSIVE`. Writes the snapshot.
+    public func start(checks: [StartupChecks.Result]) {
+        let failed = checks.filter { !$0.passed }
+        log.emit(
+            .startupChecks,
+            [
+                "passed": .bool(failed.isEmpty),
+                "checks": .array(checks.map { .object(["name": .string($0.name), "passed": .bool($0.passed), "detail": .string($0.detail)]) }),
+            ])
+        if latch == nil, !failed.isEmpty {
+            latch = FailSafe.Latch(
+                trigger: .startupChecksFailed, reason: "startup checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
+                latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
+        }
+        change(to: latch?.trigger.latchedMode ?? .aggressive, reason: latch.map { "latched: \($0.reason)" } ?? "startup checks passed")
+        writeSnapshot()
+    }
+
+    // MARK: market data
+
+    /// One tick from the feed: refreshes market data, fills what it crosses.
+    public func tick(_ tick: Tick) {
+        health.marketData(at: now())
+        let filled = execution.tick(price: tick.price)
+        for order in filled {
+            log.emit(.orderFilled, orderData(order, extra: ["fill_price": .double(tick.price), "tick_time": .string(tick.time)]))
+        }
+        if !filled.isEmpty { writeSnapshot() }
+    }
+
+    /// The feed connected, closed or failed; reported, never fatal.
+    public func feed(connected: Bool, detail: String) {
+        guard connected != feedConnected else { return }
+        feedConnected = connected
+        log.emit(.feedStatus, ["connected": .bool(connected), "detail": .string(detail)])
+    }
+
+    /// Counts an error against the error rate (a bad tick line, a failed write).
+    public func recordError() { health.recordError(at: now()) }
+
+    // MARK: periodic evaluation
+
+    /// Health, fail-safe triggers, order timeouts and the periodic snapshot. Called by a timer.
+    public func evaluate() {
+        let t = now()
+        for order in execution.expire(now: t) {
+            log.emit(.orderTimeout, orderData(order, extra: ["timeout_seconds": .double(settings.orderTimeoutSeconds)]))
+            writeSnapshot()
+        }
+        let report = health.report(now: t)
+        // One event when the failing rules change, else one per health interval.
+        if report.rules != lastHealth?.rules || t - lastHealthEmit >= settings.healthIntervalSeconds {
+            lastHealthEmit = t
+            log.emit(.healthStatus, healthData(report))
+        }
+        lastHealth = report
+        if latch?.trigger.latchedMode != .shutdown, let (trigger, reason) = failSafe.evaluate(health: health, now: t) {
+            trip(trigger, reason)
+        }
+        if t - lastSnapshotWrite >= settings.snapshotIntervalSeconds { writeSnapshot() }
+    }
+
+    /// Latches the fail-safe for an unrecoverable error.
+    public func unrecoverable(_ reason: String) { trip(.unrecoverableError, reason) }
+
+    private func trip(_ trigger: FailSafe.Trigger, _ reason: String) {
+        latch = FailSafe.Latch(trigger: trigger, reason: reason, latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
+        writeSnapshot()
+        change(to: .shutdown, reason: "fail-safe \(trigger.rawValue): \(reason)")
+        log.emit(
+            .failsafeTriggered,
+            ["trigger": .string(trigger.rawValue), "reason": .string(reason), "open_orders": .int(Int64(execution.open.count))])
+        writeSnapshot()
+    }
+
+    // MARK: operator
+
+    /// Clears the latch on an operator's acknowledgement; the worker may then return to AGGRESSIVE.
+    /// Returns what happened, for the operator.
+    public func clearLatch(by who: String) -> (cleared: Bool, message: String) {
+        guard let current = latch else { return (false, "\(market) has no latch to clear (mode \(mode.rawValue))") }
+        latchCleared = WorkerSnapshot.LatchClearance(by: who, atUTC: UTCTimestamp.now(), trigger: current.trigger)
+        latch = nil
+        writeSnapshot()
+        log.emit(.failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
+        change(to: .aggressive, reason: "latch \(current.trigger.rawValue) cleared by \(who)")
+        writeSnapshot()
+        return (true, "\(market): \(current.trigger.rawValue) latch cleared by \(who); mode AGGRESSIVE")
+    }
+
+    // MARK: orders
+
+    public enum OrderReply: Sendable, Equatable {
+        case placed(SimOrder)
+        case blocked(SystemMode)
+        case rejected(String)
+    }
+
+    public func place(stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?) -> OrderReply {
+        let stream = stream ?? streams.first ?? market
+        guard streams.contains(stream) else {
+            let why = "stream \(stream) is not one of \(market)'s streams (\(streams.joined(separator: ", ")))"
+            log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
+            return .rejected(why)
+        }
+        switch execution.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()) {
+        case .accepted(let order):
+            log.emit(.orderPlaced, orderData(order, extra: [:]))
+            writeSnapshot()
+            return .placed(order)
+        case .blocked(let mode):
+            log.emit(
+                .orderBlocked,
+                ["stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)), "mode": .string(mode.rawValue)])
+            return .blocked(mode)
+        case .rejected(let why):
+            log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
+            return .rejected(why)
+        }
+    }
+
+    /// Cancels an open order; allowed in every mode.
+    public func cancel(_ clientOrderID: String) -> SimOrder? {
+        guard let order = execution.cancel(clientOrderID) else { return nil }
+        log.emit(.orderCancelled, orderData(order, extra: ["mode": .string(mode.rawValue)]))
+        writeSnapshot()
+        return order
+    }
+
+    public var openOrders: [SimOrder] { execution.open.values.sorted { $0.clientOrderID < $1.clientOrderID } }
+
+    // MARK: helpers
+
+    private func change(to new: SystemMode, reason: String) {
+        let old = mode
+        mode = new
+        log.emit(.systemModeChange, ["from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason)])
+    }
+
+    /// Writes the snapshot atomically. A failure is counted against health, never fatal here; the
+    /// no-snapshot trigger catches a disk that stays unwritable.
+    public func writeSnapshot() {
+        let snapshot = WorkerSnapshot(
+            market: market, runID: log.runID, fence: log.fence, mode: mode, latch: latch, latchCleared: latchCleared, orders: openOrders,
+            positions: execution.positions, writtenAtUTC: UTCTimestamp.now())
+        do {
+            try FileIO.replaceAtomically(snapshotPath, snapshot.encoded())
+            lastSnapshotWrite = now()
+            health.snapshotWrite(at: lastSnapshotWrite)
+        } catch {
+            health.recordError(at: now())
+            Worker.note("\(snapshotPath): cannot write the snapshot: \(error)")
+        }
+    }
+
+    private func orderData(_ o: SimOrder, extra: JSONObject) -> JSONObject {
+        var d: JSONObject = [
+            "client_order_id": .string(o.clientOrderID), "stream": .string(o.stream), "symbol": .string(o.symbol),
+            "side": .string(o.side.rawValue), "quantity": .int(Int64(o.quantity)), "limit": o.limit.map { .double($0) } ?? .null,
+            "status": .string(o.status.rawValue),
+        ]
+        for (k, v) in extra.members { d[k] = v }
+        return d
+    }
+
+    private func healthData(_ r: HealthMonitor.Report) -> JSONObject {
+        [
+            "healthy": .bool(r.healthy), "reasons": .strings(r.reasons), "rules": .strings(r.rules), "uptime_seconds": .double(now() - startedAt),
+            "rss_bytes": .int(Worker.residentBytes()), "error_rate_per_minute": .double(r.errorsPerMinute),
+            "market_data_age_seconds": r.marketDataAgeSeconds.map { .double($0) } ?? .null,
+            "event_log_age_seconds": r.eventLogAgeSeconds.map { .double($0) } ?? .null,
+            "snapshot_age_seconds": r.snapshotAgeSeconds.map { .double($0) } ?? .null, "execution_queue": .string(r.queue.rawValue),
+            "mode": .string(mode.rawValue),
+        ]
+    }
+}
