@@ -18,7 +18,7 @@ public struct SupervisorSettings: Sendable, Equatable {
     public var startTimeout: Double = 10
     /// After SIGTERM on a stop, how long before SIGKILL.
     public var stopTimeout: Double = 5
-    /// A run at least this long resets the backoff: the next restart is immediate.
+    /// A run that stayed ready (after READY=1) at least this long resets the backoff: its restart is immediate.
     public var minUptime: Double = 5
     /// The first backoff delay after a short run.
     public var backoffInitial: Double = 0.1
@@ -74,7 +74,7 @@ public struct SupervisorSettings: Sendable, Equatable {
         s.restartWindow = try r.number("restart_window_seconds", default: s.restartWindow, in: 0.01...(24 * hour))
         if s.backoffMax < s.backoffInitial {
             throw r.error(
-                "backoff_max_seconds", .double(s.backoffMax),
+                "backoff_max_seconds", r.object["backoff_max_seconds"] ?? .double(s.backoffMax),
                 "expected at least backoff_initial_seconds (\(ConfigReader.format(s.backoffInitial)))")
         }
         try r.rejectUnknownKeys(keys)

@@ -115,7 +115,7 @@ public struct MarketSupervisor {
     public mutating func spawnFailed(_ detail: String, now: Double) -> [SupervisorAction] {
         pid = nil
         startedAt = now
-        return failed(.spawnFailed(detail), now: now, uptime: 0, head: "\(market) \(WorkerExit.spawnFailed(detail).description)", reason: nil)
+        return failed(.spawnFailed(detail), now: now, uptime: 0, served: 0, head: "\(market) \(WorkerExit.spawnFailed(detail).description)", reason: nil)
     }
 
     /// A datagram from the worker's pid on the notify socket.
@@ -144,6 +144,9 @@ public struct MarketSupervisor {
     public mutating func exited(_ exit: WorkerExit, now: Double) -> [SupervisorAction] {
         guard let oldPid = pid else { return [] }
         let uptime = startedAt.map { now - $0 } ?? 0
+        // What the restart policy calls up: the time since READY=1. A worker that never became
+        // ready was never up, however long it took to fail.
+        let served = readyAt.map { now - $0 } ?? 0
         let head = "\(market) pid \(oldPid) \(exit.description) after \(SecondsText.format(uptime))"
         pid = nil
         startDeadline = nil
@@ -162,16 +165,16 @@ public struct MarketSupervisor {
             state = .starting
             return [.log(head + "; restarting now (operator restart)"), .spawn]
         case (.stopping, .watchdog?):
-            return failed(exit, now: now, uptime: uptime, head: head, reason: "watchdog timeout")
+            return failed(exit, now: now, uptime: uptime, served: served, head: head, reason: "watchdog timeout")
         case (.stopping, .startTimeout?):
-            return failed(exit, now: now, uptime: uptime, head: head, reason: "start timeout")
+            return failed(exit, now: now, uptime: uptime, served: served, head: head, reason: "start timeout")
         default:
             if exit.exitCode == WorkerExit.alreadyActiveStatus {
                 record(exit, now: now, uptime: uptime, reason: nil)
                 state = .blocked
                 return [.log(head + "; BLOCKED, not restarting until an operator starts it")]
             }
-            return failed(exit, now: now, uptime: uptime, head: head, reason: nil)
+            return failed(exit, now: now, uptime: uptime, served: served, head: head, reason: nil)
         }
     }
 
@@ -267,10 +270,13 @@ public struct MarketSupervisor {
     }
 
     /// A run that ended on its own (or was ended as hung): BACKOFF, an immediate restart, or FATAL.
-    private mutating func failed(_ exit: WorkerExit, now: Double, uptime: Double, head: String, reason: String?) -> [SupervisorAction] {
+    /// `uptime` counts from the spawn (for the log), `served` from READY=1 (for the policy).
+    private mutating func failed(
+        _ exit: WorkerExit, now: Double, uptime: Double, served: Double, head: String, reason: String?
+    ) -> [SupervisorAction] {
         record(exit, now: now, uptime: uptime, reason: reason)
         let why = reason.map { " (\($0))" } ?? ""
-        switch policy.decide(uptime: uptime, now: now, random: random()) {
+        switch policy.decide(uptime: served, now: now, random: random()) {
         case .now:
             restarts += 1
             state = .starting
