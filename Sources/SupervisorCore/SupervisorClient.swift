@@ -20,6 +20,9 @@ public enum SupervisorClient {
         let path = config.paths.supervisorSocket
         let client: LineClient
         do { client = try LineClient(path: path) } catch {
+            if error.code == EACCES {
+                return fail(.osError, "\(path): permission denied (the socket is mode 0660: run as root, the supervisor's user or its group)")
+            }
             return fail(.notRunning, "the supervisor is not running: nothing serves \(path) (\(String(cString: strerror(error.code))))")
         }
         // Long enough for a stop and a start with SIGKILLs, the server answers first with a timeout.

@@ -117,3 +117,42 @@ import Testing
         #expect(mode == 0o660)
     }
 }
+
+/// State-changing requests only from root or the supervisor's own user.
+@Suite struct SupervisorPermissionTests {
+    @Test(
+        .enabled(
+            if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+            "needs root and setpriv to run a client as another user"))
+    func anotherUserMayAskForStatusButNotStopAMarket() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        try home.writeConfig(TestConfig().supervised())
+        _ = try home.startSupervisor()
+        try home.waitForStates(["ES": "RUNNING", "NQ": "RUNNING", "CL": "RUNNING"])
+        // Let nobody read the configuration and reach the socket; the supervisor still checks the peer's uid.
+        chmod(home.path, 0o755)
+        chmod(home.configPath, 0o644)
+        chmod(home.socketDir, 0o755)
+        func asNobody(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            let p = try RunningProcess(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", Binaries.path("supervisor")] + arguments
+                    + ["--config", home.configPath, "--home", home.path],
+                environment: [:], logPrefix: home.path + "/nobody-\(arguments[0])")
+            let status = try p.waitForExit()
+            return (status, p.stdout, p.stderr)
+        }
+        let denied = try asNobody(["status"])
+        #expect(denied.status == 71, "mode 0660 keeps other users out: \(denied.err)")
+        #expect(denied.err.contains("permission denied"), "\(denied.err)")
+
+        chmod(home.supervisorSocket, 0o666)
+        let status = try asNobody(["status"])
+        #expect(status.status == 0, "status is for everyone who can connect: \(status.err)")
+        let stop = try asNobody(["stop", "ES"])
+        #expect(stop.status == 2)
+        #expect(stop.err.contains("permission denied: uid 65534 may only ask for status"), "\(stop.err)")
+        #expect(try home.waitForStates(["ES": "RUNNING"]).market("ES") != nil)
+    }
+}
