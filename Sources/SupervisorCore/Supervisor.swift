@@ -56,6 +56,9 @@ public final class Supervisor {
 
     /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
+        // A closed stderr or client must not kill the supervisor; workers get SIGPIPE back at its
+        // default disposition from cshim_spawn.
+        signal(SIGPIPE, SIG_IGN)
         let reactor: Reactor
         do {
             reactor = try Reactor()

@@ -29,6 +29,27 @@ import Testing
             listener.poll()
             return listener.assignments.filter { $0.line == "WATCHDOG=1" }.count >= 3 ? true : nil
         }
+        // A datagram from a process that is no worker is counted and ignored.
+        let stranger = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(stranger) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array((home.socketDir + "/supervisor-notify.sock").utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let sent = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(stranger, "STOPPING=1\nWATCHDOG=trigger", 27, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(sent == 27)
+        let counted = try waitFor("the stranger's datagram to be counted") { () -> JSONObject? in
+            guard let s = try home.supervisorStatus(), s["unknown_notify_datagrams"]?.intValue == 1 else { return nil }
+            return s
+        }
+        #expect(counted.market("ES")?["state"]?.stringValue == "RUNNING")
+        #expect(supervisor.stderr.contains("which is none of the workers; ignored"), "\(supervisor.stderr)")
+
         // A market going down shows in STATUS=.
         let stop = try home.supervisor(["stop", "CL"])
         #expect(stop.status == 0)
