@@ -13,6 +13,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case osError = 71
     /// The lock folder or the state folder cannot be created or written.
     case cannotCreate = 73
+    /// Started by a supervisor (`ROBOT_SUPERVISOR_PID`) that had already exited: nothing to run for.
+    case parentGone = 75
     /// The configuration is invalid, or names no such market.
     case config = 78
     /// Another live executor holds this canonical market's lock: fail closed, do not restart.

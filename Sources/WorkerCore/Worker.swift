@@ -45,6 +45,9 @@ public final class Worker {
 
     /// Starts the worker and runs it until it stops; returns its exit status.
     public static func run(_ options: WorkerOptions) -> ExitStatus {
+        if let problem = SupervisorParent.askForTerminationOnParentDeath(environment: options.environment) {
+            return fail(.parentGone, problem)
+        }
         let reactor: Reactor
         do {
             reactor = try Reactor()

@@ -14,7 +14,7 @@ struct RobotWorkerCommand: ParsableCommand {
         commandName: "robot-worker",
         abstract: "Run one canonical market's executor, or ask a running one for a SIM order.",
         discussion: "Exit statuses of run: 0 stopped, 64 usage, 65 fence file damaged, 73 cannot create the lock or state folder, "
-            + "78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
+            + "75 started by a supervisor that is already gone, 78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
             + "See docs/robot-worker.md.",
         subcommands: [Run.self, Order.self, Cancel.self],
         defaultSubcommand: Run.self)

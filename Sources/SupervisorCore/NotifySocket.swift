@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import IPC
+
+/// The receiving end of sd_notify: a datagram socket with SO_PASSCRED, so each datagram carries the
+/// sender's pid (SCM_CREDENTIALS) and the supervisor knows which worker sent it.
+///
+/// Bind it only after the control socket is held (the single-instance guard): binding replaces a
+/// socket file left at the path.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 4096)
+
+    /// Binds `path` with mode 0660; throws when the socket cannot be created or bound.
+    init(path: String) throws(SystemError) {
+        self.path = path
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError("bind \(path): not a socket", code: EEXIST) }
+            unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let old = umask(0o117)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard rc == 0, cshim_enable_passcred(fd) == 0 else {
+            let e = SystemError("bind \(path)")
+            close(fd)
+            throw e
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Every datagram waiting now, with its sender's pid (0 when it carried no credentials).
+    func receiveAll() -> [(pid: Int32, message: NotifyMessage)] {
+        var out: [(Int32, NotifyMessage)] = []
+        while true {
+            var pid: pid_t = 0
+            var uid: uid_t = 0
+            let n = buffer.withUnsafeMutableBytes { cshim_recv_with_credentials(fd, $0.baseAddress, $0.count, &pid, &uid) }
+            if n < 0 {
+                if errno == EINTR || errno == EMSGSIZE { continue }
+                return out
+            }
+            out.append((pid, NotifyMessage(Array(buffer[0..<n]))))
+        }
+    }
+
+    /// Removes the socket file; call it when the supervisor exits.
+    func unlinkPath() { unlink(path) }
+}

@@ -1,0 +1,346 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPC
+import RobotConfig
+
+/// What `supervisor` was asked to run with.
+public struct SupervisorOptions: Sendable {
+    public var configPath: String?
+    public var home: String?
+    public var environment: [String: String]
+
+    public init(configPath: String?, home: String?, environment: [String: String]) {
+        self.configPath = configPath
+        self.home = home
+        self.environment = environment
+    }
+}
+
+/// `supervisor run`: one worker per configured market, restarted by the `MarketSupervisor` state
+/// machines, controlled over the control socket, reporting to systemd through sd_notify.
+///
+/// The shell around the pure machines, on one reactor thread (the main thread): it spawns workers,
+/// learns their deaths from pidfds (and SIGCHLD, defensively), reads their sd_notify datagrams,
+/// fires each market's next deadline from a reactor timer, and answers control requests.
+/// `run` returns the exit status (`SupervisorExitStatus`).
+public final class Supervisor {
+    /// One market's machine and what the shell holds for it.
+    final class Slot {
+        var machine: MarketSupervisor
+        var process: WorkerProcess?
+        var timer: Reactor.TimerID?
+        /// Removed from the configuration by a reload: dropped once STOPPED.
+        var removing = false
+
+        init(machine: MarketSupervisor) { self.machine = machine }
+    }
+
+    let options: SupervisorOptions
+    let reactor: Reactor
+    var config: Configuration
+    let controlFD: Int32
+    let controlPath: String
+    let notify: NotifySocket
+    var slots: [String: Slot] = [:]
+    var pidMarkets: [Int32: String] = [:]
+    var connections: [Int32: LineConnection] = [:]
+    var waiters: [Waiter] = []
+    var upstreamReady = false
+    var upstreamStatus = ""
+    var shuttingDown = false
+    var unknownNotifyDatagrams = 0
+    let selfPid = getpid()
+    let selfUid = getuid()
+    let workerDirectory: String
+
+    /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
+    public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
+        // A closed stderr or client must not kill the supervisor; workers get SIGPIPE back at its
+        // default disposition from cshim_spawn.
+        signal(SIGPIPE, SIG_IGN)
+        let reactor: Reactor
+        do {
+            reactor = try Reactor()
+            // Blocked from the first moment: a signal during start-up waits for the loop.
+            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { _ in }
+        } catch {
+            return fail(.osError, "\(error)")
+        }
+        let config: Configuration
+        do {
+            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+        } catch {
+            return fail(.config, "\(error)")
+        }
+        let paths = config.paths
+        // sun_path holds 108 bytes, the terminating NUL included.
+        guard paths.supervisorNotifySocket.utf8.count < 108 else {
+            return fail(
+                .config, "\(config.source): paths.socket_dir: \"\(paths.socketDir)\": too long for \(paths.supervisorNotifySocket); choose a shorter folder")
+        }
+        if let problem = makeDirectories(paths.socketDir) {
+            return fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(problem)")
+        }
+        // The single-instance guard: the control socket is bound first, and refused while another
+        // supervisor serves it. Only then is the notify socket (re)bound.
+        let controlFD: Int32
+        do {
+            controlFD = try UnixSocket.listen(path: paths.supervisorSocket, mode: 0o660)
+        } catch {
+            if error.code == EADDRINUSE {
+                return fail(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one")
+            }
+            return fail(.osError, "\(error)")
+        }
+        let notify: NotifySocket
+        do {
+            notify = try NotifySocket(path: paths.supervisorNotifySocket)
+        } catch {
+            close(controlFD)
+            unlink(paths.supervisorSocket)
+            return fail(.osError, "\(error)")
+        }
+        let supervisor = Supervisor(options: options, reactor: reactor, config: config, controlFD: controlFD, notify: notify)
+        return supervisor.serve()
+    }
+
+    private init(options: SupervisorOptions, reactor: Reactor, config: Configuration, controlFD: Int32, notify: NotifySocket) {
+        self.options = options
+        self.reactor = reactor
+        self.config = config
+        self.controlFD = controlFD
+        self.controlPath = config.paths.supervisorSocket
+        self.notify = notify
+        self.workerDirectory = Self.ownDirectory()
+    }
+
+    private func serve() -> SupervisorExitStatus {
+        do {
+            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { [unowned self] signal in
+                switch signal {
+                case SIGCHLD: self.reapAny()
+                case SIGHUP: self.reload(requestedBy: "SIGHUP", answer: nil)
+                default: self.shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT")
+                }
+            }
+        } catch {
+            return Self.fail(.osError, "\(error)")
+        }
+        reactor.watch(notify.fd) { [unowned self] _ in self.readNotifications() }
+        reactor.watch(controlFD) { [unowned self] _ in self.acceptConnections() }
+        note(
+            "pid \(selfPid): supervising \(config.marketNames.joined(separator: ", ")) from \(config.source); "
+                + "control socket \(controlPath), notify socket \(notify.path)")
+        if let usec = SdNotify.watchdogMicros() { schedulePing(everyNanos: Int64(usec) * 1000 / 2) }
+        for market in config.marketNames {
+            let slot = Slot(machine: MarketSupervisor(market: market, settings: config.supervisor))
+            slots[market] = slot
+            apply(market, slot.machine.start(now: now(), byOperator: false))
+        }
+        reactor.run()
+        reactor.unwatch(controlFD)
+        close(controlFD)
+        unlink(controlPath)
+        notify.unlinkPath()
+        note("every worker has ended; exiting")
+        return .ok
+    }
+
+    // MARK: carrying out the machines' actions
+
+    /// Carries out `actions` of `market`'s machine, then reschedules its deadline and answers
+    /// whatever the change settles.
+    func apply(_ market: String, _ actions: [SupervisorAction]) {
+        guard let slot = slots[market] else { return }
+        for action in actions {
+            switch action {
+            case .spawn: spawn(slot)
+            case .signalWorker(let s): slot.process?.signal(s)
+            case .signalGroup(let s): slot.process?.signalGroup(s)
+            case .log(let line): note(line)
+            case .alert(let line): note("ALERT: " + line)
+            }
+        }
+        reschedule(slot)
+        if slot.removing, slot.machine.state == .stopped, slot.process == nil {
+            if let t = slot.timer { reactor.cancel(t) }
+            slots[market] = nil
+            note("\(market): removed (no longer in the configuration)")
+        }
+        checkWaiters()
+        updateUpstream()
+        if shuttingDown, slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
+    }
+
+    private func spawn(_ slot: Slot) {
+        let market = slot.machine.market
+        let launch = WorkerLaunch(
+            market: market, config: config, configFile: configFile, workerDirectory: workerDirectory,
+            notifySocket: notify.path, supervisorPid: selfPid, inherited: options.environment)
+        do {
+            let process = try WorkerProcess.spawn(argv: launch.argv, environment: launch.environment)
+            slot.process = process
+            pidMarkets[process.pid] = market
+            if process.pidfd >= 0 {
+                reactor.watch(process.pidfd) { [unowned self, unowned process] _ in
+                    if let exit = process.reap() { self.childExited(pid: process.pid, exit) }
+                }
+            }
+            apply(market, slot.machine.spawned(pid: process.pid, now: now()))
+        } catch {
+            apply(market, slot.machine.spawnFailed("\(error)", now: now()))
+        }
+    }
+
+    /// SIGCHLD: reaps every child that has exited (the pidfds usually got there first).
+    private func reapAny() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            childExited(pid: pid, WorkerExit(waitStatus: status))
+        }
+    }
+
+    private func childExited(pid: Int32, _ exit: WorkerExit) {
+        guard let market = pidMarkets.removeValue(forKey: pid), let slot = slots[market], let process = slot.process, process.pid == pid
+        else { return }
+        if process.pidfd >= 0 { reactor.unwatch(process.pidfd) }
+        process.closePidfd()
+        slot.process = nil
+        apply(market, slot.machine.exited(exit, now: now()))
+    }
+
+    private func reschedule(_ slot: Slot) {
+        if let t = slot.timer { reactor.cancel(t) }
+        slot.timer = nil
+        guard let deadline = slot.machine.nextDeadline else { return }
+        let market = slot.machine.market
+        slot.timer = reactor.schedule(afterNanos: Int64((deadline - now()) * 1e9) + 1000) { [unowned self, weak slot] in
+            guard let slot, self.slots[market] === slot else { return }
+            slot.timer = nil
+            self.apply(market, slot.machine.tick(now: self.now()))
+        }
+    }
+
+    // MARK: notifications from workers
+
+    private func readNotifications() {
+        for (pid, message) in notify.receiveAll() {
+            guard let market = market(ofSender: pid), let slot = slots[market] else {
+                unknownNotifyDatagrams += 1
+                if unknownNotifyDatagrams <= 10 || unknownNotifyDatagrams.nonzeroBitCount == 1 {
+                    note("notify datagram from pid \(pid), which is none of the workers; ignored (\(unknownNotifyDatagrams) so far)")
+                }
+                continue
+            }
+            apply(market, slot.machine.notify(message, now: now()))
+        }
+    }
+
+    /// The market whose worker sent a datagram: the worker's pid, or a process in its process group.
+    private func market(ofSender pid: Int32) -> String? {
+        guard pid > 0 else { return nil }
+        if let m = pidMarkets[pid] { return m }
+        let group = getpgid(pid)
+        return group > 0 ? pidMarkets[group] : nil
+    }
+
+    // MARK: signals
+
+    private func shutdown(_ why: String) {
+        guard !shuttingDown else {
+            note("\(why) again: still waiting for the workers to end")
+            return
+        }
+        shuttingDown = true
+        note("\(why): stopping every worker")
+        SdNotify.send("STOPPING=1")
+        for market in slots.keys.sorted() {
+            if let slot = slots[market] { apply(market, slot.machine.stop(now: now())) }
+        }
+        if slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
+    }
+
+    // MARK: systemd
+
+    /// READY=1 once every market is settled (RUNNING, BLOCKED, FATAL or STOPPED); STATUS= on every change.
+    private func updateUpstream() {
+        let text = summary()
+        if !upstreamReady, !shuttingDown, slots.values.allSatisfy({ $0.machine.state.isSettled }) {
+            upstreamReady = true
+            upstreamStatus = text
+            note("every market is settled (\(text)); READY=1")
+            SdNotify.send("READY=1\n" + SdNotify.statusLine(text))
+            return
+        }
+        if text != upstreamStatus {
+            upstreamStatus = text
+            SdNotify.send(SdNotify.statusLine(text))
+        }
+    }
+
+    /// `3/3 running`, or `2/3 running; CL FATAL`.
+    func summary() -> String {
+        let names = slots.keys.sorted()
+        let running = names.filter { slots[$0]?.machine.state == .running }
+        var text = "\(running.count)/\(names.count) running"
+        let others = names.filter { slots[$0]?.machine.state != .running }.map { "\($0) \(slots[$0]!.machine.state.rawValue)" }
+        if !others.isEmpty { text += "; " + others.joined(separator: ", ") }
+        return text
+    }
+
+    private func schedulePing(everyNanos nanos: Int64) {
+        reactor.schedule(afterNanos: nanos) { [unowned self] in
+            SdNotify.send("WATCHDOG=1")
+            self.schedulePing(everyNanos: nanos)
+        }
+    }
+
+    // MARK: helpers
+
+    func now() -> Double { Double(MonotonicClock.nowNanos()) / 1e9 }
+
+    /// The absolute configuration path, nil for the embedded default.
+    var configFile: String? {
+        guard config.source != DefaultConfiguration.name else { return nil }
+        if config.source.hasPrefix("/") { return config.source }
+        guard let cwd = getcwd(nil, 0) else { return config.source }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + config.source
+    }
+
+    /// The folder of the running executable (`/proc/self/exe`), where `robot-worker` is by default.
+    static func ownDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "." }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
+    }
+
+    /// `mkdir -p`; the error text, or nil on success.
+    static func makeDirectories(_ path: String) -> String? {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0, errno != EEXIST { return "\(current): \(String(cString: strerror(errno)))" }
+        }
+        return nil
+    }
+
+    func note(_ message: String) { Self.note(message) }
+
+    /// One line on stderr, prefixed `supervisor: `.
+    static func note(_ message: String) {
+        var line = Array("supervisor: \(message)\n".utf8)
+        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
+        note(message)
+        return status
+    }
+}

@@ -1,0 +1,268 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPC
+import RobotConfig
+
+/// A request that is answered when the markets it changed get where they were asked to go, or at
+/// its deadline.
+final class Waiter {
+    /// The connection to answer (its fd).
+    let connection: Int32
+    /// The answer once the change is done or failed, nil while it is under way.
+    let check: () -> ControlResponse?
+    /// The answer at the deadline.
+    let timedOut: () -> ControlResponse
+    var timer: Reactor.TimerID?
+
+    init(connection: Int32, check: @escaping () -> ControlResponse?, timedOut: @escaping () -> ControlResponse) {
+        self.connection = connection
+        self.check = check
+        self.timedOut = timedOut
+    }
+}
+
+/// The control socket (docs/PROTOCOL.md, "Supervisor control socket"): one JSON request per line,
+/// one response line each. State-changing requests only from root or the supervisor's own user.
+extension Supervisor {
+    func acceptConnections() {
+        while let fd = UnixSocket.accept(controlFD) {
+            let connection = LineConnection(fd: fd, reactor: reactor, maxLineBytes: WireFormat.maxLineBytes)
+            connections[fd] = connection
+            connection.onFrame = { [unowned self, unowned connection] frame in
+                switch frame {
+                case .line(let bytes): self.handle(Array(bytes), from: connection)
+                case .tooLong(let n): self.answer(fd, self.refusal("a request line of \(n) bytes is over the limit"))
+                }
+            }
+            connection.onClose = { [unowned self] _ in
+                self.connections[fd] = nil
+                for w in self.waiters where w.connection == fd { if let t = w.timer { self.reactor.cancel(t) } }
+                self.waiters.removeAll { $0.connection == fd }
+            }
+        }
+    }
+
+    private func handle(_ line: [UInt8], from connection: LineConnection) {
+        let fd = connection.fd
+        guard let request = try? WireCoding.decode(ControlRequest.self, from: line) else {
+            answer(fd, refusal("not a request; expected {\"v\":1,\"command\":\"status|start|stop|restart|reload\",\"market\":\"ES\"}"))
+            return
+        }
+        if request.command.changesState {
+            guard let peer = connection.peer, peer.uid == 0 || peer.uid == selfUid else {
+                let who = connection.peer.map { "uid \($0.uid)" } ?? "a peer of unknown uid"
+                answer(fd, refusal("permission denied: \(who) may only ask for status (\(request.command.rawValue) needs root or uid \(selfUid))"))
+                return
+            }
+            if shuttingDown {
+                answer(fd, refusal("the supervisor is shutting down; \(request.command.rawValue) refused"))
+                return
+            }
+        }
+        switch request.command {
+        case .status:
+            answer(fd, response(ok: true, message: summary(), markets: Array(slots.keys)))
+        case .reload:
+            reload(requestedBy: "reload request", answer: fd)
+        case .start, .stop, .restart:
+            guard let symbol = request.market, !symbol.isEmpty else {
+                answer(fd, refusal("\(request.command.rawValue) needs a market"))
+                return
+            }
+            let market: String
+            do { market = try config.instrumentMap.canonical(of: symbol) } catch {
+                answer(fd, refusal("\(error)"))
+                return
+            }
+            guard let slot = slots[market], !slot.removing else {
+                let via = market == symbol.uppercased() ? "" : " (canonical \(market))"
+                answer(fd, refusal("unknown market \(symbol.uppercased())\(via); configured: \(config.marketNames.joined(separator: ", "))"))
+                return
+            }
+            change(request.command, market: market, slot: slot, fd: fd)
+        }
+    }
+
+    private func change(_ command: ControlRequest.Command, market: String, slot: Slot, fd: Int32) {
+        let s = config.supervisor
+        let before = slot.machine.pid
+        let t = now()
+        switch command {
+        case .start:
+            note("\(market): start requested by an operator (was \(slot.machine.state.rawValue))")
+            apply(market, slot.machine.start(now: t, byOperator: true))
+            wait(fd, markets: [market], timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
+                self.outcome(market, want: .running, pidOtherThan: nil)
+            }
+        case .restart:
+            note("\(market): restart requested by an operator (was \(slot.machine.state.rawValue))")
+            apply(market, slot.machine.restart(now: t))
+            wait(fd, markets: [market], timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
+                self.outcome(market, want: .running, pidOtherThan: before)
+            }
+        case .stop:
+            note("\(market): stop requested by an operator (was \(slot.machine.state.rawValue))")
+            apply(market, slot.machine.stop(now: t))
+            wait(fd, markets: [market], timeout: s.stopTimeout + 1) { [unowned self] in
+                self.outcome(market, want: .stopped, pidOtherThan: nil)
+            }
+        case .status, .reload:
+            return
+        }
+    }
+
+    /// Done when `market` is in `want`, failed when it settled elsewhere (or went to BACKOFF after a
+    /// failed start), nil while under way.
+    private func outcome(_ market: String, want: MarketState, pidOtherThan old: Int32?) -> (done: Bool, message: String)? {
+        guard let m = slots[market]?.machine else { return (false, "\(market) is no longer configured") }
+        if m.state == want, old == nil || m.pid != old {
+            let pid = m.pid.map { " (pid \($0))" } ?? ""
+            return (true, "\(market): \(want.rawValue)\(pid)")
+        }
+        switch m.state {
+        case .starting, .stopping:
+            return nil
+        case .running where want == .running:
+            return nil
+        case .running, .backoff, .stopped, .blocked, .fatal:
+            let last = m.lastExit.map { "; last run \($0.exit.description) after \(SecondsText.format($0.uptime))" } ?? ""
+            let alert = m.alert.map { "; " + $0 } ?? ""
+            return (false, "\(market): \(m.state.rawValue), not \(want.rawValue)\(last)\(alert)")
+        }
+    }
+
+    /// Registers a waiter for `fd` and answers at once if the change is already done.
+    private func wait(_ fd: Int32, markets: [String], timeout: Double, _ outcome: @escaping () -> (done: Bool, message: String)?) {
+        let waiter = Waiter(
+            connection: fd,
+            check: { [unowned self] in
+                outcome().map { self.response(ok: $0.done, failure: $0.done ? nil : .failed, message: $0.message, markets: markets) }
+            },
+            timedOut: { [unowned self] in
+                let states = markets.map { "\($0) \(self.slots[$0]?.machine.state.rawValue ?? "removed")" }.joined(separator: ", ")
+                return self.response(
+                    ok: false, failure: .failed, message: "timed out after \(SecondsText.format(timeout)): \(states)", markets: markets)
+            })
+        if let r = waiter.check() {
+            answer(fd, r)
+            return
+        }
+        waiter.timer = reactor.schedule(afterSeconds: timeout) { [unowned self, unowned waiter] in
+            self.waiters.removeAll { $0 === waiter }
+            self.answer(fd, waiter.timedOut())
+        }
+        waiters.append(waiter)
+    }
+
+    /// Answers every waiter whose change is done or failed.
+    func checkWaiters() {
+        guard !waiters.isEmpty else { return }
+        for w in waiters {
+            guard let r = w.check() else { continue }
+            if let t = w.timer { reactor.cancel(t) }
+            waiters.removeAll { $0 === w }
+            answer(w.connection, r)
+        }
+    }
+
+    // MARK: reload
+
+    /// Re-reads the configuration: starts added markets, stops removed ones, leaves the others
+    /// alone (new supervisor settings apply to them from their next deadline). A configuration
+    /// that does not load is refused and the running one kept.
+    func reload(requestedBy who: String, answer fd: Int32?) {
+        guard !shuttingDown else { return }
+        let fresh: Configuration
+        do {
+            fresh = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+        } catch {
+            note("\(who): reload refused, running configuration kept: \(error)")
+            if let fd { answer(fd, response(ok: false, failure: .failed, message: "reload refused, running configuration kept: \(error)", markets: nil)) }
+            return
+        }
+        if fresh.paths.socketDir != config.paths.socketDir {
+            note("\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts")
+        }
+        let kept = Set(slots.filter { !$0.value.removing }.keys)
+        let wanted = Set(fresh.markets.keys)
+        let added = wanted.subtracting(kept).sorted()
+        let removed = kept.subtracting(wanted).sorted()
+        config = fresh
+        for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
+        note(
+            "\(who): configuration reloaded from \(fresh.source); added: \(list(added)), removed: \(list(removed)), "
+                + "unchanged: \(list(kept.intersection(wanted).sorted()))")
+        for market in removed {
+            guard let slot = slots[market] else { continue }
+            slot.removing = true
+            apply(market, slot.machine.stop(now: now()))
+        }
+        for market in added {
+            let slot: Slot
+            if let existing = slots[market] {
+                existing.removing = false
+                slot = existing
+            } else {
+                slot = Slot(machine: MarketSupervisor(market: market, settings: fresh.supervisor))
+                slots[market] = slot
+            }
+            apply(market, slot.machine.start(now: now(), byOperator: false))
+        }
+        guard let fd else { return }
+        let s = fresh.supervisor
+        let message = "reloaded; added: \(list(added)), removed: \(list(removed))"
+        wait(fd, markets: added + removed, timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
+            if removed.contains(where: { self.slots[$0] != nil }) { return nil }
+            var failures: [String] = []
+            for market in added {
+                guard let m = self.slots[market]?.machine else { continue }
+                if m.state == .starting || m.state == .stopping { return nil }
+                if m.state != .running { failures.append("\(market) \(m.state.rawValue)") }
+            }
+            return failures.isEmpty ? (true, message) : (false, message + "; not running: " + failures.joined(separator: ", "))
+        }
+    }
+
+    private func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: " ") }
+
+    // MARK: responses
+
+    func answer(_ fd: Int32, _ response: ControlResponse) {
+        connections[fd]?.send(WireCoding.line(response))
+    }
+
+    func refusal(_ message: String) -> ControlResponse {
+        response(ok: false, failure: .refused, message: message, markets: nil)
+    }
+
+    func response(ok: Bool, failure: ControlResponse.Failure? = nil, message: String, markets: [String]?) -> ControlResponse {
+        let t = now()
+        let wall = UTCTimestamp.nowMicros()
+        var rows: [String: MarketStatus]?
+        if let markets {
+            var r: [String: MarketStatus] = [:]
+            for market in markets { if let m = slots[market]?.machine { r[market] = Self.status(of: m, now: t, wallMicros: wall) } }
+            rows = r
+        }
+        return ControlResponse(
+            ok: ok, failure: failure, message: message, markets: rows, supervisorPid: selfPid, ready: upstreamReady,
+            unknownNotifyDatagrams: unknownNotifyDatagrams)
+    }
+
+    /// One market's status row; machine times (monotonic) become UTC by their distance from `now`.
+    static func status(of m: MarketSupervisor, now: Double, wallMicros: Int64) -> MarketStatus {
+        func utc(_ t: Double) -> String { UTCTimestamp.format(micros: wallMicros + Int64(((t - now) * 1e6).rounded())) }
+        let last = m.lastExit.map {
+            MarketStatus.LastExit(
+                description: $0.exit.description, status: $0.exit.exitCode, signal: $0.exit.signal, atUTC: utc($0.at),
+                afterSeconds: $0.uptime, reason: $0.reason)
+        }
+        let live = m.pid != nil
+        return MarketStatus(
+            state: m.state, pid: m.pid, uptimeSeconds: live ? m.startedAt.map { now - $0 } : nil, restarts: m.restarts, lastExit: last,
+            nextRestartUTC: m.state == .backoff ? m.restartAt.map(utc) : nil,
+            nextRestartInSeconds: m.state == .backoff ? m.restartAt.map { max(0, $0 - now) } : nil,
+            workerStatus: m.workerStatus, alert: m.alert)
+    }
+}
