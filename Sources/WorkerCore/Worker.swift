@@ -39,6 +39,7 @@ public final class Worker {
     private let startedAt = MonotonicClock.nowNanos()
     private var lastInvariants: IdentityInvariants.Result?
     private var exitStatus: ExitStatus = .ok
+    private var link: WatchdogLink?
 
     /// Starts the worker and runs it until it stops; returns its exit status.
     public static func run(_ options: WorkerOptions) -> ExitStatus {
@@ -97,7 +98,9 @@ public final class Worker {
         }
         switch outcome {
         case .alreadyActive(let holder):
-            log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: paths.lockFile(canonical), symbol: options.symbol))
+            if let refusal = log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: paths.lockFile(canonical), symbol: options.symbol)) {
+                WatchdogLink.deliverOnce([refusal], socketPath: paths.watchdogSocket)
+            }
             let who = holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host), fence \($0.fence))" } ?? "an unknown holder"
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
             return fail(.alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)")
@@ -134,6 +137,7 @@ public final class Worker {
         } catch {
             note("\(journal.path): cannot repair the journal: \(error)")
         }
+        link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal) { [unowned self] in self.emitHeartbeat() }
         let lockFile = lock.path
         if let previous {
             log.emit(.lockStale, Self.staleData(previous, lockFile: lockFile))
@@ -164,14 +168,18 @@ public final class Worker {
 
     private func scheduleHeartbeat(after nanos: Int64) {
         reactor.schedule(afterNanos: nanos) { [unowned self] in
-            self.log.emit(
-                .heartbeat,
-                [
-                    "mode": "AGGRESSIVE", "uptime_seconds": .double(self.uptimeSeconds), "rss_bytes": .int(Self.residentBytes()),
-                    "interval_seconds": .double(self.config.timings.heartbeatInterval),
-                ])
+            self.emitHeartbeat()
             self.scheduleHeartbeat(after: Int64(self.config.timings.heartbeatInterval * 1e9))
         }
+    }
+
+    private func emitHeartbeat() {
+        log.emit(
+            .heartbeat,
+            [
+                "mode": "AGGRESSIVE", "uptime_seconds": .double(uptimeSeconds), "rss_bytes": .int(Self.residentBytes()),
+                "interval_seconds": .double(config.timings.heartbeatInterval),
+            ])
     }
 
     private func scheduleInvariants() {
