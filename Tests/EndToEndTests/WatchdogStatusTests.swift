@@ -19,7 +19,7 @@ import Testing
             let s = try home.statusJSON()
             return pids.allSatisfy { market, pid in
                 let m = s.markets[market]
-                return m?.lock?.pid == pid && m?.lastIdentityInvariantsPass == true && m?.heartbeatState == "OK"
+                return m?.lock?.pid == pid && m?.lastIdentityInvariantsPass == true && m?.heartbeatState == "OK" && m?.lastHeartbeatUtc != nil
             } ? s : nil
         }
         for (market, pid) in pids {
