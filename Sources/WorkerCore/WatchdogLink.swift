@@ -128,6 +128,23 @@ public final class WatchdogLink {
         pump()
     }
 
+    /// At a clean stop: hands the connection what the outbox still holds and waits, at most
+    /// `timeoutSeconds`, until the socket has taken it, so the last events (the lock's release)
+    /// reach a live watchdog now rather than with the next run. Blocks: call it only when the
+    /// engine has stopped. What does not go out in time stays in the journal.
+    public func flushBeforeExit(timeoutSeconds: Double) {
+        let deadline = MonotonicClock.nowNanos() + Int64(timeoutSeconds * 1e9)
+        while phase == .streaming, let c = connection, !c.isClosed {
+            pump()
+            if c.pendingOutput == 0, runs.allSatisfy({ $0.sent == $0.lines.count }) { return }
+            let left = deadline - MonotonicClock.nowNanos()
+            guard left > 0 else { return }
+            var p = pollfd(fd: c.fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&p, 1, Int32(max(1, min(left / 1_000_000, 100))))
+            c.send([])
+        }
+    }
+
     // MARK: connection
 
     private func connect() {

@@ -248,6 +248,7 @@ public final class Worker {
         SdNotify.send("STOPPING=1")
         let heldSeconds = uptimeSeconds
         log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])
+        link?.flushBeforeExit(timeoutSeconds: 0.5)
         do { try lock.release() } catch {
             note("\(lock.path): release: \(error) (the kernel releases the lock at exit)")
         }
