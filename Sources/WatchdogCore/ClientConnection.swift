@@ -17,6 +17,8 @@ final class ClientConnection {
     var helloTimer: Reactor.TimerID?
     /// Runs this connection delivered (applied or duplicate) events of since the last ack.
     var runsToAck: Set<String> = []
+    /// The earlier runs the worker's hello named (`resume_runs`).
+    var resumeRuns: Set<String> = []
     private var loggedReasons: Set<RejectionReason> = []
 
     init(serial: Int, line: LineConnection) {

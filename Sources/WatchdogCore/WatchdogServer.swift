@@ -141,7 +141,7 @@ public final class WatchdogServer {
         scheduleTick(every: tickSeconds)
         if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
         Diagnostics.note(
-            "serving \(config.paths.watchdogSocket), \(state.markets.count) markets, snapshot \(snapshot.path)")
+            "serving \(config.paths.watchdogSocket)\(ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()
@@ -328,6 +328,7 @@ public final class WatchdogServer {
                 return
             }
             client.role = .worker(market: market, runID: runID)
+            client.resumeRuns = Set(resume)
             var applied: [String: Int64] = [:]
             for run in resume + [runID] { applied[run] = durable[market]?[run] ?? 0 }
             client.line.send(WireCoding.line(Welcome(applied: applied)))
@@ -347,7 +348,7 @@ public final class WatchdogServer {
             reject(client, .wrongMarket, "an event of \(event.market) on a connection bound to \(market)")
             return
         }
-        switch state.apply(event, now: .now()) {
+        switch state.apply(event, now: .now(), resumed: client.resumeRuns.contains(event.runID)) {
         case .applied(let run, _), .duplicate(let run, _): client.runsToAck.insert(run)
         case .heartbeat, .staleHeartbeat: break
         }

@@ -56,9 +56,11 @@ public struct WatchdogState: Codable, Sendable, Equatable {
 
     // MARK: events
 
-    /// Applies one event that arrived at `now`.
+    /// Applies one event that arrived at `now`. `resumed`: its run is one the worker's hello named
+    /// in `resume_runs` (an earlier run re-sent from its journal), so a fence below the mark is
+    /// history, not a regression.
     @discardableResult
-    public mutating func apply(_ e: Event, now: WatchdogInstant) -> Outcome {
+    public mutating func apply(_ e: Event, now: WatchdogInstant, resumed: Bool = false) -> Outcome {
         var m = markets.removeValue(forKey: e.market) ?? MarketState(canonicalInstrument: e.market, now: now.monotonicNanos)
         defer { markets[e.market] = m }
         if e.isHeartbeat { return heartbeat(e, &m, now) }
@@ -93,7 +95,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         }
         if e.fence < m.fenceHighWater {
             m.counters.staleFence += 1
-            if index == nil {
+            if index == nil, !resumed {
                 raise(
                     .fenceRegression, in: &m, now, severity: .critical,
                     title: "\(e.market): a new run arrived with an older fence",

@@ -17,7 +17,8 @@ import RobotConfig
 /// The outbox holds every non-heartbeat line not yet acked, in memory, with the journal as its
 /// durable copy. The socket is non-blocking and at most `maxPendingOutput` bytes wait in the
 /// connection's buffer: past that, sending pauses and resumes once it drains, and the outbox
-/// keeps the rest. Heartbeats are sent live only (dropped when the connection is down or full).
+/// keeps the rest. Heartbeats are sent live only, after the lines queued before them: while the
+/// outbox is being sent, only the latest waits; none waits through a disconnect.
 /// A lost connection is retried after 50 ms, doubling up to `worker.reconnect_max_seconds`.
 ///
 /// Once everything is acked, the journal is rotated when it is larger than
@@ -72,6 +73,8 @@ public final class WatchdogLink {
     private var resumeScheduled = false
     private var journalFirstMicros: Int64?
     private var lastProblem = ""
+    /// The latest heartbeat not yet sent; dropped on a disconnect (never re-sent).
+    private var pendingHeartbeat: [UInt8]?
 
     /// Rebuilds the outbox of earlier runs from `backlog`; call `start` to connect.
     public init(reactor: Reactor, socketPath: String, log: EventLog, journal: Journal, backlog: JournalBacklog, settings: WorkerSettings) {
@@ -121,7 +124,11 @@ public final class WatchdogLink {
     public func forward(_ event: Event, _ line: [UInt8]) {
         if journalFirstMicros == nil { journalFirstMicros = UTCTimestamp.parse(event.ts) }
         if event.isHeartbeat {
-            if phase == .streaming, let c = connection, c.pendingOutput < Self.maxPendingOutput { c.send(line) }
+            // Never ahead of older lines still queued (a heartbeat raises the fence the watchdog
+            // has seen): it waits, the latest one only, until the outbox is sent.
+            guard phase == .streaming else { return }
+            pendingHeartbeat = line
+            pump()
             return
         }
         runs[runs.count - 1].lines.append(JournalBacklog.Line(seq: event.seq ?? 0, bytes: line))
@@ -173,6 +180,7 @@ public final class WatchdogLink {
 
     private func disconnected() {
         connection = nil
+        pendingHeartbeat = nil
         phase = .disconnected
         scheduleReconnect()
     }
@@ -199,8 +207,8 @@ public final class WatchdogLink {
                 Worker.note("\(log.market): connected to the watchdog at \(socketPath); re-sending \(unacked) event(s)")
                 lastProblem = ""
             }
-            onWelcome?()
             pump()
+            onWelcome?()
         case "ack":
             guard let runID = o["run_id"]?.stringValue, let seq = o["seq"]?.intValue else { return }
             if let run = runs.first(where: { $0.runID == runID }) { run.drop(through: seq) }
@@ -232,6 +240,10 @@ public final class WatchdogLink {
                     if c.isClosed { return }
                 }
             }
+        }
+        if let heartbeat = pendingHeartbeat, c.pendingOutput + batch.count < Self.maxPendingOutput {
+            batch.append(contentsOf: heartbeat)
+            pendingHeartbeat = nil
         }
         if !batch.isEmpty { c.send(batch) }
     }

@@ -90,6 +90,18 @@ import Testing
         #expect(state.alertHistory.last?.condition == .fenceRegression)
     }
 
+    @Test func anEarlierRunResentFromAJournalIsHistoryNotARegression() {
+        var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
+        state.apply(event(.lockAcquired, run: "ES-run-b", fence: 5, seq: 1), now: Self.start)
+        state.apply(event(.lockAcquired, run: "ES-run-a", fence: 4, seq: 1), now: Self.start, resumed: true)
+        state.apply(event(.lockReleased, run: "ES-run-a", fence: 4, seq: 2), now: Self.start, resumed: true)
+        let es = state.markets["ES"]!
+        #expect(es.alerts.isEmpty)
+        #expect(es.counters.staleFence == 2)
+        #expect(es.lock?.runID == "ES-run-b")
+        #expect(es.appliedSeq("ES-run-a") == 2)
+    }
+
     @Test func aRefusedWorkersFenceZeroIsCountedAndNeverBecomesTheHolder() {
         var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
         state.apply(event(.lockAcquired, run: "ES-run-b", fence: 5, seq: 1), now: Self.start)
