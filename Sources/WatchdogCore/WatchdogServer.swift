@@ -381,7 +381,7 @@ public final class WatchdogServer {
         let now = WatchdogInstant.now()
         switch request.type {
         case .status:
-            state.tick(now: now, policy: policy)
+            if state.tick(now: now, policy: policy) { markDirty() }
             var markets = state.markets
             if let only = request.market { markets = markets.filter { $0.key == only } }
             let report = StatusReport(
