@@ -6,8 +6,9 @@ import Glibc
 ///
 /// Reads are framed by a `LineFramer` (so a peer can never make it buffer more than one line over
 /// the limit) and handed to `onFrame`. `send` never blocks: what the socket does not take at once
-/// waits in an output buffer and goes out when the socket is writable. `onClose` is called once,
-/// when the peer hangs up, on an I/O error, or after `close()`.
+/// waits in an output buffer and goes out when the socket is writable; once the peer has closed
+/// (a send fails with EPIPE), output is dropped but lines it sent before are still read and
+/// delivered. `onClose` is called once, when the stream ends, on an I/O error, or after `close()`.
 public final class LineConnection {
     public let fd: Int32
     public let peer: UnixSocket.Credentials?
@@ -19,6 +20,8 @@ public final class LineConnection {
     private var output: [UInt8] = []
     private var outputStart = 0
     private var watchingWrites = false
+    /// A send failed because the peer closed: nothing more is written, reading goes on to EOF.
+    private var peerStoppedReading = false
     public private(set) var isClosed = false
     /// Bytes read in all, for the caller's accounting.
     public private(set) var bytesRead = 0
@@ -39,7 +42,7 @@ public final class LineConnection {
 
     /// Queues `bytes` and writes as much as the socket takes now.
     public func send(_ bytes: [UInt8]) {
-        guard !isClosed else { return }
+        guard !isClosed, !peerStoppedReading else { return }
         output.append(contentsOf: bytes)
         flush()
     }
@@ -80,6 +83,18 @@ public final class LineConnection {
                 continue
             }
             if n < 0, errno == EINTR { continue }
+            if n < 0, errno == EPIPE || errno == ECONNRESET {
+                // The peer closed its end; what it sent before may still be unread. Drop the
+                // output and keep reading to the end of the stream, which closes the connection.
+                peerStoppedReading = true
+                output = []
+                outputStart = 0
+                if watchingWrites {
+                    watchingWrites = false
+                    reactor.modify(fd, readable: true, writable: false)
+                }
+                return
+            }
             if n < 0, errno == EAGAIN {
                 if !watchingWrites {
                     watchingWrites = true

@@ -121,7 +121,7 @@ public enum ConfigLoader {
         let day = 86_400.0
         let timings = Timings(
             heartbeatInterval: try t.number("heartbeat_interval_seconds", default: 30, in: 0.01...day),
-            invariantsInterval: try t.number("invariants_interval_seconds", default: 60, in: 0.01...day),
+            invariantsInterval: try t.number("invariants_interval_seconds", default: 60, in: 0.001...day),
             heartbeatLateIntervals: try t.number("heartbeat_late_intervals", default: 2, in: 1...1000),
             heartbeatLost: try t.number("heartbeat_lost_seconds", default: 120, in: 0.01...day))
         let late = timings.heartbeatInterval * timings.heartbeatLateIntervals

@@ -15,8 +15,36 @@ public final class Journal {
 
     public init(path: String) throws(SystemError) {
         self.path = path
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        fd = try Self.openForAppend(path)
+    }
+
+    private static func openForAppend(_ path: String) throws(SystemError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw SystemError("open \(path)") }
+        return fd
+    }
+
+    /// Where `rotate` moves the journal: `events.1.ndjson` next to `events.ndjson`.
+    public var rotatedPath: String {
+        path.hasSuffix(".ndjson") ? String(path.dropLast(".ndjson".count)) + ".1.ndjson" : path + ".1"
+    }
+
+    /// Renames the journal to `rotatedPath` (replacing the previous one) and starts an empty
+    /// journal at `path`. Call it only while holding the market's lock and once every event in the
+    /// journal is acked: the rotated file is the last copy of what it holds. On failure the
+    /// journal keeps being appended where it was.
+    public func rotate() throws(SystemError) {
+        guard rename(path, rotatedPath) == 0 else { throw SystemError("rename \(path)") }
+        let fresh: Int32
+        do {
+            fresh = try Self.openForAppend(path)
+        } catch {
+            _ = rename(rotatedPath, path)
+            throw error
+        }
+        close(fd)
+        fd = fresh
+        try FileIO.syncDirectory(of: path)
     }
 
     deinit { close(fd) }

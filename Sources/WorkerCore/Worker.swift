@@ -42,6 +42,7 @@ public final class Worker {
     private var engine: Engine!
     private var feed: FeedSource?
     private var control: WorkerControl?
+    private var link: WatchdogLink?
 
     /// Starts the worker and runs it until it stops; returns its exit status.
     public static func run(_ options: WorkerOptions) -> ExitStatus {
@@ -103,7 +104,9 @@ public final class Worker {
         }
         switch outcome {
         case .alreadyActive(let holder):
-            log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: paths.lockFile(canonical), symbol: options.symbol))
+            if let refusal = log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: paths.lockFile(canonical), symbol: options.symbol)) {
+                WatchdogLink.deliverOnce([refusal], socketPath: paths.watchdogSocket)
+            }
             let who = holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host), fence \($0.fence))" } ?? "an unknown holder"
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
             return fail(.alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)")
@@ -146,6 +149,9 @@ public final class Worker {
         let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
         let journalBytes: [UInt8] = ((try? FileIO.readFile(journal.path, limit: 1 << 30)) ?? nil) ?? []
         let checks = StartupChecks.run(journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
+        // Attached before a damaged journal is moved aside, so earlier runs' undelivered events are
+        // still offered to the watchdog (which de-duplicates and counts gaps).
+        link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal) { [unowned self] in self.emitHeartbeat() }
         quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath)
         let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
 
@@ -201,14 +207,19 @@ public final class Worker {
 
     private func scheduleHeartbeat(after nanos: Int64) {
         reactor.schedule(afterNanos: nanos) { [unowned self] in
-            self.log.emit(
-                .heartbeat,
-                [
-                    "mode": .string(self.engine.mode.rawValue), "uptime_seconds": .double(self.uptimeSeconds), "rss_bytes": .int(Self.residentBytes()),
-                    "interval_seconds": .double(self.config.timings.heartbeatInterval),
-                ])
+            self.emitHeartbeat()
             self.scheduleHeartbeat(after: Int64(self.config.timings.heartbeatInterval * 1e9))
         }
+    }
+
+    private func emitHeartbeat() {
+        log.emit(
+            .heartbeat,
+            [
+                "mode": .string(engine?.mode.rawValue ?? SystemMode.observeOnly.rawValue), "uptime_seconds": .double(uptimeSeconds),
+                "rss_bytes": .int(Self.residentBytes()),
+                "interval_seconds": .double(config.timings.heartbeatInterval),
+            ])
     }
 
     private func scheduleInvariants() {
@@ -319,6 +330,7 @@ public final class Worker {
         engine.writeSnapshot()
         let heldSeconds = uptimeSeconds
         log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])
+        link?.flushBeforeExit(timeoutSeconds: 0.5)
         do { try lock.release() } catch {
             note("\(lock.path): release: \(error) (the kernel releases the lock at exit)")
         }

@@ -117,13 +117,13 @@ struct ConfigErrorTests {
             key: "timings.heartbeat_interval_seconds", value: "-5", expected: "expected a number from 0.01 to 86400"),
         BadConfig(
             name: "zero invariants interval", text: config(timings: #"{"invariants_interval_seconds":0}"#),
-            key: "timings.invariants_interval_seconds", value: "0", expected: "expected a number from 0.01 to 86400"),
+            key: "timings.invariants_interval_seconds", value: "0", expected: "expected a number from 0.001 to 86400"),
         BadConfig(
             name: "negative invariants interval", text: config(timings: #"{"invariants_interval_seconds":-1.5}"#),
-            key: "timings.invariants_interval_seconds", value: "-1.5", expected: "expected a number from 0.01 to 86400"),
+            key: "timings.invariants_interval_seconds", value: "-1.5", expected: "expected a number from 0.001 to 86400"),
         BadConfig(
             name: "interval over a day", text: config(timings: #"{"invariants_interval_seconds":86401}"#),
-            key: "timings.invariants_interval_seconds", value: "86401", expected: "expected a number from 0.01 to 86400"),
+            key: "timings.invariants_interval_seconds", value: "86401", expected: "expected a number from 0.001 to 86400"),
         BadConfig(
             name: "zero late intervals", text: config(timings: #"{"heartbeat_late_intervals":0}"#),
             key: "timings.heartbeat_late_intervals", value: "0", expected: "expected a number from 1 to 1000"),

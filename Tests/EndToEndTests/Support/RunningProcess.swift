@@ -46,3 +46,10 @@ final class RunningProcess: @unchecked Sendable {
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 }
+
+/// A finished command: its exit status and what it printed.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}

@@ -31,13 +31,6 @@ struct SupervisorTimings {
     }
 }
 
-/// A finished client command.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
 extension TestConfig {
     /// This configuration with a `supervisor` section.
     func supervised(_ timings: SupervisorTimings = SupervisorTimings()) -> TestConfig {

@@ -1,0 +1,52 @@
+/// An operator alert (SPEC.md, "Health, safe mode and fail-safe"): rare and actionable.
+///
+/// One alert is open per (market, condition) while the condition lasts; a repeat updates it
+/// (`occurrences`, `metadata`) instead of raising another. Conditions that are states
+/// (`IDENTITY_VIOLATION`, `HEARTBEAT_LOST`) resolve by themselves when the state ends; an
+/// acknowledgement only marks them `acknowledged`. Conditions that are incidents
+/// (`FENCE_REGRESSION`, `LOCK_HOLDER_CRASHED`, `SEQUENCE_GAP`) close when acknowledged.
+public struct Alert: Codable, Sendable, Equatable {
+    public enum Severity: String, Codable, Sendable { case critical = "CRITICAL", warning = "WARNING", info = "INFO" }
+
+    public enum Condition: String, Codable, Sendable, CaseIterable {
+        case identityViolation = "IDENTITY_VIOLATION"
+        case heartbeatLost = "HEARTBEAT_LOST"
+        case fenceRegression = "FENCE_REGRESSION"
+        case holderCrashed = "LOCK_HOLDER_CRASHED"
+        case sequenceGap = "SEQUENCE_GAP"
+
+        /// True for incidents, which an acknowledgement closes.
+        public var closesOnAcknowledgement: Bool {
+            switch self {
+            case .identityViolation, .heartbeatLost: return false
+            case .fenceRegression, .holderCrashed, .sequenceGap: return true
+            }
+        }
+    }
+
+    public var alertID: String
+    public var market: String
+    public var condition: Condition
+    /// When it was raised (UTC).
+    public var timestamp: String
+    public var severity: Severity
+    public var title: String
+    public var message: String
+    public var rootCause: String
+    public var recommendedAction: String
+    public var metadata: [String: String]
+    public var acknowledged: Bool
+    /// How many times the condition was seen while this alert was open.
+    public var occurrences: Int
+    /// When it was resolved or closed (UTC); nil while open.
+    public var resolvedAtUTC: String?
+
+    enum CodingKeys: String, CodingKey {
+        case alertID = "alert_id"
+        case market, condition, timestamp, severity, title, message
+        case rootCause = "root_cause"
+        case recommendedAction = "recommended_action"
+        case metadata, acknowledged, occurrences
+        case resolvedAtUTC = "resolved_at_utc"
+    }
+}

@@ -1,0 +1,47 @@
+import IPC
+
+/// One accepted connection to the watchdog and what the server knows of it: its role once the
+/// hello is in, the runs it delivered events of (to be acked after the next snapshot), and the
+/// rejection reasons already logged for it (each is logged once per connection, counted always).
+final class ClientConnection {
+    enum Role: Equatable {
+        /// No hello yet; closed at the hello timeout.
+        case pending
+        case worker(market: String, runID: String)
+        case `operator`
+    }
+
+    let serial: Int
+    let line: LineConnection
+    var role: Role = .pending
+    var helloTimer: Reactor.TimerID?
+    /// Runs this connection delivered (applied or duplicate) events of since the last ack.
+    var runsToAck: Set<String> = []
+    /// The earlier runs the worker's hello named (`resume_runs`).
+    var resumeRuns: Set<String> = []
+    private var loggedReasons: Set<RejectionReason> = []
+
+    init(serial: Int, line: LineConnection) {
+        self.serial = serial
+        self.line = line
+    }
+
+    /// The market the hello bound this connection to, if any.
+    var market: String? {
+        if case .worker(let market, _) = role { return market }
+        return nil
+    }
+
+    /// True the first time `reason` is seen on this connection: log it then, count it always.
+    func shouldLog(_ reason: RejectionReason) -> Bool { loggedReasons.insert(reason).inserted }
+
+    /// Names the connection in log lines: serial, peer pid and uid, role.
+    var label: String {
+        let peer = line.peer.map { "pid \($0.pid) uid \($0.uid)" } ?? "unknown peer"
+        switch role {
+        case .pending: return "connection \(serial) (\(peer))"
+        case .worker(let market, let runID): return "connection \(serial) (\(peer), worker \(market) run \(runID))"
+        case .operator: return "connection \(serial) (\(peer), operator)"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/// Renders a `StatusReport` as the operator's table: one market per row, the identity badge
+/// (`IDENTITY OK` green, `IDENTITY VIOLATION` red, `IDENTITY UNKNOWN` before the first check),
+/// and each violation and open alert listed under its row. Colour only when asked (a terminal
+/// without NO_COLOR: the caller decides).
+public struct StatusTable {
+    public var colour: Bool
+
+    public init(colour: Bool) { self.colour = colour }
+
+    public func render(_ report: StatusReport, only market: String? = nil) -> String {
+        let names = market.map { [$0] } ?? Array(Set(report.configuredMarkets).union(report.markets.keys)).sorted()
+        let header = ["MARKET", "EXEC", "HOLDER", "MODE", "HEARTBEAT", "IDENTITY", "ALERTS"]
+        var rows: [([String], [String])] = []
+        for name in names {
+            guard let m = report.markets[name] else {
+                rows.append(([name, "-", "no events yet", "-", "-", "IDENTITY UNKNOWN", "0"], []))
+                continue
+            }
+            let holder = m.lock.map { "pid \($0.pid) fence \($0.fence)" } ?? "none"
+            let heartbeat = "\(m.heartbeatState.rawValue) \(formatSeconds(m.heartbeatAgeSeconds))s"
+            let badge: String
+            switch m.lastIdentityInvariantsPass {
+            case true?: badge = "IDENTITY OK"
+            case false?: badge = "IDENTITY VIOLATION"
+            case nil: badge = "IDENTITY UNKNOWN"
+            }
+            let open = m.alerts + m.inhibitedAlerts
+            var notes = m.lastIdentityInvariantsPass == false ? m.lastIdentityViolations.map { "violation: " + $0 } : []
+            notes += open.map { "\($0.severity.rawValue) \($0.alertID)\($0.acknowledged ? " (acknowledged)" : ""): \($0.title)" }
+            rows.append(([name, m.executionInstrument ?? "-", holder, m.mode ?? "-", heartbeat, badge, String(open.count)], notes))
+        }
+        var widths = header.map(\.count)
+        for (cells, _) in rows { for (i, c) in cells.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            var out = ""
+            for (i, c) in cells.enumerated() {
+                let padded = i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) + "  "
+                out += paint(padded, cell: c)
+            }
+            return out
+        }
+        var out = line(header) + "\n"
+        for (cells, notes) in rows {
+            out += line(cells) + "\n"
+            for n in notes { out += "    " + n + "\n" }
+        }
+        return out
+    }
+
+    private func paint(_ text: String, cell: String) -> String {
+        guard colour else { return text }
+        switch cell {
+        case "IDENTITY OK": return "\u{1B}[32m" + text + "\u{1B}[0m"
+        case "IDENTITY VIOLATION": return "\u{1B}[31m" + text + "\u{1B}[0m"
+        default: return text
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// The watchdog: ingestion, state, alerts, status (docs/watchdog.md).
-public enum WatchdogCore {}

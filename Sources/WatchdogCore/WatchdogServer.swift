@@ -1,0 +1,420 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPC
+import RobotConfig
+
+/// What `watchdog` was asked to run with: the configuration's location, as for every executable.
+public struct WatchdogOptions: Sendable {
+    public var configPath: String?
+    public var home: String?
+    public var environment: [String: String]
+
+    public init(configPath: String?, home: String?, environment: [String: String]) {
+        self.configPath = configPath
+        self.home = home
+        self.environment = environment
+    }
+}
+
+/// `watchdog run`: the shell around `WatchdogState`. One reactor thread does everything:
+/// accepts connections, reads hellos, events and requests, ticks the heartbeat clock, saves the
+/// snapshot (debounced) and, only once it is saved, acks the events it holds.
+///
+/// ```
+///  worker ──hello──▶ welcome{applied: from the last saved snapshot}
+///  worker ──events─▶ WatchdogState.apply ─▶ dirty ─(snapshot_interval)─▶ snapshot.json ─▶ ack{run_id, seq}
+///  operator ─status/ack─▶ one answer line each
+/// ```
+/// Bad input is counted by reason (per market when known, and globally), logged once per
+/// connection per reason, and never stops another connection or the process.
+public final class WatchdogServer {
+    private let reactor: Reactor
+    private let config: Configuration
+    private let snapshot: SnapshotFile
+    private let policy: HeartbeatPolicy
+    private var state: WatchdogState
+    /// Applied seq per market and run as the last saved snapshot holds it: what welcomes report
+    /// and acks confirm.
+    private var durable: [String: [String: Int64]] = [:]
+    private let listenFD: Int32
+    private let ownsSocketFile: Bool
+    private let instanceLock: InstanceLock
+    private var clients: [Int32: ClientConnection] = [:]
+    private var nextSerial = 1
+    private var dirty = false
+    private var saveScheduled = false
+    private var lastStatusLine = ""
+    private var refusingConnections = false
+    private let ownUID = getuid()
+
+    /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
+    public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
+        let reactor: Reactor
+        do {
+            reactor = try Reactor()
+            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { _ in }
+        } catch {
+            return fail(.osError, "\(error)")
+        }
+        let config: Configuration
+        do {
+            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+        } catch {
+            return fail(.config, "\(error)")
+        }
+        let socketPath = config.paths.watchdogSocket
+        let snapshot = SnapshotFile(stateDir: config.paths.stateDir)
+        for dir in [config.paths.socketDir, snapshot.folder] {
+            if let error = makeDirectories(dir) { return fail(.cannotCreate, "\(dir): cannot create the folder: \(error)") }
+        }
+        let lock: InstanceLock
+        do {
+            guard let taken = try InstanceLock(socketPath: socketPath) else {
+                return fail(.alreadyRunning, "another watchdog already serves \(socketPath)")
+            }
+            lock = taken
+        } catch {
+            return fail(.cannotCreate, "\(error)")
+        }
+        let now = WatchdogInstant.now()
+        var state: WatchdogState
+        do {
+            state = try snapshot.load() ?? WatchdogState(configuredMarkets: config.marketNames, now: now)
+        } catch {
+            return fail(.snapshotDamaged, "\(error)")
+        }
+        state.restartClocks(at: now, configuredMarkets: config.marketNames)
+        let listenFD: Int32
+        let adopted = SdNotify.listenFDCount() == 1
+        if adopted {
+            listenFD = 3
+            let flags = fcntl(listenFD, F_GETFL)
+            guard flags >= 0, fcntl(listenFD, F_SETFL, flags | O_NONBLOCK) == 0 else {
+                return fail(.osError, "\(SystemError("fcntl(3) of the socket systemd passed"))")
+            }
+            _ = fcntl(listenFD, F_SETFD, FD_CLOEXEC)
+        } else {
+            do {
+                listenFD = try UnixSocket.listen(path: socketPath, mode: 0o660)
+            } catch {
+                if error.code == EADDRINUSE { return fail(.alreadyRunning, "another watchdog already serves \(socketPath)") }
+                return fail(.cannotCreate, "\(error)")
+            }
+        }
+        let server = WatchdogServer(
+            reactor: reactor, config: config, snapshot: snapshot, state: state, listenFD: listenFD, ownsSocketFile: !adopted,
+            instanceLock: lock)
+        return server.serve()
+    }
+
+    private init(
+        reactor: Reactor, config: Configuration, snapshot: SnapshotFile, state: WatchdogState, listenFD: Int32, ownsSocketFile: Bool,
+        instanceLock: InstanceLock
+    ) {
+        self.reactor = reactor
+        self.config = config
+        self.snapshot = snapshot
+        self.state = state
+        self.listenFD = listenFD
+        self.ownsSocketFile = ownsSocketFile
+        self.instanceLock = instanceLock
+        let t = config.timings
+        policy = HeartbeatPolicy(lateSeconds: t.heartbeatInterval * t.heartbeatLateIntervals, lostSeconds: t.heartbeatLost)
+        for name in state.markets.keys { durable[name] = state.applied(market: name) }
+    }
+
+    private func serve() -> WatchdogExitStatus {
+        do {
+            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { [unowned self] signal in
+                if signal == SIGHUP {
+                    Diagnostics.note("SIGHUP ignored: restart the watchdog to apply a new configuration")
+                } else {
+                    self.stop()
+                }
+            }
+        } catch {
+            return Self.fail(.osError, "\(error)")
+        }
+        reactor.watch(listenFD) { [unowned self] _ in self.acceptAll() }
+        let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
+        scheduleTick(every: tickSeconds)
+        if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
+        Diagnostics.note(
+            "serving \(config.paths.watchdogSocket)\(ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
+        SdNotify.send("READY=1")
+        sendStatus()
+        reactor.run()
+        return exitStatus
+    }
+
+    private var exitStatus: WatchdogExitStatus = .ok
+
+    private func stop() {
+        SdNotify.send("STOPPING=1")
+        for client in Array(clients.values) { client.line.close() }
+        reactor.unwatch(listenFD)
+        close(listenFD)
+        if ownsSocketFile { unlink(config.paths.watchdogSocket) }
+        do {
+            try snapshot.save(state, at: .now())
+        } catch {
+            Diagnostics.note("\(snapshot.path): cannot save the final snapshot: \(error)")
+            exitStatus = .osError
+        }
+        Diagnostics.note("stopped, snapshot saved")
+        reactor.stop()
+    }
+
+    // MARK: timers
+
+    private func scheduleTick(every seconds: Double) {
+        reactor.schedule(afterSeconds: seconds) { [unowned self] in
+            if self.state.tick(now: .now(), policy: self.policy) {
+                self.markDirty()
+                for (name, m) in self.state.markets.sorted(by: { $0.key < $1.key }) where m.heartbeatState != .ok {
+                    Diagnostics.note("\(name): heartbeat \(m.heartbeatState.rawValue), last \(m.lastHeartbeatUTC ?? "never")")
+                }
+            }
+            self.sendStatus()
+            self.scheduleTick(every: seconds)
+        }
+    }
+
+    private func schedulePing(every nanos: Int64) {
+        reactor.schedule(afterNanos: nanos) { [unowned self] in
+            SdNotify.send("WATCHDOG=1")
+            self.schedulePing(every: nanos)
+        }
+    }
+
+    private func sendStatus() {
+        let line = "\(state.markets.count) markets, \(clients.count) connections, \(state.openAlertCount) open alerts"
+        guard line != lastStatusLine else { return }
+        lastStatusLine = line
+        SdNotify.send(SdNotify.statusLine(line))
+    }
+
+    // MARK: snapshot and acks
+
+    private func markDirty() {
+        dirty = true
+        guard !saveScheduled else { return }
+        saveScheduled = true
+        reactor.schedule(afterSeconds: config.watchdog.snapshotInterval) { [unowned self] in self.save() }
+    }
+
+    /// Writes the snapshot, then acks on every connection what it delivered and is now durable.
+    private func save() {
+        saveScheduled = false
+        guard dirty else { return }
+        do {
+            try snapshot.save(state, at: .now())
+        } catch {
+            Diagnostics.note("\(snapshot.path): cannot save the snapshot: \(error); retrying in 1 s, nothing is acked meanwhile")
+            saveScheduled = true
+            reactor.schedule(afterSeconds: 1) { [unowned self] in self.save() }
+            return
+        }
+        dirty = false
+        for name in state.markets.keys { durable[name] = state.applied(market: name) }
+        for client in clients.values where !client.runsToAck.isEmpty {
+            guard let market = client.market else { continue }
+            for run in client.runsToAck.sorted() {
+                if let seq = durable[market]?[run], seq > 0 { client.line.send(WireCoding.line(Ack(runID: run, seq: seq))) }
+            }
+            client.runsToAck.removeAll()
+        }
+    }
+
+    // MARK: connections
+
+    private func acceptAll() {
+        while let fd = UnixSocket.accept(listenFD) {
+            if clients.count >= config.watchdog.maxConnections {
+                state.countRejection(.tooManyConnections, market: nil)
+                let line = WireCoding.line(
+                    WireError(reason: .tooManyConnections, detail: "the watchdog serves at most \(config.watchdog.maxConnections) connections"))
+                _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                close(fd)
+                if !refusingConnections {
+                    refusingConnections = true
+                    Diagnostics.note("too_many_connections: refusing connections beyond \(config.watchdog.maxConnections) (logged once until below)")
+                }
+                markDirty()
+                continue
+            }
+            refusingConnections = false
+            let client = ClientConnection(serial: nextSerial, line: LineConnection(fd: fd, reactor: reactor))
+            nextSerial += 1
+            clients[fd] = client
+            client.line.onFrame = { [unowned self, unowned client] frame in self.received(frame, on: client) }
+            client.line.onClose = { [unowned self, unowned client] _ in self.closed(client) }
+            client.helloTimer = reactor.schedule(afterSeconds: config.watchdog.helloTimeout) { [unowned self, weak client] in
+                guard let client, client.role == .pending, !client.line.isClosed else { return }
+                self.refuse(client, .helloTimeout, "no hello within \(self.config.watchdog.helloTimeout) s")
+            }
+        }
+    }
+
+    private func closed(_ client: ClientConnection) {
+        if let timer = client.helloTimer { reactor.cancel(timer) }
+        clients.removeValue(forKey: client.line.fd)
+    }
+
+    private func received(_ frame: LineFramer.Frame, on client: ClientConnection) {
+        switch frame {
+        case .tooLong(let length):
+            let detail = "a line of \(length) bytes, over the \(WireFormat.maxLineBytes)-byte limit, was discarded"
+            if client.role == .pending { refuse(client, .lineTooLong, detail) } else { reject(client, .lineTooLong, detail) }
+        case .line(let bytes):
+            switch client.role {
+            case .pending: hello(Array(bytes), on: client)
+            case .worker(let market, _): event(bytes, market: market, on: client)
+            case .operator: request(Array(bytes), on: client)
+            }
+        }
+    }
+
+    /// Counts and (once per connection and reason) logs a refused line; the connection stays.
+    private func reject(_ client: ClientConnection, _ reason: RejectionReason, _ detail: String) {
+        state.countRejection(reason, market: client.market)
+        markDirty()
+        if client.shouldLog(reason) {
+            Diagnostics.note("\(client.label): \(reason.rawValue): \(detail) (further \(reason.rawValue) on this connection are counted, not logged)")
+        }
+    }
+
+    /// Counts, logs, answers with the reason and closes the connection.
+    private func refuse(_ client: ClientConnection, _ reason: RejectionReason, _ detail: String) {
+        reject(client, reason, detail)
+        client.line.send(WireCoding.line(WireError(reason: reason, detail: detail)))
+        client.line.close()
+    }
+
+    private func hello(_ bytes: [UInt8], on client: ClientConnection) {
+        let hello: Hello
+        do {
+            _ = try JSONParser.parse(bytes)
+            hello = try WireCoding.decode(Hello.self, from: bytes)
+        } catch {
+            refuse(client, .badHello, "the first line is not a hello: \(error)")
+            return
+        }
+        guard hello.v == WireFormat.version, hello.type == "hello" else {
+            refuse(client, .badHello, "expected {\"v\":\(WireFormat.version),\"type\":\"hello\",…}")
+            return
+        }
+        if let timer = client.helloTimer { reactor.cancel(timer) }
+        client.helloTimer = nil
+        switch hello.role {
+        case .operator:
+            client.role = .operator
+        case .worker:
+            guard let market = hello.market, Identifier.isValidMarket(market), let runID = hello.runID, Identifier.isValidRunID(runID),
+                let pid = hello.pid, let fence = hello.fence, fence >= 0
+            else {
+                refuse(client, .badHello, "a worker hello needs market, run_id, pid and fence")
+                return
+            }
+            let resume = hello.resumeRuns ?? []
+            guard resume.count <= 4 * MarketState.maxRuns, resume.allSatisfy(Identifier.isValidRunID) else {
+                refuse(client, .badHello, "resume_runs: at most \(4 * MarketState.maxRuns) run ids")
+                return
+            }
+            guard let peer = client.line.peer, peer.pid == pid else {
+                let actual = client.line.peer.map { String($0.pid) } ?? "unknown"
+                refuse(client, .peerMismatch, "hello pid \(pid) is not the peer's pid \(actual)")
+                return
+            }
+            client.role = .worker(market: market, runID: runID)
+            client.resumeRuns = Set(resume)
+            var applied: [String: Int64] = [:]
+            for run in resume + [runID] { applied[run] = durable[market]?[run] ?? 0 }
+            client.line.send(WireCoding.line(Welcome(applied: applied)))
+        }
+        sendStatus()
+    }
+
+    private func event(_ bytes: UnsafeBufferPointer<UInt8>, market: String, on client: ClientConnection) {
+        let event: Event
+        do {
+            event = try Event.decode(line: bytes)
+        } catch {
+            reject(client, error.reason, error.detail)
+            return
+        }
+        guard event.market == market else {
+            reject(client, .wrongMarket, "an event of \(event.market) on a connection bound to \(market)")
+            return
+        }
+        switch state.apply(event, now: .now(), resumed: client.resumeRuns.contains(event.runID)) {
+        case .applied(let run, _), .duplicate(let run, _): client.runsToAck.insert(run)
+        case .heartbeat, .staleHeartbeat: break
+        }
+        markDirty()
+    }
+
+    private func request(_ bytes: [UInt8], on client: ClientConnection) {
+        let request: OperatorRequest
+        do {
+            _ = try JSONParser.parse(bytes)
+        } catch {
+            reject(client, error.reason, error.detail)
+            client.line.send(WireCoding.line(WireError(reason: error.reason, detail: error.detail)))
+            return
+        }
+        do {
+            request = try WireCoding.decode(OperatorRequest.self, from: bytes)
+        } catch {
+            let detail = "expected {\"v\":1,\"type\":\"status\"|\"ack\",\"market\":…,\"alert_id\":…}"
+            reject(client, .invalidField, detail)
+            client.line.send(WireCoding.line(WireError(reason: .invalidField, detail: detail)))
+            return
+        }
+        if request.changesState, !OperatorAccess.mayChangeState(peerUID: client.line.peer?.uid, ownUID: ownUID) {
+            let detail = "uid \(client.line.peer.map { String($0.uid) } ?? "unknown") may not acknowledge; only root and uid \(ownUID) may"
+            reject(client, .notPermitted, detail)
+            client.line.send(WireCoding.line(WireError(reason: .notPermitted, detail: detail)))
+            return
+        }
+        let now = WatchdogInstant.now()
+        switch request.type {
+        case .status:
+            if state.tick(now: now, policy: policy) { markDirty() }
+            var markets = state.markets
+            if let only = request.market { markets = markets.filter { $0.key == only } }
+            let report = StatusReport(
+                generatedAtUTC: now.utc, watchdogPID: getpid(), configuredMarkets: config.marketNames, markets: markets,
+                rejected: state.rejected, connections: clients.count, alertHistory: state.alertHistory)
+            client.line.send(WireCoding.line(report))
+        case .ack:
+            let market = request.market ?? ""
+            let done = state.acknowledge(market: market, alertID: request.alertID, now: now)
+            if !done.isEmpty {
+                markDirty()
+                Diagnostics.note("\(client.label): acknowledged \(done.map(\.alertID).joined(separator: ", "))")
+            }
+            client.line.send(WireCoding.line(AckReport(market: market, acknowledged: done)))
+        }
+    }
+
+    // MARK: helpers
+
+    private static func makeDirectories(_ path: String) -> SystemError? {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o750) != 0, errno != EEXIST { return SystemError("mkdir \(current)") }
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return SystemError("stat \(path)") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return SystemError("mkdir \(path)", code: ENOTDIR) }
+        return nil
+    }
+
+    private static func fail(_ status: WatchdogExitStatus, _ message: String) -> WatchdogExitStatus {
+        Diagnostics.note(message)
+        return status
+    }
+}

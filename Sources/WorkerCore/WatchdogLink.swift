@@ -1,0 +1,301 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPC
+import RobotConfig
+
+/// The worker's side of the watchdog protocol (docs/PROTOCOL.md): delivers every event
+/// at least once, on the worker's reactor, without ever making the engine wait.
+///
+/// ```
+///  EventLog.emit ─journal─▶ forward(event, line) ─▶ outbox[run] ─(streaming)─▶ socket
+///                                                      ▲   │
+///                                     ack{run, seq} ───┘   └─ kept until acked
+///  connect ─▶ hello{run, resume_runs} ─▶ welcome{applied} ─▶ re-send after applied (older runs
+///             first), a fresh heartbeat, then stream
+/// ```
+/// The outbox holds every non-heartbeat line not yet acked, in memory, with the journal as its
+/// durable copy. The socket is non-blocking and at most `maxPendingOutput` bytes wait in the
+/// connection's buffer: past that, sending pauses and resumes once it drains, and the outbox
+/// keeps the rest. Heartbeats are sent live only, after the lines queued before them: while the
+/// outbox is being sent, only the latest waits; none waits through a disconnect.
+/// A lost connection is retried after 50 ms, doubling up to `worker.reconnect_max_seconds`.
+///
+/// Once everything is acked, the journal is rotated when it is larger than
+/// `worker.journal_max_bytes` or its first line is older than `worker.journal_max_age_seconds`.
+public final class WatchdogLink {
+    /// Un-acked lines of one run, oldest first; `sent` counts those handed to the connection.
+    private final class RunOutbox {
+        let runID: String
+        var lines: [JournalBacklog.Line] = []
+        var head = 0
+        var sent = 0
+
+        init(runID: String) { self.runID = runID }
+
+        var pending: Int { lines.count - head }
+
+        /// Drops every line up to `seq` (acked or applied).
+        func drop(through seq: Int64) {
+            while head < lines.count, lines[head].seq <= seq { head += 1 }
+            sent = max(sent, head)
+            if head == lines.count {
+                lines.removeAll(keepingCapacity: true)
+                head = 0
+                sent = 0
+            } else if head > 4096, head * 2 > lines.count {
+                lines.removeFirst(head)
+                sent -= head
+                head = 0
+            }
+        }
+    }
+
+    private enum Phase { case disconnected, awaitingWelcome, streaming }
+
+    /// Bytes allowed to wait in the connection's output buffer before sending pauses.
+    static let maxPendingOutput = 256 * 1024
+    static let firstBackoff = 0.05
+
+    /// Called once a welcome arrives: the worker emits a fresh heartbeat.
+    public var onWelcome: (() -> Void)?
+
+    private let reactor: Reactor
+    private let socketPath: String
+    private let log: EventLog
+    private let journal: Journal
+    private let settings: WorkerSettings
+    /// Earlier runs first, the current run last.
+    private var runs: [RunOutbox]
+    private var connection: LineConnection?
+    private var phase = Phase.disconnected
+    private var backoff = WatchdogLink.firstBackoff
+    private var resumeScheduled = false
+    private var journalFirstMicros: Int64?
+    private var lastProblem = ""
+    /// The latest heartbeat not yet sent; dropped on a disconnect (never re-sent).
+    private var pendingHeartbeat: [UInt8]?
+
+    /// Rebuilds the outbox of earlier runs from `backlog`; call `start` to connect.
+    public init(reactor: Reactor, socketPath: String, log: EventLog, journal: Journal, backlog: JournalBacklog, settings: WorkerSettings) {
+        self.reactor = reactor
+        self.socketPath = socketPath
+        self.log = log
+        self.journal = journal
+        self.settings = settings
+        journalFirstMicros = backlog.firstMicros
+        runs = backlog.runs.map { run in
+            let outbox = RunOutbox(runID: run.runID)
+            outbox.lines = run.lines
+            return outbox
+        }
+        runs.append(RunOutbox(runID: log.runID))
+    }
+
+    /// Reads the journal's earlier runs, makes the link `log` forwards to, and connects. Returns nil
+    /// (and says so on stderr) when the journal cannot be read: events are then journaled only.
+    public static func attach(
+        reactor: Reactor, config: Configuration, log: EventLog, journal: Journal, onWelcome: @escaping () -> Void
+    ) -> WatchdogLink? {
+        let backlog: JournalBacklog
+        do {
+            backlog = try JournalBacklog(path: journal.path, currentRun: log.runID)
+        } catch {
+            Worker.note("\(journal.path): cannot read the journal: \(error); events are journaled but not sent to the watchdog")
+            return nil
+        }
+        if backlog.skipped > 0 { Worker.note("\(journal.path): skipped \(backlog.skipped) line(s) that are not events") }
+        let link = WatchdogLink(
+            reactor: reactor, socketPath: config.paths.watchdogSocket, log: log, journal: journal, backlog: backlog, settings: config.worker)
+        link.onWelcome = onWelcome
+        log.forward = link.forward
+        link.start()
+        return link
+    }
+
+    /// Lines waiting for an ack, over all runs.
+    public var unacked: Int { runs.reduce(0) { $0 + $1.pending } }
+
+    /// Connects now (and again whenever the connection is lost).
+    public func start() { connect() }
+
+    /// Takes one journaled event (`EventLog.forward`): heartbeats go out live, everything else
+    /// joins the outbox and goes out when the connection can take it.
+    public func forward(_ event: Event, _ line: [UInt8]) {
+        if journalFirstMicros == nil { journalFirstMicros = UTCTimestamp.parse(event.ts) }
+        if event.isHeartbeat {
+            // Never ahead of older lines still queued (a heartbeat raises the fence the watchdog
+            // has seen): it waits, the latest one only, until the outbox is sent.
+            guard phase == .streaming else { return }
+            pendingHeartbeat = line
+            pump()
+            return
+        }
+        runs[runs.count - 1].lines.append(JournalBacklog.Line(seq: event.seq ?? 0, bytes: line))
+        pump()
+    }
+
+    /// At a clean stop: hands the connection what the outbox still holds and waits, at most
+    /// `timeoutSeconds`, until the socket has taken it, so the last events (the lock's release)
+    /// reach a live watchdog now rather than with the next run. Blocks: call it only when the
+    /// engine has stopped. What does not go out in time stays in the journal.
+    public func flushBeforeExit(timeoutSeconds: Double) {
+        let deadline = MonotonicClock.nowNanos() + Int64(timeoutSeconds * 1e9)
+        while phase == .streaming, let c = connection, !c.isClosed {
+            pump()
+            if c.pendingOutput == 0, runs.allSatisfy({ $0.sent == $0.lines.count }) { return }
+            let left = deadline - MonotonicClock.nowNanos()
+            guard left > 0 else { return }
+            var p = pollfd(fd: c.fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&p, 1, Int32(max(1, min(left / 1_000_000, 100))))
+            c.send([])
+        }
+    }
+
+    // MARK: connection
+
+    private func connect() {
+        let fd: Int32
+        do {
+            fd = try UnixSocket.connect(path: socketPath, nonBlocking: true)
+        } catch {
+            problem("cannot reach the watchdog at \(socketPath): \(error); retrying, events are kept")
+            scheduleReconnect()
+            return
+        }
+        let c = LineConnection(fd: fd, reactor: reactor)
+        connection = c
+        phase = .awaitingWelcome
+        c.onFrame = { [unowned self] frame in
+            if case .line(let bytes) = frame { self.received(bytes) }
+        }
+        c.onClose = { [unowned self] error in
+            self.problem("the watchdog connection closed\(error.map { ": \($0)" } ?? ""); reconnecting, events are kept")
+            self.disconnected()
+        }
+        let resume = runs.dropLast().filter { $0.pending > 0 }.map(\.runID)
+        let hello = Hello(role: .worker, market: log.market, runID: log.runID, pid: log.pid, fence: log.fence, resumeRuns: resume)
+        c.send(WireCoding.line(hello))
+    }
+
+    private func disconnected() {
+        connection = nil
+        pendingHeartbeat = nil
+        phase = .disconnected
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        let wait = backoff
+        backoff = min(backoff * 2, settings.reconnectMax)
+        reactor.schedule(afterSeconds: wait) { [weak self] in self?.connect() }
+    }
+
+    private func received(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard case .object(let o)? = try? JSONParser.parse(bytes) else { return }
+        switch o["type"]?.stringValue {
+        case "welcome":
+            guard phase == .awaitingWelcome, let applied = o["applied"]?.objectValue else { return }
+            for run in runs {
+                run.drop(through: applied[run.runID]?.intValue ?? 0)
+                run.sent = run.head
+            }
+            runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
+            phase = .streaming
+            backoff = Self.firstBackoff
+            if !lastProblem.isEmpty {
+                Worker.note("\(log.market): connected to the watchdog at \(socketPath); re-sending \(unacked) event(s)")
+                lastProblem = ""
+            }
+            pump()
+            onWelcome?()
+        case "ack":
+            guard let runID = o["run_id"]?.stringValue, let seq = o["seq"]?.intValue else { return }
+            if let run = runs.first(where: { $0.runID == runID }) { run.drop(through: seq) }
+            runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
+            rotateJournalIfDue()
+        case "error":
+            problem("the watchdog refused this worker: \(o["reason"]?.stringValue ?? "?"): \(o["detail"]?.stringValue ?? "")")
+        default:
+            return
+        }
+    }
+
+    /// Hands the connection as many outbox lines as it takes, older runs first.
+    private func pump() {
+        guard phase == .streaming, let c = connection else { return }
+        var batch: [UInt8] = []
+        for run in runs {
+            while run.sent < run.lines.count {
+                if c.pendingOutput + batch.count >= Self.maxPendingOutput {
+                    if !batch.isEmpty { c.send(batch) }
+                    scheduleResume()
+                    return
+                }
+                batch.append(contentsOf: run.lines[run.sent].bytes)
+                run.sent += 1
+                if batch.count >= 64 * 1024 {
+                    c.send(batch)
+                    batch.removeAll(keepingCapacity: true)
+                    if c.isClosed { return }
+                }
+            }
+        }
+        if let heartbeat = pendingHeartbeat, c.pendingOutput + batch.count < Self.maxPendingOutput {
+            batch.append(contentsOf: heartbeat)
+            pendingHeartbeat = nil
+        }
+        if !batch.isEmpty { c.send(batch) }
+    }
+
+    /// The connection's buffer is full: try again shortly (the outbox keeps everything meanwhile).
+    private func scheduleResume() {
+        guard !resumeScheduled else { return }
+        resumeScheduled = true
+        reactor.schedule(afterSeconds: 0.01) { [weak self] in
+            guard let self else { return }
+            self.resumeScheduled = false
+            self.pump()
+        }
+    }
+
+    // MARK: journal
+
+    private func rotateJournalIfDue() {
+        guard unacked == 0 else { return }
+        let tooBig = journal.size > settings.journalMaxBytes
+        let tooOld = journalFirstMicros.map { Double(UTCTimestamp.nowMicros() - $0) / 1e6 > settings.journalMaxAge } ?? false
+        guard tooBig || tooOld else { return }
+        do {
+            try journal.rotate()
+            journalFirstMicros = nil
+            Worker.note("\(journal.path): every event acked; rotated to \(journal.rotatedPath) (\(tooBig ? "size" : "age"))")
+        } catch {
+            problem("\(journal.path): cannot rotate: \(error)")
+        }
+    }
+
+    /// Logs a problem once until it changes or the link recovers.
+    private func problem(_ message: String) {
+        guard message != lastProblem else { return }
+        lastProblem = message
+        Worker.note("\(log.market): \(message)")
+    }
+
+    // MARK: refused workers
+
+    /// Delivers a refused worker's events (fence 0) before it exits: one blocking exchange,
+    /// each step bounded by `timeoutSeconds`. On any failure nothing more is tried: the events are
+    /// in the journal and the next holder re-sends them.
+    public static func deliverOnce(_ events: [Event], socketPath: String, timeoutSeconds: Double = 0.5) {
+        guard let first = events.first, let client = try? LineClient(path: socketPath) else { return }
+        do {
+            try client.send(WireCoding.line(Hello(role: .worker, market: first.market, runID: first.runID, pid: first.pid, fence: first.fence)))
+            _ = try client.readLine(timeoutSeconds: timeoutSeconds)
+            for e in events { try client.send(e.encodedLine()) }
+            _ = try client.readLine(timeoutSeconds: timeoutSeconds)
+        } catch {
+            return
+        }
+    }
+}
