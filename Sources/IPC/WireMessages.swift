@@ -63,6 +63,18 @@ public struct Ack: Codable, Sendable, Equatable {
     }
 }
 
+/// From the watchdog to a worker's live connection, when an operator's `watchdog ack MARKET`
+/// acknowledges a market whose fail-safe or startup-check latch is set: the worker clears the
+/// latch, records `by` and journals `FAILSAFE_CLEARED`.
+/// `{"v":1,"type":"clear_latch","by":"uid 0 (pid 4711) through watchdog ack"}`
+public struct ClearLatch: Codable, Sendable, Equatable {
+    public var v: Int64 = WireFormat.version
+    public var type = "clear_latch"
+    public var by: String
+
+    public init(by: String) { self.by = by }
+}
+
 /// Sent before the watchdog closes a connection it refuses.
 /// `{"v":1,"type":"error","reason":"peer_mismatch","detail":"hello pid 12 is not the peer's pid 4242"}`
 public struct WireError: Codable, Sendable, Equatable {

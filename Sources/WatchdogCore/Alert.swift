@@ -2,8 +2,10 @@
 ///
 /// One alert is open per (market, condition) while the condition lasts; a repeat updates it
 /// (`occurrences`, `metadata`) instead of raising another. Conditions that are states
-/// (`IDENTITY_VIOLATION`, `HEARTBEAT_LOST`) resolve by themselves when the state ends; an
-/// acknowledgement only marks them `acknowledged`. Conditions that are incidents
+/// (`IDENTITY_VIOLATION`, `HEARTBEAT_LOST`, and the latches `FAILSAFE_LATCHED`,
+/// `STARTUP_CHECKS_FAILED`, `INTEGRITY_VIOLATION`, which end when the worker reports the latch
+/// cleared) resolve by themselves when the state ends; an acknowledgement only marks them
+/// `acknowledged`. Conditions that are incidents
 /// (`FENCE_REGRESSION`, `LOCK_HOLDER_CRASHED`, `SEQUENCE_GAP`) close when acknowledged.
 public struct Alert: Codable, Sendable, Equatable {
     public enum Severity: String, Codable, Sendable { case critical = "CRITICAL", warning = "WARNING", info = "INFO" }
@@ -14,11 +16,20 @@ public struct Alert: Codable, Sendable, Equatable {
         case fenceRegression = "FENCE_REGRESSION"
         case holderCrashed = "LOCK_HOLDER_CRASHED"
         case sequenceGap = "SEQUENCE_GAP"
+        /// A fail-safe trigger latched the worker in SHUTDOWN.
+        case failsafeLatched = "FAILSAFE_LATCHED"
+        /// A startup check other than the integrity ones failed: the worker holds OBSERVE_ONLY.
+        case startupChecksFailed = "STARTUP_CHECKS_FAILED"
+        /// The worker's journal or snapshot failed its integrity check: it holds OBSERVE_ONLY.
+        case integrityViolation = "INTEGRITY_VIOLATION"
+
+        /// The conditions a worker's latch stands for: they end when it reports the latch cleared.
+        public static let latches: [Condition] = [.failsafeLatched, .startupChecksFailed, .integrityViolation]
 
         /// True for incidents, which an acknowledgement closes.
         public var closesOnAcknowledgement: Bool {
             switch self {
-            case .identityViolation, .heartbeatLost: return false
+            case .identityViolation, .heartbeatLost, .failsafeLatched, .startupChecksFailed, .integrityViolation: return false
             case .fenceRegression, .holderCrashed, .sequenceGap: return true
             }
         }

@@ -64,6 +64,58 @@ public struct MarketState: Codable, Sendable, Equatable {
         }
     }
 
+    /// A latch the worker holds (`SHUTDOWN` after a fail-safe trigger, `OBSERVE_ONLY` after failed
+    /// startup checks), as its last `SYSTEM_MODE_CHANGE` carried it. Cleared only by an operator.
+    public struct Latch: Codable, Sendable, Equatable {
+        public var trigger: String
+        public var reason: String
+        public var latchedAtUTC: String?
+        public var runID: String?
+        enum CodingKeys: String, CodingKey {
+            case trigger, reason
+            case latchedAtUTC = "latched_at_utc"
+            case runID = "run_id"
+        }
+    }
+
+    /// Who cleared the last latch, and when (from `FAILSAFE_CLEARED`).
+    public struct LatchClearance: Codable, Sendable, Equatable {
+        public var trigger: String
+        public var by: String
+        public var atUTC: String
+        enum CodingKeys: String, CodingKey {
+            case trigger, by
+            case atUTC = "at_utc"
+        }
+    }
+
+    /// The worker's own view of its health (its last `HEALTH_STATUS`).
+    public struct Health: Codable, Sendable, Equatable {
+        public var healthy: Bool
+        public var reasons: [String]
+        public var atUTC: String
+        enum CodingKeys: String, CodingKey {
+            case healthy, reasons
+            case atUTC = "at_utc"
+        }
+    }
+
+    /// An open SIM order (from `ORDER_PLACED` until filled, cancelled or timed out).
+    public struct Order: Codable, Sendable, Equatable {
+        public var clientOrderID: String
+        public var stream: String
+        public var symbol: String
+        public var side: String
+        public var quantity: Int64
+        public var limit: Double?
+        public var placedAtUTC: String
+        enum CodingKeys: String, CodingKey {
+            case clientOrderID = "client_order_id"
+            case stream, symbol, side, quantity, limit
+            case placedAtUTC = "placed_at_utc"
+        }
+    }
+
     /// How many runs' applied seqs are kept (the oldest is forgotten first).
     public static let maxRuns = 64
 
@@ -80,6 +132,10 @@ public struct MarketState: Codable, Sendable, Equatable {
     /// started, for a market loaded from the snapshot that has not sent one since).
     public var heartbeatAgeSeconds: Double = 0
     public var mode: String?
+    public var latch: Latch?
+    public var lastLatchCleared: LatchClearance?
+    public var health: Health?
+    public var openOrders: [Order] = []
     public var lock: LockHolder?
     /// True once the holder journaled `CANONICAL_MARKET_LOCK_RELEASED` (a clean stop): its
     /// silence then raises no alert.
@@ -109,9 +165,9 @@ public struct MarketState: Codable, Sendable, Equatable {
     func runIndex(_ runID: String) -> Int? { runs.lastIndex { $0.runID == runID } }
 
     /// True when the market is healthy for `watchdog status`: heartbeat OK, identity passing,
-    /// lock held, no open unacknowledged alert.
+    /// lock held, no latch, the worker healthy, no open unacknowledged alert.
     public var isHealthy: Bool {
-        heartbeatState == .ok && lastIdentityInvariantsPass == true && lock != nil
+        heartbeatState == .ok && lastIdentityInvariantsPass == true && lock != nil && latch == nil && health?.healthy != false
             && !(alerts + inhibitedAlerts).contains { !$0.acknowledged }
     }
 
@@ -125,7 +181,9 @@ public struct MarketState: Codable, Sendable, Equatable {
         case heartbeatState = "heartbeat_state"
         case lastHeartbeatUTC = "last_heartbeat_utc"
         case heartbeatAgeSeconds = "heartbeat_age_seconds"
-        case mode, lock, alerts, counters, runs
+        case mode, latch, health, lock, alerts, counters, runs
+        case lastLatchCleared = "last_latch_cleared"
+        case openOrders = "open_orders"
         case releasedCleanly = "released_cleanly"
         case fenceHighWater = "fence_high_water"
         case inhibitedAlerts = "inhibited_alerts"
@@ -145,6 +203,10 @@ public struct MarketState: Codable, Sendable, Equatable {
         try c.encode(lastHeartbeatUTC, forKey: .lastHeartbeatUTC)
         try c.encode(heartbeatAgeSeconds, forKey: .heartbeatAgeSeconds)
         try c.encode(mode, forKey: .mode)
+        try c.encode(latch, forKey: .latch)
+        try c.encode(lastLatchCleared, forKey: .lastLatchCleared)
+        try c.encode(health, forKey: .health)
+        try c.encode(openOrders, forKey: .openOrders)
         try c.encode(lock, forKey: .lock)
         try c.encode(releasedCleanly, forKey: .releasedCleanly)
         try c.encode(fenceHighWater, forKey: .fenceHighWater)

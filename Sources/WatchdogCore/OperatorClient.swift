@@ -11,7 +11,8 @@ public struct OperatorClient {
     }
 
     public let socketPath: String
-    public var timeoutSeconds: Double = 5
+    /// Longer than the watchdog's wait for a worker to confirm a cleared latch (5 s).
+    public var timeoutSeconds: Double = 8
 
     public init(socketPath: String) { self.socketPath = socketPath }
 

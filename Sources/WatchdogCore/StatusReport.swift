@@ -47,13 +47,34 @@ public struct StatusReport: Codable, Sendable, Equatable {
 /// The answer to an `ack` request: what was acknowledged.
 /// `{"v":1,"type":"acked","market":"ES","acknowledged":[{…alert…}]}`
 public struct AckReport: Codable, Sendable, Equatable {
+    /// What became of the market's latch, when it had one.
+    public enum LatchOutcome: String, Codable, Sendable {
+        /// The worker cleared it and journaled `FAILSAFE_CLEARED`.
+        case cleared
+        /// No live connection from the market's worker: the latch stays set.
+        case notConnected = "not_connected"
+        /// The request went to the worker, which did not confirm in time: the latch may stay set.
+        case notConfirmed = "not_confirmed"
+    }
+
     public var v: Int64 = WireFormat.version
     public var type = "acked"
     public var market: String
     public var acknowledged: [Alert]
+    /// nil when the market had no latch.
+    public var latch: LatchOutcome?
+    /// One line for the operator about the latch.
+    public var latchMessage: String?
 
-    public init(market: String, acknowledged: [Alert]) {
+    public init(market: String, acknowledged: [Alert], latch: LatchOutcome? = nil, latchMessage: String? = nil) {
         self.market = market
         self.acknowledged = acknowledged
+        self.latch = latch
+        self.latchMessage = latchMessage
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, type, market, acknowledged, latch
+        case latchMessage = "latch_message"
     }
 }

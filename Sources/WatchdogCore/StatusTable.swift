@@ -1,6 +1,7 @@
 /// Renders a `StatusReport` as the operator's table: one market per row, the identity badge
 /// (`IDENTITY OK` green, `IDENTITY VIOLATION` red, `IDENTITY UNKNOWN` before the first check),
-/// and each violation and open alert listed under its row. Colour only when asked (a terminal
+/// the mode (marked `latched` while a latch holds it), the worker's health and open orders; under
+/// each row the latch and why, unhealthy reasons, each violation, open order and open alert. Colour only when asked (a terminal
 /// without NO_COLOR: the caller decides).
 public struct StatusTable {
     public var colour: Bool
@@ -9,11 +10,11 @@ public struct StatusTable {
 
     public func render(_ report: StatusReport, only market: String? = nil) -> String {
         let names = market.map { [$0] } ?? Array(Set(report.configuredMarkets).union(report.markets.keys)).sorted()
-        let header = ["MARKET", "EXEC", "HOLDER", "MODE", "HEARTBEAT", "IDENTITY", "ALERTS"]
+        let header = ["MARKET", "EXEC", "HOLDER", "MODE", "HEALTH", "HEARTBEAT", "IDENTITY", "ORDERS", "ALERTS"]
         var rows: [([String], [String])] = []
         for name in names {
             guard let m = report.markets[name] else {
-                rows.append(([name, "-", "no events yet", "-", "-", "IDENTITY UNKNOWN", "0"], []))
+                rows.append(([name, "-", "no events yet", "-", "-", "-", "IDENTITY UNKNOWN", "0", "0"], []))
                 continue
             }
             let holder = m.lock.map { "pid \($0.pid) fence \($0.fence)" } ?? "none"
@@ -25,9 +26,18 @@ public struct StatusTable {
             case nil: badge = "IDENTITY UNKNOWN"
             }
             let open = m.alerts + m.inhibitedAlerts
-            var notes = m.lastIdentityInvariantsPass == false ? m.lastIdentityViolations.map { "violation: " + $0 } : []
+            let mode = (m.mode ?? "-") + (m.latch == nil ? "" : " (latched)")
+            let health = m.health.map { $0.healthy ? "healthy" : "UNHEALTHY" } ?? "-"
+            var notes: [String] = []
+            if let latch = m.latch { notes.append("latch: \(latch.trigger): \(latch.reason)" + (latch.latchedAtUTC.map { " (since \($0))" } ?? "")) }
+            if let h = m.health, !h.healthy { notes += h.reasons.map { "unhealthy: " + $0 } }
+            if m.lastIdentityInvariantsPass == false { notes += m.lastIdentityViolations.map { "violation: " + $0 } }
+            notes += m.openOrders.map { o in
+                "order: \(o.clientOrderID) \(o.side) \(o.quantity) \(o.symbol) on \(o.stream)" + (o.limit.map { " limit \($0)" } ?? " at market")
+            }
             notes += open.map { "\($0.severity.rawValue) \($0.alertID)\($0.acknowledged ? " (acknowledged)" : ""): \($0.title)" }
-            rows.append(([name, m.executionInstrument ?? "-", holder, m.mode ?? "-", heartbeat, badge, String(open.count)], notes))
+            rows.append(
+                ([name, m.executionInstrument ?? "-", holder, mode, health, heartbeat, badge, String(m.openOrders.count), String(open.count)], notes))
         }
         var widths = header.map(\.count)
         for (cells, _) in rows { for (i, c) in cells.enumerated() { widths[i] = max(widths[i], c.count) } }

@@ -47,6 +47,10 @@ public final class WatchdogServer {
     private var lastStatusLine = ""
     private var refusingConnections = false
     private let ownUID = getuid()
+    /// Operators waiting for a worker to confirm a cleared latch, by market.
+    private var pendingLatchClears: [String: [(client: ClientConnection, acknowledged: [Alert], timer: Reactor.TimerID)]] = [:]
+    /// How long an operator's `ack` waits for the worker's `FAILSAFE_CLEARED`.
+    static let latchClearTimeout = 5.0
 
     /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
@@ -349,7 +353,10 @@ public final class WatchdogServer {
             return
         }
         switch state.apply(event, now: .now(), resumed: client.resumeRuns.contains(event.runID)) {
-        case .applied(let run, _), .duplicate(let run, _): client.runsToAck.insert(run)
+        case .applied(let run, _):
+            client.runsToAck.insert(run)
+            if event.type == EventType.failsafeCleared.rawValue { latchCleared(event) }
+        case .duplicate(let run, _): client.runsToAck.insert(run)
         case .heartbeat, .staleHeartbeat: break
         }
         markDirty()
@@ -395,7 +402,47 @@ public final class WatchdogServer {
                 markDirty()
                 Diagnostics.note("\(client.label): acknowledged \(done.map(\.alertID).joined(separator: ", "))")
             }
-            client.line.send(WireCoding.line(AckReport(market: market, acknowledged: done)))
+            guard let latch = state.markets[market]?.latch else {
+                client.line.send(WireCoding.line(AckReport(market: market, acknowledged: done)))
+                return
+            }
+            relayLatchClear(market: market, latch: latch, from: client, acknowledged: done)
+        }
+    }
+
+    /// Asks the market's worker, over its live connection, to clear its latch; the operator's
+    /// answer waits for the worker's `FAILSAFE_CLEARED` (or `latchClearTimeout`). Only the worker
+    /// clears a latch: without a live connection the ack says so and the latch stays.
+    private func relayLatchClear(market: String, latch: MarketState.Latch, from client: ClientConnection, acknowledged: [Alert]) {
+        let holder = state.markets[market]?.lock?.runID
+        guard let holder, let worker = clients.values.first(where: { $0.role == .worker(market: market, runID: holder) && !$0.line.isClosed })
+        else {
+            let message = "\(market): the \(latch.trigger) latch stays set: its worker is not connected to the watchdog"
+                + (holder.map { " (holder run \($0))" } ?? " (no lock holder)") + "; start it or wait for it to reconnect, then ack again"
+            client.line.send(WireCoding.line(AckReport(market: market, acknowledged: acknowledged, latch: .notConnected, latchMessage: message)))
+            return
+        }
+        let peer = client.line.peer
+        let by = "uid \(peer.map { String($0.uid) } ?? "?") (pid \(peer.map { String($0.pid) } ?? "?")) through watchdog ack"
+        worker.line.send(WireCoding.line(ClearLatch(by: by)))
+        Diagnostics.note("\(client.label): asked \(worker.label) to clear its \(latch.trigger) latch")
+        let timer = reactor.schedule(afterSeconds: Self.latchClearTimeout) { [unowned self, weak client] in
+            guard let client else { return }
+            self.pendingLatchClears[market]?.removeAll { $0.client === client }
+            let message = "\(market): asked the worker to clear its \(latch.trigger) latch; it did not confirm within \(Self.latchClearTimeout) s"
+            client.line.send(WireCoding.line(AckReport(market: market, acknowledged: acknowledged, latch: .notConfirmed, latchMessage: message)))
+        }
+        pendingLatchClears[market, default: []].append((client, acknowledged, timer))
+    }
+
+    /// A worker journaled `FAILSAFE_CLEARED`: answers the operators waiting for it.
+    private func latchCleared(_ event: Event) {
+        guard let waiting = pendingLatchClears.removeValue(forKey: event.market) else { return }
+        let message = "\(event.market): \(event.data["trigger"]?.stringValue ?? "the") latch cleared by the worker (run \(event.runID)), "
+            + "recorded as cleared by \(event.data["cleared_by"]?.stringValue ?? "?")"
+        for w in waiting {
+            reactor.cancel(w.timer)
+            w.client.line.send(WireCoding.line(AckReport(market: event.market, acknowledged: w.acknowledged, latch: .cleared, latchMessage: message)))
         }
     }
 

@@ -172,8 +172,73 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 m.lock = nil
                 m.releasedCleanly = true
             }
+        case .systemModeChange:
+            if let to = e.data["to"]?.stringValue { m.mode = to }
+            if let latch = e.data["latch"] {
+                m.latch = latch.objectValue.flatMap { o in
+                    o["trigger"]?.stringValue.map {
+                        MarketState.Latch(
+                            trigger: $0, reason: o["reason"]?.stringValue ?? "", latchedAtUTC: o["latched_at_utc"]?.stringValue,
+                            runID: o["run_id"]?.stringValue)
+                    }
+                }
+            }
+        case .failsafeTriggered:
+            let trigger = e.data["trigger"]?.stringValue ?? "UNKNOWN"
+            let reason = e.data["reason"]?.stringValue ?? ""
+            m.latch = MarketState.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
+            raise(
+                .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched SHUTDOWN",
+                message: reason, rootCause: Self.failsafeCause(trigger),
+                action: "find and fix the cause, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
+                metadata: ["run_id": e.runID, "trigger": trigger, "event_ts": e.ts, "open_orders": String(e.data["open_orders"]?.intValue ?? 0)])
+        case .startupChecks:
+            guard e.data["passed"]?.boolValue == false else { break }
+            let failed = (e.data["checks"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["passed"]?.boolValue == false }
+            let names = failed.compactMap { $0["name"]?.stringValue }
+            let details = failed.map { "\($0["name"]?.stringValue ?? "?"): \($0["detail"]?.stringValue ?? "")" }.joined(separator: "; ")
+            let integrity = names.contains("event_log_integrity") || names.contains("snapshot_consistency")
+            raise(
+                integrity ? .integrityViolation : .startupChecksFailed, in: &m, now, severity: .critical,
+                title: "\(e.market): startup checks failed (\(names.joined(separator: ", "))): the worker holds OBSERVE_ONLY",
+                message: details,
+                rootCause: integrity
+                    ? "the worker's journal or snapshot is damaged (moved aside as *.damaged-\(e.runID) in its state folder)"
+                    : "a startup check failed: \(names.joined(separator: ", "))",
+                action: "inspect the worker's state folder and log, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
+                metadata: ["run_id": e.runID, "failed_checks": names.joined(separator: ","), "event_ts": e.ts])
+        case .failsafeCleared:
+            m.latch = nil
+            m.lastLatchCleared = MarketState.LatchClearance(
+                trigger: e.data["trigger"]?.stringValue ?? "", by: e.data["cleared_by"]?.stringValue ?? "", atUTC: e.ts)
+            for condition in Alert.Condition.latches { resolve(condition, in: &m, now) }
+        case .healthStatus:
+            m.health = MarketState.Health(
+                healthy: e.data["healthy"]?.boolValue ?? false, reasons: e.data["reasons"]?.stringArrayValue ?? [], atUTC: e.ts)
+        case .orderPlaced:
+            if let id = e.data["client_order_id"]?.stringValue {
+                m.openOrders.removeAll { $0.clientOrderID == id }
+                m.openOrders.append(
+                    MarketState.Order(
+                        clientOrderID: id, stream: e.data["stream"]?.stringValue ?? "", symbol: e.data["symbol"]?.stringValue ?? "",
+                        side: e.data["side"]?.stringValue ?? "", quantity: e.data["quantity"]?.intValue ?? 0,
+                        limit: e.data["limit"]?.doubleValue, placedAtUTC: e.ts))
+            }
+        case .orderFilled, .orderCancelled, .orderTimeout:
+            if let id = e.data["client_order_id"]?.stringValue { m.openOrders.removeAll { $0.clientOrderID == id } }
         default:
-            if e.type == "SYSTEM_MODE_CHANGE", let to = e.data["to"]?.stringValue { m.mode = to }
+            // Routine events (orders blocked, feed status, reloads) change nothing and raise nothing.
+            break
+        }
+    }
+
+    static func failsafeCause(_ trigger: String) -> String {
+        switch trigger {
+        case "MARKET_DATA_STALLED": return "the market-data feed delivered nothing for longer than safety.market_data_stalled_seconds"
+        case "EVENT_LOG_FAILING": return "journal writes failed for longer than safety.event_log_failing_seconds (disk full or read-only?)"
+        case "NO_SNAPSHOT": return "the worker could not write its snapshot for longer than safety.no_snapshot_seconds"
+        case "HEALTH_FAILING": return "the worker stayed unhealthy for longer than safety.health_failing_seconds"
+        default: return "an unrecoverable error in the worker"
         }
     }
 

@@ -214,7 +214,17 @@ public final class Engine {
     private func change(to new: SystemMode, reason: String) {
         let old = mode
         mode = new
-        log.emit(.systemModeChange, ["from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason)])
+        // The latch travels with every mode change, so the watchdog's view never depends on having
+        // seen the FAILSAFE_TRIGGERED of an earlier run.
+        let latchData: JSONValue =
+            latch.map {
+                .object([
+                    "trigger": .string($0.trigger.rawValue), "reason": .string($0.reason), "latched_at_utc": .string($0.latchedAtUTC),
+                    "run_id": .string($0.runID),
+                ])
+            } ?? .null
+        log.emit(
+            .systemModeChange, ["from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason), "latch": latchData])
     }
 
     /// Writes the snapshot atomically. A failure is counted against health, never fatal here; the

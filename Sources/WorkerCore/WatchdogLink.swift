@@ -59,6 +59,8 @@ public final class WatchdogLink {
 
     /// Called once a welcome arrives: the worker emits a fresh heartbeat.
     public var onWelcome: (() -> Void)?
+    /// Called with who asked when the watchdog relays an operator's request to clear the latch.
+    public var onClearLatch: ((String) -> Void)?
 
     private let reactor: Reactor
     private let socketPath: String
@@ -214,6 +216,9 @@ public final class WatchdogLink {
             if let run = runs.first(where: { $0.runID == runID }) { run.drop(through: seq) }
             runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
             rotateJournalIfDue()
+        case "clear_latch":
+            guard phase == .streaming else { return }
+            onClearLatch?(o["by"]?.stringValue ?? "an operator through the watchdog")
         case "error":
             problem("the watchdog refused this worker: \(o["reason"]?.stringValue ?? "?"): \(o["detail"]?.stringValue ?? "")")
         default:

@@ -152,6 +152,11 @@ public final class Worker {
         // Attached before a damaged journal is moved aside, so earlier runs' undelivered events are
         // still offered to the watchdog (which de-duplicates and counts gaps).
         link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal) { [unowned self] in self.emitHeartbeat() }
+        link?.onClearLatch = { [unowned self] by in
+            let result = self.engine.clearLatch(by: by)
+            self.note(result.message)
+            self.sendStatus()
+        }
         quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath)
         let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
 

@@ -86,12 +86,14 @@ extension WatchdogCommand {
                 FileHandle.standardError.write(Data("watchdog: \(error.description)\n".utf8))
                 throw ExitCode(error.status.rawValue)
             }
-            if report.acknowledged.isEmpty {
-                print("\(market): no open alert\(alertID.map { " \($0)" } ?? "") to acknowledge")
-                throw ExitCode(WatchdogExitStatus.unhealthy.rawValue)
-            }
             for a in report.acknowledged {
                 print("acknowledged \(a.alertID) \(a.severity.rawValue) \(a.condition.rawValue): \(a.title)")
+            }
+            if let message = report.latchMessage { print(message) }
+            if let latch = report.latch, latch != .cleared { throw ExitCode(WatchdogExitStatus.unhealthy.rawValue) }
+            if report.acknowledged.isEmpty, report.latch == nil {
+                print("\(market): no open alert\(alertID.map { " \($0)" } ?? "") to acknowledge")
+                throw ExitCode(WatchdogExitStatus.unhealthy.rawValue)
             }
         }
     }

@@ -34,8 +34,27 @@ struct StatusJSON: Decodable {
         var appliedSeq: Int64
     }
 
+    struct Latch: Decodable {
+        var trigger: String
+        var reason: String
+    }
+
+    struct Health: Decodable {
+        var healthy: Bool
+        var reasons: [String]
+    }
+
+    struct Order: Decodable {
+        var clientOrderId: String
+        var stream: String
+    }
+
     struct Market: Decodable {
         var canonicalInstrument: String
+        var mode: String?
+        var latch: Latch?
+        var health: Health?
+        var openOrders: [Order]
         var executionInstrument: String?
         var lastIdentityInvariantsPass: Bool?
         var lastIdentityInvariantsEventChicago: String?
