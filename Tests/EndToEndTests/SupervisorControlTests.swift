@@ -9,11 +9,13 @@ import Testing
         let home = try TestHome()
         defer { home.cleanup() }
         try home.writeConfig(TestConfig().supervised())
+        try home.startWatchdog()
         _ = try home.startSupervisor()
         let before = try home.waitForStates(["ES": "RUNNING", "NQ": "RUNNING", "CL": "RUNNING"])
         let esPid = try #require(before.pid("ES"))
         let nqPid = try #require(before.pid("NQ"))
         let acquired = try home.acquired("ES", pid: esPid)
+        try waitFor("the watchdog to show ES held by pid \(esPid)") { home.quickStatus()?.markets["ES"]?.lock?.pid == esPid ? true : nil }
 
         let stop = try home.supervisor(["stop", "MES"])
         #expect(stop.status == 0, "\(stop.stdout) \(stop.stderr)")
@@ -24,6 +26,12 @@ import Testing
         #expect(released.pid == esPid && released.runID == acquired.runID)
         #expect((try? Data(contentsOf: URL(fileURLWithPath: home.lockFile("ES"))))?.isEmpty == true, "a released lock file is empty")
         #expect(lockIsFree(home.lockFile("ES")))
+        // The watchdog shows the release (a stopping worker delivers it before it exits), NQ still held.
+        try waitFor("the watchdog to show ES released", seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "none")" }) {
+            () -> Bool? in
+            guard let status = home.quickStatus(), status.markets["ES"]?.lock == nil, status.markets["NQ"]?.lock?.pid == nqPid else { return nil }
+            return true
+        }
         let stopped = try home.waitForStates(["ES": "STOPPED", "NQ": "RUNNING"])
         #expect(stopped.pid("NQ") == nqPid)
         #expect(stopped.market("ES")?["pid"] == .null)

@@ -8,6 +8,7 @@ import Testing
         let home = try TestHome()
         defer { home.cleanup() }
         try home.writeConfig(TestConfig().supervised())
+        try home.startWatchdog()
         let supervisor = try home.startSupervisor()
         let before = try home.waitForStates(["ES": "RUNNING", "NQ": "RUNNING", "CL": "RUNNING"])
         let oldPid = try #require(before.pid("ES"))
@@ -36,6 +37,14 @@ import Testing
             + "kill -> RUNNING (READY=1) seen by status polling within \(Int(runningSeen * 1000)) ms")
         #expect(toLock < 2.0, "restart took \(toLock) s")
         #expect(supervisor.stderr.contains("ES pid \(oldPid) exited on signal 9 (SIGKILL)"), "\(supervisor.stderr)")
+        // The watchdog shows the new holder.
+        let shown = try waitFor("the watchdog to show ES held by pid \(next.pid)", seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "-")" }) {
+            () -> StatusJSON.Lock? in
+            guard let lock = home.quickStatus()?.markets["ES"]?.lock, lock.pid == next.pid else { return nil }
+            return lock
+        }
+        #expect(shown.fence == next.fence)
+        #expect(shown.runId == next.runID)
     }
 
     @Test func aStoppedWorkerMissesItsWatchdogAndIsKilledAndRestarted() throws {
