@@ -85,7 +85,10 @@ let package = Package(
         .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "IPC"]),
         .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "IPC"]),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "IPC"]),
-        .testTarget(name: "ObservabilityTests", dependencies: ["Observability", "IPC"]),
+        .testTarget(
+            name: "ObservabilityTests",
+            dependencies: ["Observability", "IPC", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["IPC", "RobotConfig"]),
     ]
 )
