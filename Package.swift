@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -29,9 +31,20 @@ let package = Package(
             dependencies: ["IPC"]
         ),
         .target(
+            name: "Observability",
+            dependencies: [
+                "IPC", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "WorkerCore",
             dependencies: [
-                "IPC", "RobotConfig", "CShim",
+                "IPC", "RobotConfig", "CShim", "Observability",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -55,7 +68,10 @@ let package = Package(
         ),
         .target(
             name: "SupervisorCore",
-            dependencies: ["IPC", "RobotConfig", "CShim"]
+            dependencies: [
+                "IPC", "RobotConfig", "CShim", "Observability",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "supervisor",
@@ -69,6 +85,10 @@ let package = Package(
         .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "IPC"]),
         .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "IPC"]),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "IPC"]),
+        .testTarget(
+            name: "ObservabilityTests",
+            dependencies: ["Observability", "IPC", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["IPC", "RobotConfig"]),
     ]
 )

@@ -42,10 +42,11 @@ public enum ConfigLoader {
         let watchdog = try WatchdogSettings.parse(&top)
         let supervisor = try SupervisorSettings.parse(&top)
         let safety = try SafetySettings.parse(&top)
-        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety"])
+        let metrics = try MetricsSettings.parse(&top, markets: markets)
+        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics"])
         return Configuration(
             source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
-            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety)
+            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics)
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {

@@ -13,6 +13,8 @@ public struct Configuration: Sendable, Equatable {
     public var watchdog: WatchdogSettings
     public var supervisor: SupervisorSettings
     public var safety: SafetySettings
+    /// Where each process serves `/metrics`; off by default.
+    public var metrics = MetricsSettings()
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import IPC
+import Logging
+import Observability
 import RobotConfig
 
 /// What `supervisor` was asked to run with.
@@ -32,6 +34,8 @@ public final class Supervisor {
         var timer: Reactor.TimerID?
         /// Removed from the configuration by a reload: dropped once STOPPED.
         var removing = false
+        /// The machine's stop intent when `apply` last looked: a change to a timeout is counted once.
+        var seenIntent: MarketSupervisor.StopIntent?
 
         init(machine: MarketSupervisor) { self.machine = machine }
     }
@@ -53,12 +57,17 @@ public final class Supervisor {
     let selfPid = getpid()
     let selfUid = getuid()
     let workerDirectory: String
+    /// The registry, process metrics and `/metrics` server of the supervisor.
+    let endpoint = MetricsEndpoint()
+    let metrics: SupervisorMetrics
+    let logger = Logger(label: "supervisor")
 
     /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
         // A closed stderr or client must not kill the supervisor; workers get SIGPIPE back at its
         // default disposition from cshim_spawn.
         signal(SIGPIPE, SIG_IGN)
+        ProcessLogging.bootstrap(identifier: "supervisor", environment: options.environment)
         let reactor: Reactor
         do {
             reactor = try Reactor()
@@ -113,6 +122,7 @@ public final class Supervisor {
         self.controlPath = config.paths.supervisorSocket
         self.notify = notify
         self.workerDirectory = Self.ownDirectory()
+        self.metrics = SupervisorMetrics(registry: endpoint.registry)
     }
 
     private func serve() -> SupervisorExitStatus {
@@ -131,19 +141,21 @@ public final class Supervisor {
         reactor.watch(controlFD) { [unowned self] _ in self.acceptConnections() }
         note(
             "pid \(selfPid): supervising \(config.marketNames.joined(separator: ", ")) from \(config.source); "
-                + "control socket \(controlPath), notify socket \(notify.path)")
+                + "control socket \(controlPath), notify socket \(notify.path)", event: "SUPERVISOR_STARTED")
+        // After the single-instance guard: a refused second supervisor never takes the port.
+        if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: logger) }
         if let usec = SdNotify.watchdogMicros() { schedulePing(everyNanos: Int64(usec) * 1000 / 2) }
         for market in config.marketNames {
-            let slot = Slot(machine: MarketSupervisor(market: market, settings: config.supervisor))
-            slots[market] = slot
+            let slot = makeSlot(market, settings: config.supervisor)
             apply(market, slot.machine.start(now: now(), byOperator: false))
         }
         reactor.run()
+        endpoint.shutdown()
         reactor.unwatch(controlFD)
         close(controlFD)
         unlink(controlPath)
         notify.unlinkPath()
-        note("every worker has ended; exiting")
+        note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
         return .ok
     }
 
@@ -153,20 +165,22 @@ public final class Supervisor {
     /// whatever the change settles.
     func apply(_ market: String, _ actions: [SupervisorAction]) {
         guard let slot = slots[market] else { return }
+        countTimeouts(slot)
         for action in actions {
             switch action {
             case .spawn: spawn(slot)
             case .signalWorker(let s): slot.process?.signal(s)
             case .signalGroup(let s): slot.process?.signalGroup(s)
-            case .log(let line): note(line)
-            case .alert(let line): note("ALERT: " + line)
+            case .log(let line): note(line, market: market, event: "MARKET_" + slot.machine.state.rawValue)
+            case .alert(let line): note("ALERT: " + line, market: market, event: "MARKET_ALERT", .critical)
             }
         }
+        metrics.state(market: market, slot.machine.state.rawValue)
         reschedule(slot)
         if slot.removing, slot.machine.state == .stopped, slot.process == nil {
             if let t = slot.timer { reactor.cancel(t) }
             slots[market] = nil
-            note("\(market): removed (no longer in the configuration)")
+            note("\(market): removed (no longer in the configuration)", market: market, event: "MARKET_REMOVED")
         }
         checkWaiters()
         updateUpstream()
@@ -189,7 +203,31 @@ public final class Supervisor {
             }
             apply(market, slot.machine.spawned(pid: process.pid, now: now()))
         } catch {
+            let restarts = slot.machine.restarts
             apply(market, slot.machine.spawnFailed("\(error)", now: now()))
+            if slot.machine.restarts > restarts { metrics.restart(market: market, cause: .spawnFailed) }
+        }
+    }
+
+    /// A new market's slot, its metrics registered at 0.
+    @discardableResult
+    func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
+        let slot = Slot(machine: MarketSupervisor(market: market, settings: settings))
+        slots[market] = slot
+        metrics.register(market: market)
+        metrics.state(market: market, slot.machine.state.rawValue)
+        return slot
+    }
+
+    /// Counts a readiness or watchdog timeout the first time `apply` sees the machine end a worker for it.
+    private func countTimeouts(_ slot: Slot) {
+        let intent = slot.machine.stopIntent
+        guard intent != slot.seenIntent else { return }
+        slot.seenIntent = intent
+        switch intent {
+        case .watchdog?: metrics.watchdogTimeout(market: slot.machine.market)
+        case .startTimeout?: metrics.readinessTimeout(market: slot.machine.market)
+        default: break
         }
     }
 
@@ -209,7 +247,15 @@ public final class Supervisor {
         if process.pidfd >= 0 { reactor.unwatch(process.pidfd) }
         process.closePidfd()
         slot.process = nil
+        let cause: SupervisorMetrics.RestartCause
+        switch slot.machine.stopIntent {
+        case .watchdog?: cause = .watchdogTimeout
+        case .startTimeout?: cause = .startTimeout
+        default: cause = exit.signal != nil ? .signal : .exit
+        }
+        let restarts = slot.machine.restarts
         apply(market, slot.machine.exited(exit, now: now()))
+        if slot.machine.restarts > restarts { metrics.restart(market: market, cause: cause) }
     }
 
     private func reschedule(_ slot: Slot) {
@@ -231,7 +277,9 @@ public final class Supervisor {
             guard let market = market(ofSender: pid), let slot = slots[market] else {
                 unknownNotifyDatagrams += 1
                 if unknownNotifyDatagrams <= 10 || unknownNotifyDatagrams.nonzeroBitCount == 1 {
-                    note("notify datagram from pid \(pid), which is none of the workers; ignored (\(unknownNotifyDatagrams) so far)")
+                    note(
+                        "notify datagram from pid \(pid), which is none of the workers; ignored (\(unknownNotifyDatagrams) so far)",
+                        event: "NOTIFY_FROM_STRANGER", .warning)
                 }
                 continue
             }
@@ -251,11 +299,11 @@ public final class Supervisor {
 
     private func shutdown(_ why: String) {
         guard !shuttingDown else {
-            note("\(why) again: still waiting for the workers to end")
+            note("\(why) again: still waiting for the workers to end", event: "SUPERVISOR_STOPPING")
             return
         }
         shuttingDown = true
-        note("\(why): stopping every worker")
+        note("\(why): stopping every worker", event: "SUPERVISOR_STOPPING")
         SdNotify.send("STOPPING=1")
         for market in slots.keys.sorted() {
             if let slot = slots[market] { apply(market, slot.machine.stop(now: now())) }
@@ -271,7 +319,7 @@ public final class Supervisor {
         if !upstreamReady, !shuttingDown, slots.values.allSatisfy({ $0.machine.state.isSettled }) {
             upstreamReady = true
             upstreamStatus = text
-            note("every market is settled (\(text)); READY=1")
+            note("every market is settled (\(text)); READY=1", event: "SUPERVISOR_READY")
             SdNotify.send("READY=1\n" + SdNotify.statusLine(text))
             return
         }
@@ -331,16 +379,22 @@ public final class Supervisor {
         return nil
     }
 
-    func note(_ message: String) { Self.note(message) }
+    /// One line about a change of the supervisor's or a market's state (`supervisor: …` on stderr,
+    /// or a journal entry with MARKET= and EVENT=).
+    func note(_ message: String, market: String? = nil, event: String, _ level: Logger.Level = .info) {
+        var metadata: Logger.Metadata = ["event": "\(event)"]
+        if let market { metadata["market"] = "\(market)" }
+        logger.log(level: level, "\(message)", metadata: metadata)
+    }
 
-    /// One line on stderr, prefixed `supervisor: `.
-    static func note(_ message: String) {
+    /// One plain line on stderr, prefixed `supervisor: `: the client commands' messages.
+    static func printError(_ message: String) {
         var line = Array("supervisor: \(message)\n".utf8)
         line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
-        note(message)
+        Logger(label: "supervisor").error("\(message)", metadata: ["event": "SUPERVISOR_START_FAILED"])
         return status
     }
 }

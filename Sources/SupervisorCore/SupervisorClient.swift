@@ -51,7 +51,7 @@ public enum SupervisorClient {
             print(response.message)
             return .ok
         }
-        Supervisor.note(response.message)
+        Supervisor.printError(response.message)
         return response.failure == .refused ? .refused : .notAllRunning
     }
 
@@ -83,7 +83,7 @@ public enum SupervisorClient {
     }
 
     private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
-        Supervisor.note(message)
+        Supervisor.printError(message)
         return status
     }
 }

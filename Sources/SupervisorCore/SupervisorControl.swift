@@ -90,19 +90,19 @@ extension Supervisor {
         let t = now()
         switch command {
         case .start:
-            note("\(market): start requested by an operator (was \(slot.machine.state.rawValue))")
+            note("\(market): start requested by an operator (was \(slot.machine.state.rawValue))", market: market, event: "MARKET_START_REQUESTED")
             apply(market, slot.machine.start(now: t, byOperator: true))
             wait(fd, markets: [market], timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
                 self.outcome(market, want: .running, pidOtherThan: nil)
             }
         case .restart:
-            note("\(market): restart requested by an operator (was \(slot.machine.state.rawValue))")
+            note("\(market): restart requested by an operator (was \(slot.machine.state.rawValue))", market: market, event: "MARKET_RESTART_REQUESTED")
             apply(market, slot.machine.restart(now: t))
             wait(fd, markets: [market], timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
                 self.outcome(market, want: .running, pidOtherThan: before)
             }
         case .stop:
-            note("\(market): stop requested by an operator (was \(slot.machine.state.rawValue))")
+            note("\(market): stop requested by an operator (was \(slot.machine.state.rawValue))", market: market, event: "MARKET_STOP_REQUESTED")
             apply(market, slot.machine.stop(now: t))
             wait(fd, markets: [market], timeout: s.stopTimeout + 1) { [unowned self] in
                 self.outcome(market, want: .stopped, pidOtherThan: nil)
@@ -177,12 +177,14 @@ extension Supervisor {
         do {
             fresh = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
         } catch {
-            note("\(who): reload refused, running configuration kept: \(error)")
+            note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
             if let fd { answer(fd, response(ok: false, failure: .failed, message: "reload refused, running configuration kept: \(error)", markets: nil)) }
             return
         }
         if fresh.paths.socketDir != config.paths.socketDir {
-            note("\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts")
+            note(
+                "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts", event: "RELOADED",
+                .warning)
         }
         let kept = Set(slots.filter { !$0.value.removing }.keys)
         let wanted = Set(fresh.markets.keys)
@@ -192,7 +194,7 @@ extension Supervisor {
         for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
         note(
             "\(who): configuration reloaded from \(fresh.source); added: \(list(added)), removed: \(list(removed)), "
-                + "unchanged: \(list(kept.intersection(wanted).sorted()))")
+                + "unchanged: \(list(kept.intersection(wanted).sorted()))", event: "RELOADED")
         for market in removed {
             guard let slot = slots[market] else { continue }
             slot.removing = true
@@ -204,8 +206,7 @@ extension Supervisor {
                 existing.removing = false
                 slot = existing
             } else {
-                slot = Slot(machine: MarketSupervisor(market: market, settings: fresh.supervisor))
-                slots[market] = slot
+                slot = makeSlot(market, settings: fresh.supervisor)
             }
             apply(market, slot.machine.start(now: now(), byOperator: false))
         }

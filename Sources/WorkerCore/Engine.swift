@@ -239,7 +239,7 @@ public final class Engine {
             health.snapshotWrite(at: lastSnapshotWrite)
         } catch {
             health.recordError(at: now())
-            Worker.note("\(snapshotPath): cannot write the snapshot: \(error)")
+            Worker.note("\(snapshotPath): cannot write the snapshot: \(error)", .error, ["market": "\(market)", "event": "SNAPSHOT_WRITE_FAILED"])
         }
     }
 

@@ -1,4 +1,5 @@
 import IPC
+import Observability
 
 /// Stamps a run's events with the envelope (market, run, pid, fence, seq, time), journals each one
 /// and then hands its line to `forward` (the connection to the watchdog).
@@ -19,6 +20,8 @@ public final class EventLog {
     public var forward: ((Event, [UInt8]) -> Void)?
     /// Told whether each journal write succeeded (the engine's health and fail-safe watch it).
     public var onWrite: ((Bool) -> Void)?
+    /// Told of every journaled event and failed write (nil: no metrics).
+    public var metrics: WorkerMetrics?
 
     private let journal: Journal
     private let clock: () -> Int64
@@ -46,11 +49,13 @@ public final class EventLog {
         } catch {
             writeFailures += 1
             lastWriteError = error
+            metrics?.journalWriteFailed()
             onWrite?(false)
             return nil
         }
         onWrite?(true)
         if !isHeartbeat { lastSeq += 1 }
+        metrics?.journaled(event, fsyncNanos: journal.lastSyncNanos, journalSize: journal.size, lastSeq: lastSeq)
         forward?(event, line)
         return event
     }

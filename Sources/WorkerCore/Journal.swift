@@ -12,6 +12,8 @@ import IPC
 public final class Journal {
     public let path: String
     private var fd: Int32
+    /// How long the last successful append's `fdatasync` took, in nanoseconds.
+    public private(set) var lastSyncNanos: Int64 = 0
 
     public init(path: String) throws(SystemError) {
         self.path = path
@@ -67,7 +69,9 @@ public final class Journal {
         let before = size
         do throws(SystemError) {
             try FileIO.append(fd, bytes)
+            let syncStart = MonotonicClock.nowNanos()
             guard fdatasync(fd) == 0 else { throw SystemError("fdatasync \(path)") }
+            lastSyncNanos = MonotonicClock.nowNanos() - syncStart
         } catch {
             _ = ftruncate(fd, off_t(before))
             throw error

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import IPC
+import Logging
+import Observability
 import RobotConfig
 
 /// What `robot-worker` was asked to run.
@@ -43,9 +45,15 @@ public final class Worker {
     private var feed: FeedSource?
     private var control: WorkerControl?
     private var link: WatchdogLink?
+    /// The registry, process metrics and `/metrics` server of this worker.
+    private let endpoint: MetricsEndpoint
+    private let metrics: WorkerMetrics
+    /// Carries `market`, `run_id` and `fence` into every line (journal fields MARKET=, RUN_ID=, FENCE=).
+    private var logger: Logger
 
     /// Starts the worker and runs it until it stops; returns its exit status.
     public static func run(_ options: WorkerOptions) -> ExitStatus {
+        ProcessLogging.bootstrap(identifier: "robot-worker", environment: options.environment)
         if let problem = SupervisorParent.askForTerminationOnParentDeath(environment: options.environment) {
             return fail(.parentGone, problem)
         }
@@ -109,7 +117,9 @@ public final class Worker {
             }
             let who = holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host), fence \($0.fence))" } ?? "an unknown holder"
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
-            return fail(.alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)")
+            return fail(
+                .alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)",
+                ["market": "\(canonical)", "run_id": "\(runID)", "event": "\(EventType.alreadyActive.rawValue)"])
         case .acquired(let lock, let previous):
             log.fence = lock.record.fence
             let worker = Worker(
@@ -132,6 +142,13 @@ public final class Worker {
         self.log = log
         self.lock = lock
         self.schedule = InvariantsSchedule(intervalNanos: Int64(config.timings.invariantsInterval * 1e9))
+        endpoint = MetricsEndpoint()
+        metrics = WorkerMetrics(registry: endpoint.registry, market: canonical)
+        log.metrics = metrics
+        logger = Logger(label: "robot-worker")
+        logger[metadataKey: "market"] = "\(canonical)"
+        logger[metadataKey: "run_id"] = "\(log.runID)"
+        logger[metadataKey: "fence"] = "\(lock.record.fence)"
     }
 
     private var execution: String { executionOverride ?? spec.execution }
@@ -141,9 +158,9 @@ public final class Worker {
         var cut = 0
         do {
             cut = try journal.repairTornTail()
-            if cut > 0 { note("\(journal.path): cut a torn last line of \(cut) bytes left by a crash") }
+            if cut > 0 { note("\(journal.path): cut a torn last line of \(cut) bytes left by a crash", event: "JOURNAL_REPAIRED", .warning) }
         } catch {
-            note("\(journal.path): cannot repair the journal: \(error)")
+            note("\(journal.path): cannot repair the journal: \(error)", event: "JOURNAL_REPAIR_FAILED", .error)
         }
         let snapshotPath = paths.snapshot(canonical)
         let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
@@ -154,7 +171,7 @@ public final class Worker {
         link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal) { [unowned self] in self.emitHeartbeat() }
         link?.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
-            self.note(result.message)
+            self.note(result.message, event: result.cleared ? EventType.failsafeCleared.rawValue : "LATCH_NOT_CLEARED", result.cleared ? .notice : .warning)
             self.sendStatus()
         }
         quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath)
@@ -170,7 +187,8 @@ public final class Worker {
                 "lock_file": .string(lockFile), "fence": .int(lock.record.fence), "acquired_at_utc": .string(lock.record.acquiredAtUTC),
                 "host": .string(lock.record.host), "execution_instrument": .string(execution),
             ])
-        note("\(canonical): lock \(lockFile) acquired, fence \(lock.record.fence), run \(log.runID)")
+        note("\(canonical): lock \(lockFile) acquired, fence \(lock.record.fence), run \(log.runID)", event: EventType.lockAcquired.rawValue)
+        if let port = config.metrics.workerPorts[canonical] { endpoint.serve(host: config.metrics.host, port: port, logger: logger) }
         log.emit(.canonicalizationSelfTest, selfTestData())
         checkInvariants()
 
@@ -178,12 +196,15 @@ public final class Worker {
             market: canonical, symbol: execution, streams: spec.streams.map(\.id), log: log, settings: config.safety,
             snapshotPath: snapshotPath, restored: restored, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
         engine.start(checks: checks)
-        if engine.mode != .aggressive { note("\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")") }
+        metrics.failsafeLatched(engine.latch != nil)
+        if engine.mode != .aggressive {
+            note("\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", event: EventType.systemModeChange.rawValue, .warning)
+        }
         do {
             try FileIO.makeDirectories(paths.socketDir)
             control = try WorkerControl(path: paths.workerSocket(canonical), engine: engine, reactor: reactor)
         } catch {
-            note("\(paths.workerSocket(canonical)): no control socket, orders cannot be placed: \(error)")
+            note("\(paths.workerSocket(canonical)): no control socket, orders cannot be placed: \(error)", event: "CONTROL_SOCKET_UNAVAILABLE", .error)
         }
         feed = FeedSource(
             spec: spec.feed, reactor: reactor, instruments: [canonical, execution],
@@ -191,7 +212,7 @@ public final class Worker {
             onStatus: { [unowned self] connected, detail in self.engine.feed(connected: connected, detail: detail) },
             onBadLine: { [unowned self] why in
                 self.engine.recordError()
-                self.note("\(self.canonical): feed: \(why)")
+                self.note("\(self.canonical): feed: \(why)", event: "FEED_BAD_LINE", .warning)
             })
         feed?.start()
         SdNotify.send("READY=1")
@@ -205,6 +226,7 @@ public final class Worker {
         scheduleEvaluation(every: evaluationInterval)
         if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
         reactor.run()
+        endpoint.shutdown()
         return exitStatus
     }
 
@@ -249,7 +271,9 @@ public final class Worker {
             let before = self.engine.mode
             self.engine.evaluate()
             if self.engine.mode != before {
-                self.note("\(self.canonical): mode \(before.rawValue) -> \(self.engine.mode.rawValue): \(self.engine.latch?.reason ?? "")")
+                self.note(
+                    "\(self.canonical): mode \(before.rawValue) -> \(self.engine.mode.rawValue): \(self.engine.latch?.reason ?? "")",
+                    event: EventType.systemModeChange.rawValue, self.engine.mode == .aggressive ? .notice : .critical)
                 self.sendStatus()
             }
             self.scheduleEvaluation(every: seconds)
@@ -264,13 +288,15 @@ public final class Worker {
             case StartupChecks.eventLogIntegrity:
                 do {
                     let aside = try journal.quarantine(suffix: log.runID)
-                    note("\(journal.path): damaged (\(check.detail)); moved to \(aside)")
+                    note("\(journal.path): damaged (\(check.detail)); moved to \(aside)", event: "JOURNAL_QUARANTINED", .error)
                 } catch {
-                    note("\(journal.path): damaged and cannot be moved aside: \(error)")
+                    note("\(journal.path): damaged and cannot be moved aside: \(error)", event: "JOURNAL_QUARANTINE_FAILED", .error)
                 }
             case StartupChecks.snapshotConsistency:
                 let aside = snapshotPath + ".damaged-" + log.runID
-                if rename(snapshotPath, aside) == 0 { note("\(snapshotPath): damaged (\(check.detail)); moved to \(aside)") }
+                if rename(snapshotPath, aside) == 0 {
+                    note("\(snapshotPath): damaged (\(check.detail)); moved to \(aside)", event: "SNAPSHOT_QUARANTINED", .error)
+                }
             default: break
             }
         }
@@ -297,7 +323,9 @@ public final class Worker {
                 "checked_at_utc": .string(UTCTimestamp.now()),
             ])
         if changed {
-            note("\(canonical): identity invariants \(result.pass ? "pass again" : "violated: " + result.violations.joined(separator: "; "))")
+            note(
+                "\(canonical): identity invariants \(result.pass ? "pass again" : "violated: " + result.violations.joined(separator: "; "))",
+                event: EventType.identityInvariantsStatus.rawValue, result.pass ? .notice : .error)
             sendStatus()
         }
     }
@@ -321,13 +349,13 @@ public final class Worker {
         log.emit(
             .configReloaded,
             ["source": .string(fresh.source), "execution_instrument": .string(execution), "stream_ids": .strings(newSpec.streams.map(\.id))])
-        note("\(canonical): configuration reloaded from \(fresh.source)")
+        note("\(canonical): configuration reloaded from \(fresh.source)", event: EventType.configReloaded.rawValue)
         checkInvariants()
     }
 
     private func rejectReload(_ reason: String) {
         log.emit(.configReloadFailed, ["error": .string(reason), "kept": .strings(spec.streams.map(\.id))])
-        note("\(canonical): reload refused, running configuration kept: \(reason)")
+        note("\(canonical): reload refused, running configuration kept: \(reason)", event: EventType.configReloadFailed.rawValue, .error)
     }
 
     private func stop() {
@@ -337,9 +365,9 @@ public final class Worker {
         log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])
         link?.flushBeforeExit(timeoutSeconds: 0.5)
         do { try lock.release() } catch {
-            note("\(lock.path): release: \(error) (the kernel releases the lock at exit)")
+            note("\(lock.path): release: \(error) (the kernel releases the lock at exit)", event: "LOCK_RELEASE_FAILED", .warning)
         }
-        note("\(canonical): lock released, stopping")
+        note("\(canonical): lock released, stopping", event: EventType.lockReleased.rawValue)
         reactor.stop()
     }
 
@@ -410,15 +438,21 @@ public final class Worker {
         return pages * Int64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    private func note(_ message: String) { Self.note(message) }
-
-    static func note(_ message: String) {
-        var line = Array("robot-worker: \(message)\n".utf8)
-        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+    /// One line about a change of this worker's state, with its market, run and fence, and `event`
+    /// naming the change (the journal's `EVENT=` field).
+    private func note(_ message: String, event: String, _ level: Logger.Level = .info) {
+        logger.log(level: level, "\(message)", metadata: ["event": "\(event)"])
     }
 
-    private static func fail(_ status: ExitStatus, _ message: String) -> ExitStatus {
-        note(message)
+    /// A line from outside a running worker (start-up failures, the engine's snapshot errors).
+    static func note(_ message: String, _ level: Logger.Level = .error, _ metadata: Logger.Metadata = [:]) {
+        Logger(label: "robot-worker").log(level: level, "\(message)", metadata: metadata)
+    }
+
+    private static func fail(_ status: ExitStatus, _ message: String, _ metadata: Logger.Metadata = [:]) -> ExitStatus {
+        var metadata = metadata
+        if metadata["event"] == nil { metadata["event"] = "WORKER_START_FAILED" }
+        note(message, .error, metadata)
         return status
     }
 }

@@ -6,11 +6,19 @@ final class RunningProcess: @unchecked Sendable {
     let stdoutPath: String
     let stderrPath: String
 
-    init(executable: String, arguments: [String], environment: [String: String], logPrefix: String) throws {
+    /// With `journalStream`, the child gets `JOURNAL_STREAM` naming its stderr file, as systemd
+    /// sets it when stderr is the journal.
+    init(executable: String, arguments: [String], environment: [String: String], logPrefix: String, journalStream: Bool = false) throws {
         stdoutPath = logPrefix + ".out"
         stderrPath = logPrefix + ".err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        var environment = environment
+        if journalStream {
+            var st = stat()
+            guard stat(stderrPath, &st) == 0 else { throw TestFailure("stat \(stderrPath)") }
+            environment["JOURNAL_STREAM"] = "\(st.st_dev):\(st.st_ino)"
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -21,6 +29,8 @@ final class RunningProcess: @unchecked Sendable {
         env.removeValue(forKey: "ROBOT_HOME")
         env.removeValue(forKey: "LISTEN_FDS")
         env.removeValue(forKey: "LISTEN_PID")
+        env.removeValue(forKey: "JOURNAL_STREAM")
+        env.removeValue(forKey: "ROBOT_JOURNAL_SOCKET")
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardInput = FileHandle.nullDevice

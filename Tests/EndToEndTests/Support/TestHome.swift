@@ -41,12 +41,12 @@ final class TestHome: @unchecked Sendable {
 
     /// Starts one of the package's executables with `--config` and `--home` pointing here.
     @discardableResult
-    func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:], name: String? = nil) throws
-        -> RunningProcess
-    {
+    func start(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], name: String? = nil, journalStream: Bool = false
+    ) throws -> RunningProcess {
         let p = try RunningProcess(
             executable: Binaries.path(executable), arguments: arguments + ["--config", configPath, "--home", path],
-            environment: environment, logPrefix: path + "/" + (name ?? executable) + "-\(processes.count)")
+            environment: environment, logPrefix: path + "/" + (name ?? executable) + "-\(processes.count)", journalStream: journalStream)
         processes.append(p)
         return p
     }
