@@ -57,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "WatchdogCore",
-            dependencies: ["IPC", "RobotConfig"]
+            dependencies: ["IPC", "RobotConfig", "Observability"]
         ),
         .executableTarget(
             name: "watchdog",

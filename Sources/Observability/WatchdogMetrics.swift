@@ -33,23 +33,23 @@ public final class WatchdogMetrics: Sendable {
         _ = registry.gauge(.failsafeLatched, m)
     }
 
-    /// An event accepted and applied.
-    public func ingested(market: String) { registry.counter(.eventsIngested, [("market", market)]).increment() }
+    /// `count` events accepted and applied.
+    public func ingested(market: String, count: Int64 = 1) { registry.counter(.eventsIngested, [("market", market)]).increment(by: count) }
 
     /// A line rejected with `reason` (a `RejectionReason` raw value); `market` is the connection's
     /// bound market, or `unknown` before a hello.
-    public func rejected(market: String, reason: String) {
-        registry.counter(.eventsRejected, [("reason", reason), ("market", market)]).increment()
+    public func rejected(market: String, reason: String, count: Int64 = 1) {
+        registry.counter(.eventsRejected, [("reason", reason), ("market", market)]).increment(by: count)
     }
 
-    public func duplicate(market: String) { registry.counter(.eventDuplicates, [("market", market)]).increment() }
+    public func duplicate(market: String, count: Int64 = 1) { registry.counter(.eventDuplicates, [("market", market)]).increment(by: count) }
 
     /// `missing` events were skipped in a run's sequence.
     public func gap(market: String, missing: Int = 1) {
         registry.counter(.eventGaps, [("market", market)]).increment(by: Int64(missing))
     }
 
-    public func staleFence(market: String) { registry.counter(.staleFenceEvents, [("market", market)]).increment() }
+    public func staleFence(market: String, count: Int64 = 1) { registry.counter(.staleFenceEvents, [("market", market)]).increment(by: count) }
 
     public func heartbeat(market: String, state: HeartbeatState) {
         registry.gauge(.heartbeatState, [("market", market)]).set(to: Double(state.rawValue))

@@ -67,13 +67,14 @@ public final class WorkerMetrics: Sendable {
     }
 
     /// One event appended to the journal: `fsyncNanos` is its `fdatasync`, `journalSize` the
-    /// journal's size after it, `lastSeq` the run's last sequence number.
-    public func journaled(_ event: Event, fsyncNanos: Int64, journalSize: Int, lastSeq: Int64) {
+    /// journal's size after it.
+    /// Events journaled and not yet acknowledged by the watchdog (the link's outbox, all runs).
+    public func unackedEvents(_ count: Int) { unacked.set(to: Double(count)) }
+
+    public func journaled(_ event: Event, fsyncNanos: Int64, journalSize: Int) {
         emitted[event.type]?.increment()
         fsync.recordNanoseconds(fsyncNanos)
         journalBytes.set(to: Double(journalSize))
-        // No watchdog link yet: nothing is acknowledged, so every event of the run is unacked.
-        unacked.set(to: Double(lastSeq))
         fence.set(to: Double(event.fence))
         guard let type = EventType(rawValue: event.type) else { return }
         if let counter = orders[type] { counter.increment() }

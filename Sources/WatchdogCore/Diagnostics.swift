@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Logging
 
-/// One line to standard error (the journal under systemd), prefixed `watchdog: `.
+/// The watchdog's log: one line per state change, never one per event, through swift-log
+/// (`ProcessLogging`): plain `watchdog: ...` lines on stderr, structured journal entries under
+/// systemd.
 enum Diagnostics {
-    static func note(_ message: String) {
-        let line = Array("watchdog: \(message)\n".utf8)
-        line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+    static let logger = Logger(label: "watchdog")
+
+    static func note(_ message: String, event: String? = nil) {
+        logger.notice("\(message)", metadata: event.map { ["event": "\($0)"] } ?? [:])
     }
 }

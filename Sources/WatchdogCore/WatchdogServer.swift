@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import IPC
+import Logging
+import Observability
 import RobotConfig
 
 /// What `watchdog` was asked to run with: the configuration's location, as for every executable.
@@ -51,9 +53,13 @@ public final class WatchdogServer {
     private var pendingLatchClears: [String: [(client: ClientConnection, acknowledged: [Alert], timer: Reactor.TimerID)]] = [:]
     /// How long an operator's `ack` waits for the worker's `FAILSAFE_CLEARED`.
     static let latchClearTimeout = 5.0
+    /// The registry, process metrics and `/metrics` server (docs/METRICS.md).
+    private let endpoint = MetricsEndpoint()
+    private lazy var metricsSync = WatchdogMetricsSync(metrics: WatchdogMetrics(registry: endpoint.registry))
 
     /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
+        ProcessLogging.bootstrap(identifier: "watchdog", environment: options.environment)
         let reactor: Reactor
         do {
             reactor = try Reactor()
@@ -144,12 +150,23 @@ public final class WatchdogServer {
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
         scheduleTick(every: tickSeconds)
         if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
+        if let port = config.metrics.watchdogPort {
+            endpoint.serve(host: config.metrics.host, port: port, logger: Diagnostics.logger)
+            scheduleMetricsSync()
+        }
         Diagnostics.note(
             "serving \(config.paths.watchdogSocket)\(ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()
+        endpoint.shutdown()
         return exitStatus
+    }
+
+    /// Copies the state into the metrics twice a second (the state machine knows nothing of them).
+    private func scheduleMetricsSync() {
+        metricsSync.sync(state)
+        reactor.schedule(afterSeconds: 0.5) { [unowned self] in self.scheduleMetricsSync() }
     }
 
     private var exitStatus: WatchdogExitStatus = .ok

@@ -55,7 +55,7 @@ public final class EventLog {
         }
         onWrite?(true)
         if !isHeartbeat { lastSeq += 1 }
-        metrics?.journaled(event, fsyncNanos: journal.lastSyncNanos, journalSize: journal.size, lastSeq: lastSeq)
+        metrics?.journaled(event, fsyncNanos: journal.lastSyncNanos, journalSize: journal.size)
         forward?(event, line)
         return event
     }

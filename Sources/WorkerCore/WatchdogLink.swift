@@ -134,6 +134,7 @@ public final class WatchdogLink {
             return
         }
         runs[runs.count - 1].lines.append(JournalBacklog.Line(seq: event.seq ?? 0, bytes: line))
+        log.metrics?.unackedEvents(unacked)
         pump()
     }
 
@@ -205,6 +206,7 @@ public final class WatchdogLink {
             runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
             phase = .streaming
             backoff = Self.firstBackoff
+            log.metrics?.unackedEvents(unacked)
             if !lastProblem.isEmpty {
                 Worker.note("\(log.market): connected to the watchdog at \(socketPath); re-sending \(unacked) event(s)")
                 lastProblem = ""
@@ -214,6 +216,7 @@ public final class WatchdogLink {
         case "ack":
             guard let runID = o["run_id"]?.stringValue, let seq = o["seq"]?.intValue else { return }
             if let run = runs.first(where: { $0.runID == runID }) { run.drop(through: seq) }
+            log.metrics?.unackedEvents(unacked)
             runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
             rotateJournalIfDue()
         case "clear_latch":

@@ -64,7 +64,7 @@ import Testing
         let size = Double((try? FileManager.default.attributesOfItem(atPath: home.journal("ES"))[.size] as? Int) ?? 0)
         let bytes = try #require(scraped.value("robot_journal_bytes", ["market": "ES"]))
         #expect(bytes > 0 && bytes <= size)
-        // No watchdog link yet: every seq'd event of the run is unacked.
+        // No watchdog runs here: every event of the run stays in the outbox, unacked.
         let seqBefore = journalBefore.compactMap(\.seq).max() ?? 0, seqAfter = journalAfter.compactMap(\.seq).max() ?? 0
         let unacked = try #require(scraped.value("robot_unacked_events", ["market": "ES"]))
         #expect(unacked >= Double(seqBefore - 1) && unacked <= Double(seqAfter), "unacked \(unacked), last seq \(seqBefore)...\(seqAfter)")

@@ -13,12 +13,13 @@ import Testing
     @Test func eventsSetCountersOrdersModeLatchAndHeartbeatTime() {
         let registry = PrometheusCollectorRegistry()
         let metrics = WorkerMetrics(registry: registry, market: "ES")
-        metrics.journaled(event(.systemModeChange, ["to": "AGGRESSIVE"]), fsyncNanos: 300_000, journalSize: 100, lastSeq: 1)
-        metrics.journaled(event(.orderPlaced), fsyncNanos: 300_000, journalSize: 200, lastSeq: 2)
-        metrics.journaled(event(.orderBlocked), fsyncNanos: 300_000, journalSize: 300, lastSeq: 3)
-        metrics.journaled(event(.failsafeTriggered), fsyncNanos: 300_000, journalSize: 400, lastSeq: 4)
-        metrics.journaled(event(.systemModeChange, ["to": "SHUTDOWN"]), fsyncNanos: 300_000, journalSize: 500, lastSeq: 5)
-        metrics.journaled(event(.heartbeat, seq: nil), fsyncNanos: 3_000_000, journalSize: 600, lastSeq: 5)
+        metrics.journaled(event(.systemModeChange, ["to": "AGGRESSIVE"]), fsyncNanos: 300_000, journalSize: 100)
+        metrics.journaled(event(.orderPlaced), fsyncNanos: 300_000, journalSize: 200)
+        metrics.journaled(event(.orderBlocked), fsyncNanos: 300_000, journalSize: 300)
+        metrics.journaled(event(.failsafeTriggered), fsyncNanos: 300_000, journalSize: 400)
+        metrics.journaled(event(.systemModeChange, ["to": "SHUTDOWN"]), fsyncNanos: 300_000, journalSize: 500)
+        metrics.journaled(event(.heartbeat, seq: nil), fsyncNanos: 3_000_000, journalSize: 600)
+        metrics.unackedEvents(5)
         let text = registry.emitToString()
         for line in [
             #"robot_events_emitted_total{market="ES",type="SYSTEM_MODE_CHANGE"} 2"#,

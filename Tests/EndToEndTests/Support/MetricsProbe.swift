@@ -178,10 +178,11 @@ enum MetricsProbe {
 
 extension TestConfig {
     /// This configuration with a `metrics` section.
-    func withMetrics(supervisorPort: Int? = nil, workerPorts: [String: Int] = [:]) -> TestConfig {
+    func withMetrics(supervisorPort: Int? = nil, watchdogPort: Int? = nil, workerPorts: [String: Int] = [:]) -> TestConfig {
         var c = self
         var parts = ["\"host\": \"127.0.0.1\""]
         if let supervisorPort { parts.append("\"supervisor_port\": \(supervisorPort)") }
+        if let watchdogPort { parts.append("\"watchdog_port\": \(watchdogPort)") }
         let workers = workerPorts.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
         parts.append("\"worker_ports\": {\(workers)}")
         c.extraSections["metrics"] = "{" + parts.joined(separator: ", ") + "}"
