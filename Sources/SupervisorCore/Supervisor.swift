@@ -88,8 +88,8 @@ public final class Supervisor {
             return fail(
                 .config, "\(config.source): paths.socket_dir: \"\(paths.socketDir)\": too long for \(paths.supervisorNotifySocket); choose a shorter folder")
         }
-        if let problem = makeDirectories(paths.socketDir) {
-            return fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(problem)")
+        do { try Directories.make(paths.socketDir) } catch {
+            return fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)")
         }
         // The single-instance guard: the control socket is bound first, and refused while another
         // supervisor serves it. Only then is the notify socket (re)bound.
@@ -367,16 +367,6 @@ public final class Supervisor {
         let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return String(path[..<slash])
-    }
-
-    /// `mkdir -p`; the error text, or nil on success.
-    static func makeDirectories(_ path: String) -> String? {
-        var current = ""
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o755) != 0, errno != EEXIST { return "\(current): \(String(cString: strerror(errno)))" }
-        }
-        return nil
     }
 
     /// One line about a change of the supervisor's or a market's state (`supervisor: …` on stderr,

@@ -76,7 +76,7 @@ public final class WatchdogServer {
         let socketPath = config.paths.watchdogSocket
         let snapshot = SnapshotFile(stateDir: config.paths.stateDir)
         for dir in [config.paths.socketDir, snapshot.folder] {
-            if let error = makeDirectories(dir) { return fail(.cannotCreate, "\(dir): cannot create the folder: \(error)") }
+            do { try Directories.make(dir) } catch { return fail(.cannotCreate, "\(dir): cannot create the folder: \(error)") }
         }
         let lock: InstanceLock
         do {
@@ -464,18 +464,6 @@ public final class WatchdogServer {
     }
 
     // MARK: helpers
-
-    private static func makeDirectories(_ path: String) -> SystemError? {
-        var current = ""
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o750) != 0, errno != EEXIST { return SystemError("mkdir \(current)") }
-        }
-        var st = stat()
-        guard stat(path, &st) == 0 else { return SystemError("stat \(path)") }
-        guard st.st_mode & S_IFMT == S_IFDIR else { return SystemError("mkdir \(path)", code: ENOTDIR) }
-        return nil
-    }
 
     private static func fail(_ status: WatchdogExitStatus, _ message: String) -> WatchdogExitStatus {
         Diagnostics.note(message)

@@ -5,18 +5,6 @@ import IPC
 
 /// The few file operations the worker's durable state needs, each with its error named.
 enum FileIO {
-    /// Creates `path` and its missing parents with `mode`.
-    static func makeDirectories(_ path: String, mode: mode_t = 0o750) throws(SystemError) {
-        var current = ""
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, mode) != 0, errno != EEXIST { throw SystemError("mkdir \(current)") }
-        }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw SystemError("stat \(path)") }
-        guard st.st_mode & S_IFMT == S_IFDIR else { throw SystemError("mkdir \(path)", code: ENOTDIR) }
-    }
-
     /// Everything in `fd` from offset 0, read with pread (the file offset is not moved).
     static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []

@@ -23,15 +23,9 @@ public struct JournalBacklog {
     /// The `ts` of the journal's first event, for the age rule of rotation.
     public private(set) var firstMicros: Int64?
 
-    /// Reads `path` (a missing journal is an empty one); `currentRun` is left out.
-    public init(path: String, currentRun: String) throws(SystemError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return }
-            throw SystemError("open \(path)")
-        }
-        defer { close(fd) }
-        let bytes = try FileIO.readAll(fd, limit: Int.max)
+    /// The earlier runs found in a journal's `bytes` (read once at start by the worker, which also
+    /// runs its startup checks on them); `currentRun` is left out.
+    public init(bytes: [UInt8], currentRun: String) {
         var index: [String: Int] = [:]
         var start = 0
         bytes.withUnsafeBufferPointer { all in

@@ -24,6 +24,11 @@ public enum StartupChecks {
         return [checkJournal(journal, tornBytes: tornBytes), snapshotResult, modeResult, feedProbe]
     }
 
+    /// The journal could not be read at all: the integrity check fails with the reason.
+    public static func unreadableJournal(_ why: String) -> Result {
+        Result(name: eventLogIntegrity, passed: false, detail: "the journal cannot be read: \(why)")
+    }
+
     /// No duplicate event ID (an ID is run_id and seq), timestamps in order within each run,
     /// sequence continuity within each run, and every line an event.
     public static func checkJournal(_ bytes: [UInt8], tornBytes: Int) -> Result {

@@ -94,18 +94,12 @@ public final class WatchdogLink {
         runs.append(RunOutbox(runID: log.runID))
     }
 
-    /// Reads the journal's earlier runs, makes the link `log` forwards to, and connects. Returns nil
-    /// (and says so on stderr) when the journal cannot be read: events are then journaled only.
+    /// Takes the earlier runs from the journal's bytes (as the worker read them at start), makes
+    /// the link `log` forwards to, and connects.
     public static func attach(
-        reactor: Reactor, config: Configuration, log: EventLog, journal: Journal, onWelcome: @escaping () -> Void
-    ) -> WatchdogLink? {
-        let backlog: JournalBacklog
-        do {
-            backlog = try JournalBacklog(path: journal.path, currentRun: log.runID)
-        } catch {
-            Worker.note("\(journal.path): cannot read the journal: \(error); events are journaled but not sent to the watchdog")
-            return nil
-        }
+        reactor: Reactor, config: Configuration, log: EventLog, journal: Journal, journalBytes: [UInt8], onWelcome: @escaping () -> Void
+    ) -> WatchdogLink {
+        let backlog = JournalBacklog(bytes: journalBytes, currentRun: log.runID)
         if backlog.skipped > 0 { Worker.note("\(journal.path): skipped \(backlog.skipped) line(s) that are not events") }
         let link = WatchdogLink(
             reactor: reactor, socketPath: config.paths.watchdogSocket, log: log, journal: journal, backlog: backlog, settings: config.worker)

@@ -88,7 +88,7 @@ public final class Worker {
         }
         let paths = config.paths
         for dir in [paths.lockDir, paths.marketStateDir(canonical)] {
-            do { try FileIO.makeDirectories(dir) } catch {
+            do { try Directories.make(dir) } catch {
                 return fail(.cannotCreate, "\(dir): cannot create the folder: \(error)")
             }
         }
@@ -164,17 +164,25 @@ public final class Worker {
         }
         let snapshotPath = paths.snapshot(canonical)
         let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
-        let journalBytes: [UInt8] = ((try? FileIO.readFile(journal.path, limit: 1 << 30)) ?? nil) ?? []
-        let checks = StartupChecks.run(journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
+        // Read once: the startup checks and the watchdog link's backlog both work on these bytes.
+        var journalBytes: [UInt8] = []
+        var unreadable: SystemError?
+        do { journalBytes = try FileIO.readFile(journal.path, limit: 1 << 30) ?? [] } catch { unreadable = error }
+        var checks = StartupChecks.run(journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
+        if let unreadable, let i = checks.firstIndex(where: { $0.name == StartupChecks.eventLogIntegrity }) {
+            checks[i] = StartupChecks.unreadableJournal("\(unreadable)")
+        }
         // Attached before a damaged journal is moved aside, so earlier runs' undelivered events are
         // still offered to the watchdog (which de-duplicates and counts gaps).
-        link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal) { [unowned self] in self.emitHeartbeat() }
+        link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal, journalBytes: journalBytes) {
+            [unowned self] in self.emitHeartbeat()
+        }
         link?.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(result.message, event: result.cleared ? EventType.failsafeCleared.rawValue : "LATCH_NOT_CLEARED", result.cleared ? .notice : .warning)
             self.sendStatus()
         }
-        quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath)
+        let unrecoverable = quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath)
         let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
 
         let lockFile = lock.path
@@ -196,12 +204,14 @@ public final class Worker {
             market: canonical, symbol: execution, streams: spec.streams.map(\.id), log: log, settings: config.safety,
             snapshotPath: snapshotPath, restored: restored, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
         engine.start(checks: checks)
+        // A damaged journal that cannot be moved aside leaves the records inconsistent: latch SHUTDOWN.
+        if let unrecoverable { engine.unrecoverable(unrecoverable) }
         metrics.failsafeLatched(engine.latch != nil)
         if engine.mode != .aggressive {
             note("\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", event: EventType.systemModeChange.rawValue, .warning)
         }
         do {
-            try FileIO.makeDirectories(paths.socketDir)
+            try Directories.make(paths.socketDir)
             control = try WorkerControl(path: paths.workerSocket(canonical), engine: engine, reactor: reactor)
         } catch {
             note("\(paths.workerSocket(canonical)): no control socket, orders cannot be placed: \(error)", event: "CONTROL_SOCKET_UNAVAILABLE", .error)
@@ -282,7 +292,8 @@ public final class Worker {
 
     /// A journal or snapshot that failed its check is moved aside (kept for the operator) so the
     /// worker starts on clean files; the failure itself is reported by `STARTUP_CHECKS` and latched.
-    private func quarantineDamaged(_ checks: [StartupChecks.Result], journal: Journal, snapshotPath: String) {
+    /// Returns why, when a damaged journal cannot be moved aside (an unrecoverable error).
+    private func quarantineDamaged(_ checks: [StartupChecks.Result], journal: Journal, snapshotPath: String) -> String? {
         for check in checks where !check.passed {
             switch check.name {
             case StartupChecks.eventLogIntegrity:
@@ -291,6 +302,7 @@ public final class Worker {
                     note("\(journal.path): damaged (\(check.detail)); moved to \(aside)", event: "JOURNAL_QUARANTINED", .error)
                 } catch {
                     note("\(journal.path): damaged and cannot be moved aside: \(error)", event: "JOURNAL_QUARANTINE_FAILED", .error)
+                    return "\(journal.path) is damaged (\(check.detail)) and cannot be moved aside: \(error)"
                 }
             case StartupChecks.snapshotConsistency:
                 let aside = snapshotPath + ".damaged-" + log.runID
@@ -300,6 +312,7 @@ public final class Worker {
             default: break
             }
         }
+        return nil
     }
 
     private func schedulePing(every nanos: Int64) {

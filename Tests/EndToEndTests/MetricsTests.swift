@@ -23,6 +23,10 @@ import Testing
         try home.writeConfig(config().withMetrics(workerPorts: ["ES": port]))
         let worker = try home.start("robot-worker", ["--market", "ES"])
         let acquired = try home.acquired("ES", pid: worker.pid)
+        // The control socket opens after the startup checks, with the first mode.
+        try waitFor("the worker to reach AGGRESSIVE") {
+            home.events("ES", type: .systemModeChange).last { $0.pid == worker.pid }?.data["to"] == "AGGRESSIVE" ? true : nil
+        }
         // An order that stays open (a buy limit far below any price), so the counts stay put.
         let order = try home.start("robot-worker", ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--limit", "1"], name: "cli")
         #expect(try order.waitForExit() == 0, "\(order.stdout) \(order.stderr)")

@@ -35,6 +35,7 @@ import Testing
             guard let m = home.quickStatus()?.markets["ES"], m.lock?.pid == restarted.pid, m.mode == "SHUTDOWN", m.latch != nil else { return nil }
             return true
         }
+        try safety.waitForControl(home)
         let (blocked, _) = try safety.ask(home, ["order", "--market", "ES", "--side", "buy", "--qty", "1"])
         #expect(blocked == 1)
         // Keep the feed alive so the cleared worker stays healthy.

@@ -27,6 +27,13 @@ import Testing
         try handle.write(contentsOf: Data(tick.utf8))
     }
 
+    /// Waits until the worker of `market` serves its control socket (it opens it after its startup
+    /// checks, just after its first mode is journaled).
+    func waitForControl(_ home: TestHome, _ market: String = "ES") throws {
+        let path = home.socketDir + "/worker-\(market).sock"
+        try waitFor("\(path) to be served") { UnixSocket.isServing(path) ? true : nil }
+    }
+
     /// Runs `robot-worker order|cancel` against the home; returns the exit status and output.
     func ask(_ home: TestHome, _ arguments: [String]) throws -> (Int32, String) {
         let p = try home.start("robot-worker", arguments, name: "cli")
@@ -43,6 +50,7 @@ import Testing
         defer { home.cleanup() }
         let worker = try home.start("robot-worker", ["--market", "ES"])
         try waitFor("AGGRESSIVE", seen: { "\(self.mode(home) ?? "-")" }) { mode(home) == "AGGRESSIVE" ? true : nil }
+        try waitForControl(home)
         try sendTick(home, price: 5000)
         // An order that stays open: a buy limit far below the market.
         let (placed, out) = try ask(home, ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--limit", "1"])
@@ -106,6 +114,7 @@ import Testing
         #expect(mode.data["to"]?.stringValue == "OBSERVE_ONLY")
         let aside = try FileManager.default.contentsOfDirectory(atPath: home.stateDir + "/ES").filter { $0.hasPrefix("events.ndjson.damaged-") }
         #expect(aside.count == 1, "the damaged journal is kept aside: \(aside)")
+        try waitForControl(home)
         let (blocked, _) = try ask(home, ["order", "--market", "ES", "--side", "buy", "--qty", "1"])
         #expect(blocked == 1)
     }
@@ -115,6 +124,7 @@ import Testing
         defer { home.cleanup() }
         try home.start("robot-worker", ["--market", "MES"])
         try waitFor("AGGRESSIVE") { mode(home) == "AGGRESSIVE" ? true : nil }
+        try waitForControl(home)
         let (placed, out) = try ask(home, ["order", "--market", "MES", "--side", "buy", "--qty", "3", "--stream", "ES2"])
         #expect(placed == 0, "\(out)")
         try sendTick(home, price: 5012.25)
@@ -134,6 +144,7 @@ import Testing
         defer { home.cleanup() }
         try home.start("robot-worker", ["--market", "ES"])
         try waitFor("AGGRESSIVE") { mode(home) == "AGGRESSIVE" ? true : nil }
+        try waitForControl(home)
         let (placed, _) = try ask(home, ["order", "--market", "ES", "--side", "sell", "--qty", "1", "--limit", "99999"])
         #expect(placed == 0)
         let (second, secondOut) = try ask(home, ["order", "--market", "ES", "--side", "buy", "--qty", "1"])

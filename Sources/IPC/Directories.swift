@@ -1,0 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Folders the stack creates: the lock, state and socket folders of the configuration.
+public enum Directories {
+    /// `mkdir -p path` with `mode` for what it creates; throws the failing call and errno (a
+    /// component that is a file, a read-only file system, permissions). Succeeds when `path`
+    /// already is a folder.
+    public static func make(_ path: String, mode: mode_t = 0o750) throws(SystemError) {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0, errno != EEXIST { throw SystemError("mkdir \(current)") }
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw SystemError("stat \(path)") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw SystemError("mkdir \(path)", code: ENOTDIR) }
+    }
+}
