@@ -339,6 +339,47 @@ struct CodecPropertyTests {
         }
     }
 
+    @Test("a wire message with a duplicated key, at any level, is refused as invalid_json")
+    func codableDuplicateKeys() throws {
+        // JSONDecoder alone keeps the first of two keys: this hello was a worker.
+        let twoRoles = Array(#"{"v":1,"type":"hello","role":"worker","role":"operator"}"#.utf8)
+        let error = try #require(throws: LineError.self) { try WireCoding.decode(Hello.self, from: twoRoles) }
+        #expect(error.reason == .invalidJSON)
+        #expect(error.detail.contains("duplicate key \"role\""))
+        let hello = try #require(try? JSONParser.parse(Self.helloLine).objectValue)
+        for (key, value) in hello.members {
+            var text = JSONValue.object(hello).jsonText
+            text.removeLast()
+            text += ",\"\(key)\":" + value.jsonText + "}"
+            #expect(throws: LineError.self, "\(key) twice") { try WireCoding.decode(Hello.self, from: Array(text.utf8)) }
+        }
+        for line in [
+            #"{"v":1,"type":"welcome","applied":{"ES-1":1,"ES-1":2}}"#, #"{"v":1,"type":"ack","run_id":"a","seq":1,"seq":2}"#,
+            #"{"v":1,"type":"hello","role":"worker","resume_runs":["a"],"resume_runs":["b"]}"#,
+        ] {
+            #expect(throws: LineError.self, "\(line)") {
+                _ = try WireCoding.decode(Welcome.self, from: Array(line.utf8))
+                _ = try WireCoding.decode(Ack.self, from: Array(line.utf8))
+            }
+        }
+    }
+
+    @Test(
+        "what the strict parser refuses, WireCoding.decode refuses with the same LineError",
+        arguments: [
+            #"{"v":1,"type":"hello","role":"operator",}"#, #"{"v":1,"type":"hello","role":"operator"} x"#,
+            #"{"v":01,"type":"hello","role":"operator"}"#, #"{"v":1,"type":"hello","role":"operator","x":NaN}"#,
+            #"{"v":1,"type":"hello","role":"operator","x":1e400}"#,
+            #"{"v":1,"type":"hello","role":"operator","x":"# + String(repeating: "[", count: 33) + String(repeating: "]", count: 33) + "}",
+        ])
+    func codableStrictness(_ text: String) throws {
+        let strict = try #require(parseError(text), "the strict parser accepts \(text)")
+        let error = try #require(throws: LineError.self) { try WireCoding.decode(Hello.self, from: Array(text.utf8)) }
+        #expect(error == strict)
+        let invalidUTF8 = Array(#"{"v":1,"type":"hello","role":"operator","x":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)
+        #expect(throws: LineError(.invalidUTF8, "the line is not valid UTF-8")) { try WireCoding.decode(Hello.self, from: invalidUTF8) }
+    }
+
     @Test("every truncation of a hello, an ack and a welcome is an error, never a crash")
     func codableTruncation() throws {
         let lines: [[UInt8]] = [
