@@ -175,8 +175,9 @@ func reordered(_ object: JSONObject) -> JSONObject {
     return out
 }
 
-func checkCodable(_ line: [UInt8]) {
+func checkCodable(_ line: [UInt8], parsed: JSONValue?) {
     if let hello = try? WireCoding.decode(Hello.self, from: line) {
+        check(parsed != nil, "WireCoding.decode accepted a hello the strict parser refuses: \(describe(line))")
         var encoded = WireCoding.line(hello)
         encoded.removeLast()
         guard let back = try? WireCoding.decode(Hello.self, from: encoded) else {
@@ -188,11 +189,13 @@ func checkCodable(_ line: [UInt8]) {
     if let ack = try? WireCoding.decode(Ack.self, from: line) {
         var encoded = WireCoding.line(ack)
         encoded.removeLast()
+        check(parsed != nil, "WireCoding.decode accepted an ack the strict parser refuses: \(describe(line))")
         check((try? WireCoding.decode(Ack.self, from: encoded)) == ack, "an ack does not round-trip: \(describe(line))")
     }
     if let welcome = try? WireCoding.decode(Welcome.self, from: line) {
         var encoded = WireCoding.line(welcome)
         encoded.removeLast()
+        check(parsed != nil, "WireCoding.decode accepted a welcome the strict parser refuses: \(describe(line))")
         check((try? WireCoding.decode(Welcome.self, from: encoded)) == welcome, "a welcome does not round-trip: \(describe(line))")
     }
 }
@@ -224,7 +227,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for line in lines {
         let parsed = checkJSON(line)
         checkEvent(line, parsed: parsed)
-        checkCodable(line)
+        checkCodable(line, parsed: parsed)
     }
     return 0
 }
