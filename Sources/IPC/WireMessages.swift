@@ -101,7 +101,12 @@ public enum WireCoding {
     }
 
     /// Decodes one line (newline excluded) as `T`.
+    ///
+    /// The line must first pass the strict parser (a `LineError` otherwise): `JSONDecoder` alone
+    /// accepts duplicate keys (keeping the first, so `{"role":"worker","role":"operator"}` is a
+    /// worker), trailing commas and nesting of any depth, which no line on the wire may carry.
     public static func decode<T: Decodable>(_ type: T.Type, from line: [UInt8]) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(line))
+        _ = try JSONParser.parse(line)
+        return try JSONDecoder().decode(T.self, from: Data(line))
     }
 }
