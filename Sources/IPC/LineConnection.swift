@@ -14,6 +14,9 @@ public final class LineConnection {
     public let peer: UnixSocket.Credentials?
     public var onFrame: ((LineFramer.Frame) -> Void)?
     public var onClose: ((SystemError?) -> Void)?
+    /// Called when output that had to wait for the socket has all been taken by it (a sender that
+    /// paused on a full buffer resumes here instead of polling).
+    public var onDrained: (() -> Void)?
 
     private let reactor: Reactor
     private var framer: LineFramer
@@ -110,6 +113,7 @@ public final class LineConnection {
         if watchingWrites {
             watchingWrites = false
             reactor.modify(fd, readable: true, writable: false)
+            onDrained?()
         }
     }
 

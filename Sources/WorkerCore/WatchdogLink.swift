@@ -16,7 +16,8 @@ import RobotConfig
 /// ```
 /// The outbox holds every non-heartbeat line not yet acked, in memory, with the journal as its
 /// durable copy. The socket is non-blocking and at most `maxPendingOutput` bytes wait in the
-/// connection's buffer: past that, sending pauses and resumes once it drains, and the outbox
+/// connection's buffer: past that, sending pauses and resumes when the connection reports it
+/// drained (no polling), and the outbox
 /// keeps the rest. Heartbeats are sent live only, after the lines queued before them: while the
 /// outbox is being sent, only the latest waits; none waits through a disconnect.
 /// A lost connection is retried after 50 ms, doubling up to `worker.reconnect_max_seconds`.
@@ -72,7 +73,6 @@ public final class WatchdogLink {
     private var connection: LineConnection?
     private var phase = Phase.disconnected
     private var backoff = WatchdogLink.firstBackoff
-    private var resumeScheduled = false
     private var journalFirstMicros: Int64?
     private var lastProblem = ""
     /// The latest heartbeat not yet sent; dropped on a disconnect (never re-sent).
@@ -166,6 +166,7 @@ public final class WatchdogLink {
         c.onFrame = { [unowned self] frame in
             if case .line(let bytes) = frame { self.received(bytes) }
         }
+        c.onDrained = { [unowned self] in self.pump() }
         c.onClose = { [unowned self] error in
             self.problem("the watchdog connection closed\(error.map { ": \($0)" } ?? ""); reconnecting, events are kept")
             self.disconnected()
@@ -230,8 +231,8 @@ public final class WatchdogLink {
         for run in runs {
             while run.sent < run.lines.count {
                 if c.pendingOutput + batch.count >= Self.maxPendingOutput {
+                    // Paused: the connection calls onDrained (set at connect) once the socket took it all.
                     if !batch.isEmpty { c.send(batch) }
-                    scheduleResume()
                     return
                 }
                 batch.append(contentsOf: run.lines[run.sent].bytes)
@@ -248,17 +249,6 @@ public final class WatchdogLink {
             pendingHeartbeat = nil
         }
         if !batch.isEmpty { c.send(batch) }
-    }
-
-    /// The connection's buffer is full: try again shortly (the outbox keeps everything meanwhile).
-    private func scheduleResume() {
-        guard !resumeScheduled else { return }
-        resumeScheduled = true
-        reactor.schedule(afterSeconds: 0.01) { [weak self] in
-            guard let self else { return }
-            self.resumeScheduled = false
-            self.pump()
-        }
     }
 
     // MARK: journal
