@@ -173,10 +173,11 @@ def main(res_path, micro_path, out_path):
         if ch:
             w("## 6. Chaos\n")
             w(f"In the scale setup, 4 writers send {ch['writer_events']:,} events flat out while real workers are")
-            w(f"SIGKILLed every 50 ms ({ch['kills']} kills; each replacement re-sends its un-acked journal). Afterwards,")
-            w(f"every writer run applied exactly up to its last seq: {ch['writer_runs_complete']}; gaps over all markets:")
-            w(f"{ch['gaps']}; re-sent events recognised as duplicates and not applied again: {ch['duplicates_counted_not_applied']}.")
-            w(f"Events lost: {0 if ch['writer_runs_complete'] and ch['gaps'] == 0 else 'SEE ABOVE'}; applied twice: 0 (a duplicate is never applied).\n")
+            w(f"SIGKILLed every 50 ms ({ch['kills']} kills; each replacement re-sends its un-acked journal). Every writer")
+            w(f"received the ack of its last seq: {ch['writers_ok']}; gaps over all markets: {ch['gaps']}. The status check that")
+            w(f"each writer run shows applied == its count gave {ch['writer_runs_complete']}: INCONCLUSIVE, because the writers")
+            w("share 4 markets with real workers whose restarts add runs, and the watchdog keeps a bounded number of runs")
+            w("per market (older ones are pruned from status); the harness must give the writers markets of their own.\n")
 
     w("## Notes: what limits the figures, and what was changed\n")
     w("- Ingestion is CPU-bound in the watchdog's parse of each line: by callgrind (instruction counts, steady on a")
