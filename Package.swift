@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "robot-worker", targets: ["robot-worker"]),
         .executable(name: "watchdog", targets: ["watchdog"]),
         .executable(name: "supervisor", targets: ["supervisor"]),
+        // For the micro-benchmarks in Benchmarks/ (a package of its own that depends on this one by
+        // path); an automatic library of targets that every build compiles anyway.
+        .library(name: "RobotRuntimeHotPaths", targets: ["IPC", "WatchdogCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -82,6 +82,19 @@ public struct Event: Sendable, Equatable {
         var v: Int64?, type: String?, market: String?, runID: String?, pid: Int64?, fence: Int64?
         var seq: Int64?, ts: String?, data: JSONObject?
         for (key, value) in object.members {
+            // The length first, then one comparison: a `switch` over strings compares each case in
+            // turn, and a mismatch between two small strings is an expensive call.
+            let known: Bool
+            switch key.utf8.count {
+            case 1: known = key == "v"
+            case 2: known = key == "ts"
+            case 3: known = key == "pid" || key == "seq"
+            case 4: known = key == "type" || key == "data"
+            case 5: known = key == "fence"
+            case 6: known = key == "market" || key == "run_id"
+            default: known = false
+            }
+            guard known else { throw LineError(.invalidField, "unknown envelope key \"\(key)\"") }
             switch key {
             case "v": v = try int(value, key)
             case "type": type = try string(value, key)
@@ -146,17 +159,29 @@ public enum Identifier {
     public static func isValidType(_ s: String) -> Bool {
         let u = s.utf8
         guard (1...64).contains(u.count) else { return false }
-        return u.allSatisfy { isUpper($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
+        return allBytes(s) { isUpper($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
     }
 
     /// A run id: 1 to 64 of a–z, A–Z, 0–9, `-` and `_`.
     public static func isValidRunID(_ s: String) -> Bool {
         let u = s.utf8
         guard (1...64).contains(u.count) else { return false }
-        return u.allSatisfy {
+        return allBytes(s) {
             isUpper($0) || isDigit($0) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || $0 == UInt8(ascii: "-")
                 || $0 == UInt8(ascii: "_")
         }
+    }
+
+    /// Whether every byte of `s` passes `test`: over the string's contiguous UTF-8 when it has it
+    /// (a plain loop, no iterator), else through its `utf8` view.
+    @inline(__always) static func allBytes(_ s: String, _ test: (UInt8) -> Bool) -> Bool {
+        if let result = s.utf8.withContiguousStorageIfAvailable({ buffer in
+            for b in buffer where !test(b) { return false }
+            return true
+        }) {
+            return result
+        }
+        return s.utf8.allSatisfy(test)
     }
 
     @inline(__always) static func isUpper(_ b: UInt8) -> Bool { b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") }

@@ -71,11 +71,14 @@ public struct JSONParser {
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(uniqueMembers: members) }
+        members.reserveCapacity(12)  // an event's envelope has 9 members: no regrowth on the hot path
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
             let key = try parseString()
-            for m in members where m.key == key { throw error("duplicate key \"\(key)\"") }
+            // Lengths first: comparing two different small strings is far dearer than comparing two counts.
+            let keyLength = key.utf8.count
+            for m in members where m.key.utf8.count == keyLength && m.key == key { throw error("duplicate key \"\(key)\"") }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
@@ -225,7 +228,11 @@ public enum UTF8Validator {
     public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         let n = bytes.count
+        guard let base = bytes.baseAddress else { return true }
         while i < n {
+            // ASCII fast path: eight bytes at a time while none has its high bit set.
+            while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+            guard i < n else { break }
             let b0 = bytes[i]
             if b0 < 0x80 { i += 1; continue }
             if b0 < 0xC2 { return false }

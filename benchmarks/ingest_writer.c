@@ -1,0 +1,122 @@
+/* A worker-like writer for the watchdog benchmarks of scripts/bench (docs/BENCHMARKS.md).
+ *
+ *   ingest_writer SOCKET MARKET COUNT BATCH RATE
+ *
+ * Connects to SOCKET, sends a worker hello with its own pid (the watchdog checks it against
+ * SO_PEERCRED), reads the welcome, then writes COUNT valid ~230-byte events with seq 1..COUNT:
+ * BATCH lines per write() (1 = one line per write), as fast as it can (RATE 0) or RATE events/s
+ * from a timer. It then reads acks until one covers seq COUNT, and prints
+ *   "<first write ns> <last ack ns>" and, with RATE > 0, one "lat <ns>" line per event: the time from its
+ *   write to the first ack that covers it (ack{run_id, seq} acknowledges every seq up to seq). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) { if (errno == EINTR) continue; perror("write"); exit(1); }
+        p += w; n -= (size_t)w;
+    }
+}
+
+static char rbuf[1 << 20];
+static size_t rlen = 0;
+static long long acked = 0;
+static long long *written_at, *acked_at;
+static long long next_unacked = 1;
+
+/* Reads what is there (blocking once if block), and takes every complete ack line. */
+static int read_acks(int fd, int block) {
+    if (!block) { struct pollfd p = {fd, POLLIN, 0}; if (poll(&p, 1, 0) <= 0) return 0; }
+    ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen - 1);
+    if (r <= 0) { fprintf(stderr, "ingest_writer: the server closed the connection\n"); exit(1); }
+    long long now = mono_ns();
+    rlen += (size_t)r;
+    rbuf[rlen] = 0;
+    char *line = rbuf, *nl;
+    while ((nl = memchr(line, '\n', rlen - (size_t)(line - rbuf)))) {
+        *nl = 0;
+        char *s = strstr(line, "\"seq\":");
+        if (strstr(line, "\"ack\"") && s) {
+            long long seq = atoll(s + 6);
+            if (seq > acked) acked = seq;
+            while (next_unacked <= acked) acked_at[next_unacked++] = now;
+        } else if (strstr(line, "\"error\"")) { fprintf(stderr, "ingest_writer: %s\n", line); }
+        line = nl + 1;
+    }
+    rlen -= (size_t)(line - rbuf);
+    memmove(rbuf, line, rlen);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 6) { fprintf(stderr, "usage: ingest_writer SOCKET MARKET COUNT BATCH RATE\n"); return 2; }
+    const char *path = argv[1], *market = argv[2];
+    long long count = atoll(argv[3]);
+    int batch = atoi(argv[4]);
+    double rate = atof(argv[5]);
+    written_at = calloc((size_t)count + 2, sizeof *written_at);
+    acked_at = calloc((size_t)count + 2, sizeof *acked_at);
+
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { perror("connect"); return 1; }
+    char run[64];
+    snprintf(run, sizeof run, "%s-20261121T071500Z-%08x", market, (unsigned)getpid());
+    char hello[512];
+    int hn = snprintf(hello, sizeof hello,
+        "{\"v\":1,\"type\":\"hello\",\"role\":\"worker\",\"market\":\"%s\",\"run_id\":\"%s\",\"pid\":%d,\"fence\":1,\"resume_runs\":[]}\n",
+        market, run, (int)getpid());
+    write_all(fd, hello, (size_t)hn);
+    /* the welcome */
+    for (;;) {
+        ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen - 1);
+        if (r <= 0) { fprintf(stderr, "ingest_writer: no welcome\n"); return 1; }
+        rlen += (size_t)r;
+        char *nl = memchr(rbuf, '\n', rlen);
+        if (nl) {
+            if (!strstr(rbuf, "welcome")) { fprintf(stderr, "ingest_writer: %.*s\n", (int)(nl - rbuf), rbuf); return 1; }
+            rlen -= (size_t)(nl + 1 - rbuf); memmove(rbuf, nl + 1, rlen); break;
+        }
+    }
+
+    size_t cap = (size_t)batch * 320 + 64;
+    char *out = malloc(cap);
+    long long start = mono_ns(), interval = rate > 0 ? (long long)(1e9 / rate) : 0;
+    for (long long seq = 1; seq <= count;) {
+        size_t n = 0;
+        int k = 0;
+        for (; k < batch && seq <= count; k++, seq++)
+            n += (size_t)snprintf(out + n, cap - n,
+                "{\"v\":1,\"type\":\"FEED_STATUS\",\"market\":\"%s\",\"run_id\":\"%s\",\"pid\":%d,\"fence\":1,\"seq\":%lld,"
+                "\"ts\":\"2026-11-21T07:15:00.133000Z\",\"data\":{\"connected\":true,\"detail\":\"synthetic feed, 4.0 ticks/s, seed 1\"}}\n",
+                market, run, (int)getpid(), seq);
+        if (interval) {
+            long long due = start + (seq - 1 - k) * interval;
+            while (mono_ns() < due) { if (!read_acks(fd, 0)) { struct timespec d = {0, 20000}; nanosleep(&d, NULL); } }
+        }
+        long long t = mono_ns();
+        for (long long s = seq - k; s < seq; s++) written_at[s] = t;
+        write_all(fd, out, n);
+        if (interval) read_acks(fd, 0);
+    }
+    while (acked < count) read_acks(fd, 1);
+    printf("%lld %lld\n", start, acked_at[count]);
+    if (interval) for (long long s = 1; s <= count; s++) printf("lat %lld\n", acked_at[s] - written_at[s]);
+    return 0;
+}

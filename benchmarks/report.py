@@ -1,0 +1,210 @@
+"""Writes docs/BENCHMARKS.md from the harness's results.json and the micro-benchmarks' output.
+
+    python3 report.py RESULTS.json MICRO.txt OUT.md
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        return "?"
+
+
+def fmt(v, unit="", digits=2):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}{unit}"
+    return f"{v:.{digits}f}{unit}"
+
+
+def cell(s, unit="", digits=2, scale=1.0):
+    if not s:
+        return "-"
+    return f"{fmt(s['median'] * scale, unit, digits)} ({fmt(s['min'] * scale, '', digits)}–{fmt(s['max'] * scale, '', digits)})"
+
+
+def main(res_path, micro_path, out_path):
+    r = json.load(open(res_path))
+    micro = open(micro_path).read().strip() if os.path.exists(micro_path) else "(not run)"
+    L = []
+    w = L.append
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+    w("# Benchmarks\n")
+    w("Reproduce everything here with one command: `scripts/bench` (docs below; about 15 minutes). It builds the")
+    w("release binaries, installs the peers (s6 and runit from Debian's packages, supervisord 4 from PyPI into")
+    w("`.build-bench/venv`), runs every benchmark with warm-up and repetitions, and rewrites this file.\n")
+    mem = sh("free -g | awk '/Mem/{print $2}'")
+    kernel = sh("uname -sr")
+    swiftv = sh("swift --version 2>&1 | head -1")
+    pyv = sh("python3 --version")
+    s6v = sh("dpkg-query -W -f='${Version}' s6")
+    runitv = sh("dpkg-query -W -f='${Version}' runit")
+    sdv = sh(".build-bench/venv/bin/supervisord --version")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    w(f"Last run: {now} on {platform.node()}: {os.cpu_count()} cores ({cpu}), {mem} GiB, {kernel}, {swiftv}, {pyv}, "
+      f"s6 {s6v}, runit {runitv}, supervisord {sdv}.\n")
+    w("**The machine was shared** with other engineers' test runs while this ran, so absolute figures move from run")
+    w("to run; every comparison below is a ratio of figures measured in the same run, interleaved (round-robin,")
+    w("in random order) so that a noisy moment hits every contender alike. Cells read `median (min–max)`.\n")
+
+    w("## How each figure is taken\n")
+    w("- The supervised child is `benchmarks/tiny_child.c`: its first instruction reads CLOCK_MONOTONIC and appends")
+    w("  it to a stamp file; the harness (`benchmarks/harness.py`) takes its kill times with `time.monotonic_ns()`,")
+    w("  the same clock. Under runit and s6 the service's `run` is a symlink to the child itself (no shell in")
+    w("  between); under s6 the child writes its readiness newline to `notification-fd`; under our supervisor")
+    w("  it sends `READY=1` with one datagram to `$NOTIFY_SOCKET`; supervisord runs it with `autorestart=true,")
+    w("  startsecs=0`. Each child has run more than 1 s before it is killed: runit, s6 and supervisord hold back")
+    w("  a restart of a service that ran less than a second.")
+    w("- The watchdog's peer is `benchmarks/peer_server.py`: Python asyncio on a Unix socket, 64 KiB reads,")
+    w("  `json.loads`, the envelope checks, per-run seq de-duplication, a dict update and an ack per read; no")
+    w("  snapshot (the watchdog writes and fsyncs its snapshot before it acks, so the peer does less work).")
+    w("  Both run pinned to core 0 (`taskset -c 0`), the writers (`benchmarks/ingest_writer.c`) on core 1. A")
+    w("  writer connects, sends a valid hello with its own pid, writes its events (~230 bytes each) and reads")
+    w("  acks until one covers its last seq: events/s = all events / (first write to last ack), so the figure")
+    w("  is what was validated, applied, de-duplicated, saved and acknowledged. A fresh server for each run.\n")
+
+    # 1
+    w("## 1. Crash to replacement\n")
+    c = r.get("crash")
+    if c:
+        n = next(iter(c.values()))["n"]
+        best_peer = min((v["median"], k) for k, v in c.items() if not k.startswith("robot"))
+        w(f"SIGKILL of a running tiny child to its replacement's first instruction, {n} kills each (after 3 warm-up")
+        w("kills), interleaved. Milliseconds.\n")
+        w("| supervisor | p50 (min–max) | p99 | ratio of p50 to ours |")
+        w("| --- | --- | --- | --- |")
+        ours = c["robot-runtime supervisor"]["median"]
+        for k, v in c.items():
+            w(f"| {k} | {fmt(v['median'], '', 2)} ({fmt(v['min'])}–{fmt(v['max'])}) | {fmt(v['p99'])} | {v['median'] / ours:.2f}x |")
+        w("")
+        w(f"Best peer in this run: {best_peer[1]}, p50 {best_peer[0]:.2f} ms; ours {ours:.2f} ms "
+          f"({'at or below' if ours <= best_peer[0] else 'ABOVE'} it); our p99 {c['robot-runtime supervisor']['p99']:.2f} ms "
+          f"(target < 5 ms: {'met' if c['robot-runtime supervisor']['p99'] < 5 else 'MISSED'}).\n")
+    wr = r.get("worker_ready")
+    if wr:
+        w(f"The real `robot-worker` under our supervisor, SIGKILL to the replacement's `READY=1` (the time the")
+        w(f"supervisor's 'ready' log line reached the harness, so an upper bound), {wr['n']} kills: p50 "
+          f"{wr['median']:.1f} ms, p99 {wr['p99']:.1f} ms, min–max {wr['min']:.1f}–{wr['max']:.1f} ms "
+          f"(target p99 < 50 ms: {'met' if wr['p99'] < 50 else 'MISSED'}).\n")
+    s = r.get("start")
+    if s:
+        m = r.get("start_memory", {})
+        w("### Starting 100 children until all run\n")
+        w("From starting the supervisor (`supervisor run`, `s6-svscan`, `runsvdir`, `supervisord`) to the first")
+        w("instruction of the last of 100 tiny children; then the memory of the supervisor's own processes (not")
+        w(f"the children), from `/proc/PID/smaps_rollup`. {next(iter(s.values()))['n']} repetitions each.\n")
+        w("| supervisor | seconds to all 100 running | vs ours | RSS | PSS | processes |")
+        w("| --- | --- | --- | --- | --- | --- |")
+        ours = s["robot-runtime supervisor"]["median"]
+        for k, v in s.items():
+            mm = m.get(k, {})
+            w(f"| {k} | {cell(v, '', 3)} | {v['median'] / ours:.2f}x | {mm.get('rss', 0) / 1e6:.1f} MB | {mm.get('pss', 0) / 1e6:.1f} MB | {mm.get('processes', '-')} |")
+        best = min(v["median"] for k, v in s.items() if not k.startswith("robot"))
+        w(f"\nTarget (at or below the best peer, {best:.3f} s): {'met' if ours <= best else 'MISSED'}.\n")
+
+    h = r.get("hung")
+    if h:
+        cfg = r.get("hung_config", {})
+        w("## 2. Hung worker\n")
+        w(f"SIGSTOP of a tiny child that pings `WATCHDOG=1` every `WATCHDOG_USEC`/4 under our supervisor with")
+        w(f"`watchdog_seconds` {cfg.get('watchdog_seconds')} and `watchdog_kill_grace_seconds` {cfg.get('watchdog_kill_grace_seconds')};")
+        w(f"from its last `WATCHDOG=1` (stamped by the child) to its replacement's start and `READY=1` (sent")
+        w(f"microseconds after). {h['n']} repetitions: p50 {h['median']:.1f} ms, min–max {h['min']:.1f}–{h['max']:.1f} ms.")
+        lim = (cfg.get("watchdog_seconds", 0)) * 1000 + 50
+        w(f"Target: within the watchdog timeout + 50 ms = {lim:.0f} ms: {'met' if h['max'] <= lim else 'MISSED'} (worst {h['max']:.1f} ms).")
+        w("No peer: runit, s6 and supervisord have no liveness watchdog (systemd's `WatchdogSec=` is the model of ours).\n")
+
+    ing = r.get("ingest")
+    if ing:
+        w("## 3. Watchdog ingestion\n")
+        w("Events/s validated, applied, de-duplicated, saved and acknowledged; the server pinned to one core.\n")
+        w("| writers, writes | watchdog (events/s) | Python asyncio peer (events/s) | ratio |")
+        w("| --- | --- | --- | --- |")
+        for k, v in ing.items():
+            wv, pv = v["watchdog"], v["python"]
+            w(f"| {k} | {cell(wv, '', 0)} | {cell(pv, '', 0)} | {wv['median'] / pv['median']:.1f}x |")
+        lo = min(v["watchdog"]["median"] for v in ing.values())
+        lor = min(v["watchdog"]["median"] / v["python"]["median"] for v in ing.values())
+        w(f"\nTarget (≥ 400 k/s on one core and ≥ 3x the peer, in every row): lowest {lo:,.0f}/s, lowest ratio {lor:.1f}x: "
+          f"{'met' if lo >= 400_000 and lor >= 3 else 'MISSED'}.\n")
+
+    lat = r.get("latency")
+    if lat:
+        w("## 4. Event latency at 1,000 events/s\n")
+        w("One writer, one event per write at 1,000/s; from the write to the ack that covers the event (for the")
+        w("watchdog with `snapshot_interval_seconds` 0: the event applied and its snapshot written and fsynced;")
+        w("for the peer: applied). The first 100 events of each run are warm-up. Per-run p50 and p99, median")
+        w("(min–max) over the runs, in µs.\n")
+        w("| server | p50 µs | p99 µs |")
+        w("| --- | --- | --- |")
+        for k, v in lat.items():
+            w(f"| {k} | {cell(v['p50'], '', 0)} | {cell(v['p99'], '', 0)} |")
+        o, p = lat["watchdog"]["p99"]["median"], lat["python"]["p99"]["median"]
+        w(f"\nTarget (our p99 ≤ half the peer's): {o:.0f} µs vs {p:.0f} µs, ratio {o / p:.2f}: {'met' if o <= p / 2 else 'MISSED'}.\n")
+
+    sc = r.get("scale")
+    if sc:
+        w(f"## 5. Scale: {sc['markets']} markets\n")
+        w(f"One supervisor and one watchdog, {sc['markets']} real `robot-worker`s with 1 s heartbeats (state on ext4).\n")
+        w("| figure | robot-runtime | supervisord, same workers |")
+        w("| --- | --- | --- |")
+        w(f"| supervisor run to all RUNNING (READY=1) | {sc['all_running_seconds']:.2f} s | - |")
+        w(f"| supervisor CPU, idle {sc['idle_seconds']:.0f} s | {sc['supervisor_cpu_percent']:.2f} % of a core | {sc.get('supervisord_cpu_percent', 0):.2f} % |")
+        w(f"| watchdog CPU, idle | {sc['watchdog_cpu_percent']:.2f} % of a core | - |")
+        w(f"| supervisor RSS / PSS | {sc['supervisor_rss'] / 1e6:.1f} / {sc['supervisor_pss'] / 1e6:.1f} MB | {sc.get('supervisord_rss', 0) / 1e6:.1f} / {sc.get('supervisord_pss', 0) / 1e6:.1f} MB |")
+        w(f"| watchdog RSS / PSS | {sc['watchdog_rss'] / 1e6:.1f} / {sc['watchdog_pss'] / 1e6:.1f} MB | - |")
+        w(f"| one worker RSS / PSS | {sc['worker_rss'] / 1e6:.1f} / {sc['worker_pss'] / 1e6:.1f} MB | - |")
+        w(f"| all workers RSS / PSS | {sc['workers_total_rss'] / 1e6:.0f} / {sc['workers_total_pss'] / 1e6:.0f} MB | - |")
+        ok = (sc["all_running_seconds"] <= 5, sc["supervisor_cpu_percent"] < 2 and sc["watchdog_cpu_percent"] < 2,
+              sc["supervisor_rss"] < sc.get("supervisord_rss", 0))
+        w(f"\nTargets: all ready within 5 s: {'met' if ok[0] else 'MISSED'}; supervisor and watchdog each below 2 % of a core: "
+          f"{'met' if ok[1] else 'MISSED'}; supervisor RSS below supervisord's: {'met' if ok[2] else 'MISSED'} "
+          f"({sc['supervisor_rss'] / sc.get('supervisord_rss', 1):.2f}x).\n")
+        ch = sc.get("chaos")
+        if ch:
+            w("## 6. Chaos\n")
+            w(f"In the scale setup, 4 writers send {ch['writer_events']:,} events flat out while real workers are")
+            w(f"SIGKILLed every 50 ms ({ch['kills']} kills; each replacement re-sends its un-acked journal). Every writer")
+            w(f"received the ack of its last seq: {ch['writers_ok']}; gaps over all markets: {ch['gaps']}. The status check that")
+            w(f"each writer run shows applied == its count gave {ch['writer_runs_complete']}: INCONCLUSIVE, because the writers")
+            w("share 4 markets with real workers whose restarts add runs, and the watchdog keeps a bounded number of runs")
+            w("per market (older ones are pruned from status); the harness must give the writers markets of their own.\n")
+
+    w("## Notes: what limits the figures, and what was changed\n")
+    w("- Ingestion is CPU-bound in the watchdog's parse of each line: by callgrind (instruction counts, steady on a")
+    w("  shared machine), before the change in commit 'IPC hot path' about 28 k instructions per event: 48 % in")
+    w("  `JSONParser.parse` (a `JSONValue` tree, one `String` per key and value, each allocated and freed), 19 % in")
+    w("  `Event.decode(object:)`, 11 % in `WatchdogState.apply`, the rest in the snapshot's `JSONEncoder` and the")
+    w("  reactor. That commit (ASCII fast path of the UTF-8 check, reserved object members, length-first key")
+    w("  comparisons, contiguous identifier checks) cut it by 17 % (1.408 G to 1.161 G instructions for 50,000")
+    w("  events). What is left is mostly allocation: a parser that decodes the envelope straight from the bytes")
+    w("  (no `JSONValue` for the nine envelope fields, `data` kept as a byte range until a type needs it) is the")
+    w("  next step toward 1 M/s; it was not done within this change.")
+    w("- Latency (4): the watchdog acks an event only once a snapshot holding it is written and fsynced (its")
+    w("  delivery guarantee, PROTOCOL.md); with `snapshot_interval_seconds` 0 that is one `JSONEncoder` pass over")
+    w("  the whole state, a write, an fsync and a rename per reactor turn, on ext4. The peer acks from memory.")
+    w("  So this row compares a durable ack with a volatile one; the fsync dominates ours.")
+    w("- Hung worker (2): a stopped process does not take SIGABRT, so the replacement waits for the SIGKILL after")
+    w("  `watchdog_kill_grace_seconds` (0.01 s here); the figure is timeout + grace + the spawn.")
+    w("- The real worker's READY=1 (1) includes its start-up checks (journal read, lock, fence file, identity")
+    w("  invariants) before it reports ready; its tail is the machine's load (2 cores shared).\n")
+    w("## Micro-benchmarks of the hot paths\n")
+    w("`Benchmarks/` is a package of its own (ordo-one/benchmark 1.38.1) that depends on this one by path, so")
+    w("the normal build and CI never compile it: `swift package --package-path Benchmarks benchmark`.\n")
+    w("```")
+    w(micro)
+    w("```\n")
+    open(out_path, "w").write("\n".join(L))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
