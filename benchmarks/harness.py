@@ -628,9 +628,10 @@ def chaos(a, home, cfg, sp, out, names, workers):
     replaced by the supervisor and re-sends its un-acked journal). Then: every writer's events
     applied exactly once (applied seq == count, no gaps), and no market has a gap or an event
     applied twice (a re-sent event is a counted duplicate, never applied again)."""
-    writers = [f"S{i:03d}" for i in range(len(names), len(names))]  # none: writers use their own markets below
     sock = os.path.join(home, "run", "watchdog.sock")
-    wm = names[-4:]  # the writers take the hello of 4 configured markets, as extra runs
+    # Markets of their own: a writer holds its market's lock like a worker (the watchdog checks it),
+    # and must not compete with the supervised workers.
+    wm = [f"CHAOS{i}" for i in range(4)]
     stop = threading.Event()
     kills = [0]
 
@@ -667,10 +668,10 @@ def chaos(a, home, cfg, sp, out, names, workers):
         c = ms.get("counters", {})
         gaps += c.get("gaps", 0)
         dups += c.get("duplicates", 0)
-    # the writers' runs: applied == count
-    text = json.dumps(st)
-    for run in writer_runs:
-        if f'"{run}": {a.chaos_events}' not in text and f'"{run}":{a.chaos_events}' not in text:
+    # the writers' runs: applied == count (status lists each market's runs with their applied seq)
+    for run, m in writer_runs.items():
+        runs = st.get("markets", {}).get(m, {}).get("runs", [])
+        if not any(r.get("run_id") == run and r.get("applied_seq") == a.chaos_events for r in runs):
             applied_ok = False
     return {"kills": kills[0], "writer_events": a.chaos_events * len(wm), "writers_ok": ok_writers,
             "gaps": gaps, "duplicates_counted_not_applied": dups, "writer_runs_complete": applied_ok}

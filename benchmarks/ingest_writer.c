@@ -2,7 +2,9 @@
  *
  *   ingest_writer SOCKET MARKET COUNT BATCH RATE
  *
- * Connects to SOCKET, sends a worker hello with its own pid (the watchdog checks it against
+ * Takes MARKET's lock like a worker (flock of HOME/runtime_locks/canonical_MARKET.lock, where
+ * SOCKET is HOME/run/watchdog.sock: the watchdog accepts a fence only from the lock's holder),
+ * connects to SOCKET, sends a worker hello with its own pid (the watchdog checks it against
  * SO_PEERCRED), reads the welcome, then writes COUNT valid ~230-byte events with seq 1..COUNT:
  * BATCH lines per write() (1 = one line per write), as fast as it can (RATE 0) or RATE events/s
  * from a timer. It then reads acks until one covers seq COUNT, and prints
@@ -10,6 +12,10 @@
  *   write to the first ack that covers it (ack{run_id, seq} acknowledges every seq up to seq). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +75,17 @@ int main(int argc, char **argv) {
     long long count = atoll(argv[3]);
     int batch = atoi(argv[4]);
     double rate = atof(argv[5]);
+    char home[4096], lockdir[4200], lockpath[4400];
+    snprintf(home, sizeof home, "%s", path);
+    char *rundir = dirname(home);         /* HOME/run */
+    snprintf(lockdir, sizeof lockdir, "%s/../runtime_locks", rundir);
+    mkdir(lockdir, 0750);
+    snprintf(lockpath, sizeof lockpath, "%s/canonical_%s.lock", lockdir, market);
+    int lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "ingest_writer: cannot take %s: %s\n", lockpath, strerror(errno));
+        return 1;
+    }
     written_at = calloc((size_t)count + 2, sizeof *written_at);
     acked_at = calloc((size_t)count + 2, sizeof *acked_at);
 
