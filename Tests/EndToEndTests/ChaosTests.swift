@@ -18,6 +18,7 @@ import Testing
             environment: [:], logPrefix: out)
         let status = try p.waitForExit(timeout: 240)
         let printed = p.stdout + p.stderr
+        if let table = printed.range(of: "=== chaos figures ===") { print(printed[table.lowerBound...]) }
         let line = try #require(printed.split(separator: "\n").last { $0.hasPrefix("CHAOS_RESULT ") }, "\(printed)")
         let figures = try #require(try JSONParser.parse(Array(line.dropFirst("CHAOS_RESULT ".count).utf8)).objectValue)
         #expect(status == 0, "\(printed)")

@@ -40,8 +40,12 @@ import Testing
     @Test func theCorpusFromManyConnectionsAtOnceIsCountedByReasonAndEveryProcessKeepsServing() throws {
         let home = try TestHome()
         defer { home.cleanup() }
-        var config = TestConfig().supervised()
+        // Timeouts loose enough for a loaded CI machine or a sanitizer build: this test is about input.
+        var timings = SupervisorTimings()
+        timings.watchdog = 5
+        var config = TestConfig().supervised(timings)
         config.invariantsInterval = 0.05
+        config.lostSeconds = 5
         config.extraSections["watchdog"] = #"{"hello_timeout_seconds": 1, "max_connections": 512}"#
         try home.writeConfig(config)
         let watchdog = try home.startWatchdog()
@@ -87,8 +91,10 @@ import Testing
         let elapsed = Date().timeIntervalSince(start)
         #expect(served > 0 && supervisorAnswers > 0, "served \(served) watchdog and \(supervisorAnswers) supervisor status requests meanwhile")
 
-        let after = try waitFor("the workers still applied after the storm") { () -> StatusJSON? in
+        var last = ""
+        let after = try waitFor("the workers still applied after the storm", timeout: 30, seen: { last }) { () -> StatusJSON? in
             let s = home.quickStatus()
+            last = runs.map { "\($0.0): \(s?.markets[$0.0]?.heartbeatState ?? "?") \(s?.markets[$0.0]?.lock?.runId ?? "?") (was \($0.1))" }.joined(separator: ", ")
             return runs.allSatisfy { (s?.markets[$0.0]?.heartbeatState == "OK") && (s?.markets[$0.0]?.lock?.runId == $0.1) } ? s : nil
         }
         #expect(watchdog.isRunning && supervisor.isRunning)
