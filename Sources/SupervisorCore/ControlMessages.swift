@@ -41,11 +41,15 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var ready: Bool
     /// Notify datagrams from pids that are none of the workers, since start.
     public var unknownNotifyDatagrams: Int
+    /// Refused control requests since start, by reason (`invalid_request`, `line_too_long`,
+    /// `not_permitted`, `unknown_market`, `shutting_down`).
+    public var rejected: [String: Int]
 
     public init(
         ok: Bool, failure: Failure? = nil, message: String, markets: [String: MarketStatus]?, supervisorPid: Int32, ready: Bool,
-        unknownNotifyDatagrams: Int
+        unknownNotifyDatagrams: Int, rejected: [String: Int] = [:]
     ) {
+        self.rejected = rejected
         self.ok = ok
         self.failure = failure
         self.message = message
@@ -56,7 +60,7 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case v, ok, failure, message, markets, ready
+        case v, ok, failure, message, markets, ready, rejected
         case supervisorPid = "supervisor_pid"
         case unknownNotifyDatagrams = "unknown_notify_datagrams"
     }

@@ -54,6 +54,8 @@ public final class Supervisor {
     var upstreamStatus = ""
     var shuttingDown = false
     var unknownNotifyDatagrams = 0
+    /// Refused control requests by reason (docs/PROTOCOL.md).
+    var rejectedRequests: [String: Int] = [:]
     let selfPid = getpid()
     let selfUid = getuid()
     let workerDirectory: String

@@ -32,7 +32,7 @@ extension Supervisor {
             connection.onFrame = { [unowned self, unowned connection] frame in
                 switch frame {
                 case .line(let bytes): self.handle(Array(bytes), from: connection)
-                case .tooLong(let n): self.answer(fd, self.refusal("a request line of \(n) bytes is over the limit"))
+                case .tooLong(let n): self.answer(fd, self.refusal(.lineTooLong, "a request line of \(n) bytes is over the limit"))
                 }
             }
             connection.onClose = { [unowned self] _ in
@@ -46,17 +46,17 @@ extension Supervisor {
     private func handle(_ line: [UInt8], from connection: LineConnection) {
         let fd = connection.fd
         guard let request = try? WireCoding.decode(ControlRequest.self, from: line) else {
-            answer(fd, refusal("not a request; expected {\"v\":1,\"command\":\"status|start|stop|restart|reload\",\"market\":\"ES\"}"))
+            answer(fd, refusal(.invalidRequest, "not a request; expected {\"v\":1,\"command\":\"status|start|stop|restart|reload\",\"market\":\"ES\"}"))
             return
         }
         if request.command.changesState {
             guard let peer = connection.peer, peer.uid == 0 || peer.uid == selfUid else {
                 let who = connection.peer.map { "uid \($0.uid)" } ?? "a peer of unknown uid"
-                answer(fd, refusal("permission denied: \(who) may only ask for status (\(request.command.rawValue) needs root or uid \(selfUid))"))
+                answer(fd, refusal(.notPermitted, "permission denied: \(who) may only ask for status (\(request.command.rawValue) needs root or uid \(selfUid))"))
                 return
             }
             if shuttingDown {
-                answer(fd, refusal("the supervisor is shutting down; \(request.command.rawValue) refused"))
+                answer(fd, refusal(.shuttingDown, "the supervisor is shutting down; \(request.command.rawValue) refused"))
                 return
             }
         }
@@ -67,17 +67,17 @@ extension Supervisor {
             reload(requestedBy: "reload request", answer: fd)
         case .start, .stop, .restart:
             guard let symbol = request.market, !symbol.isEmpty else {
-                answer(fd, refusal("\(request.command.rawValue) needs a market"))
+                answer(fd, refusal(.invalidRequest, "\(request.command.rawValue) needs a market"))
                 return
             }
             let market: String
             do { market = try config.instrumentMap.canonical(of: symbol) } catch {
-                answer(fd, refusal("\(error)"))
+                answer(fd, refusal(.unknownMarket, "\(error)"))
                 return
             }
             guard let slot = slots[market], !slot.removing else {
                 let via = market == symbol.uppercased() ? "" : " (canonical \(market))"
-                answer(fd, refusal("unknown market \(symbol.uppercased())\(via); configured: \(config.marketNames.joined(separator: ", "))"))
+                answer(fd, refusal(.unknownMarket, "unknown market \(symbol.uppercased())\(via); configured: \(config.marketNames.joined(separator: ", "))"))
                 return
             }
             change(request.command, market: market, slot: slot, fd: fd)
@@ -233,8 +233,15 @@ extension Supervisor {
         connections[fd]?.send(WireCoding.line(response))
     }
 
-    func refusal(_ message: String) -> ControlResponse {
-        response(ok: false, failure: .refused, message: message, markets: nil)
+    /// Why a control request was refused; counted by reason (`rejected` in every response).
+    enum RefusalReason: String {
+        case invalidRequest = "invalid_request", lineTooLong = "line_too_long", notPermitted = "not_permitted"
+        case unknownMarket = "unknown_market", shuttingDown = "shutting_down"
+    }
+
+    func refusal(_ reason: RefusalReason, _ message: String) -> ControlResponse {
+        rejectedRequests[reason.rawValue, default: 0] += 1
+        return response(ok: false, failure: .refused, message: message, markets: nil)
     }
 
     func response(ok: Bool, failure: ControlResponse.Failure? = nil, message: String, markets: [String]?) -> ControlResponse {
@@ -248,7 +255,7 @@ extension Supervisor {
         }
         return ControlResponse(
             ok: ok, failure: failure, message: message, markets: rows, supervisorPid: selfPid, ready: upstreamReady,
-            unknownNotifyDatagrams: unknownNotifyDatagrams)
+            unknownNotifyDatagrams: unknownNotifyDatagrams, rejected: rejectedRequests)
     }
 
     /// One market's status row; machine times (monotonic) become UTC by their distance from `now`.

@@ -9,6 +9,12 @@ final class ClientConnection {
         case pending
         case worker(market: String, runID: String)
         case `operator`
+
+        /// The run the worker's hello named.
+        var runID: String? {
+            if case .worker(_, let runID) = self { return runID }
+            return nil
+        }
     }
 
     let serial: Int
@@ -19,6 +25,9 @@ final class ClientConnection {
     var runsToAck: Set<String> = []
     /// The earlier runs the worker's hello named (`resume_runs`).
     var resumeRuns: Set<String> = []
+    /// The fence the worker's hello claimed, verified against the kernel's lock table (0: a
+    /// refused worker, which may deliver only its own run's fence-0 events).
+    var helloFence: Int64 = 0
     private var loggedReasons: Set<RejectionReason> = []
 
     init(serial: Int, line: LineConnection) {

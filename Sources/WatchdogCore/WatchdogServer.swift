@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import IPC
 import Logging
 import Observability
@@ -361,7 +362,18 @@ public final class WatchdogServer {
                 refuse(client, .peerMismatch, "hello pid \(pid) is not the peer's pid \(actual)")
                 return
             }
+            // Only the service's own user speaks for a market, and only its lock holder with a fence:
+            // a process that holds no lock of this market may deliver a refusal (fence 0) and nothing else.
+            guard OperatorAccess.mayChangeState(peerUID: peer.uid, ownUID: ownUID) else {
+                refuse(client, .notPermitted, "uid \(peer.uid) may not speak for a market; only root and uid \(ownUID) may")
+                return
+            }
+            if fence > 0, !holdsLock(pid: pid, market: market) {
+                refuse(client, .peerMismatch, "pid \(pid) says it holds \(market) with fence \(fence), but it holds no lock of \(market)")
+                return
+            }
             client.role = .worker(market: market, runID: runID)
+            client.helloFence = fence
             client.resumeRuns = Set(resume)
             var applied: [String: Int64] = [:]
             for run in resume + [runID] { applied[run] = durable[market]?[run] ?? 0 }
@@ -382,6 +394,14 @@ public final class WatchdogServer {
             reject(client, .wrongMarket, "an event of \(event.market) on a connection bound to \(market)")
             return
         }
+        // A holder speaks for its own fence and the earlier runs it resumes, never a later fence; a
+        // refused worker (hello fence 0) only for its own run at fence 0.
+        if event.fence > client.helloFence
+            || (client.helloFence == 0 && (event.runID != client.role.runID || event.isHeartbeat))
+        {
+            reject(client, .notPermitted, "an event of run \(event.runID) at fence \(event.fence) on a connection whose hello claimed fence \(client.helloFence)")
+            return
+        }
         switch state.apply(event, now: .now(), resumed: client.resumeRuns.contains(event.runID)) {
         case .applied(let run, _):
             client.runsToAck.insert(run)
@@ -392,6 +412,21 @@ public final class WatchdogServer {
             return
         }
         markDirty()
+    }
+
+    /// True when the kernel says `pid` holds the flock of `market`'s lock file, or of the inode the
+    /// market's fence file records (a lock file replaced under its live holder).
+    private func holdsLock(pid: Int32, market: String) -> Bool {
+        var inodes: [(UInt64, UInt64)] = []
+        var st = stat()
+        if stat(config.paths.lockFile(market), &st) == 0 { inodes.append((UInt64(st.st_dev), UInt64(st.st_ino))) }
+        if let data = FileManager.default.contents(atPath: config.paths.fenceFile(market)), data.count < 65536,
+            let o = try? JSONParser.parse(Array(data)).objectValue,
+            let dev = o["lock_device"]?.intValue, let ino = o["lock_inode"]?.intValue
+        {
+            inodes.append((UInt64(bitPattern: dev), UInt64(bitPattern: ino)))
+        }
+        return inodes.contains { FlockTable.holders(device: $0.0, inode: $0.1).contains(pid) }
     }
 
     private func request(_ bytes: [UInt8], on client: ClientConnection) {

@@ -28,6 +28,15 @@ public final class Engine {
     private var execution: SimExecution
     private var latchCleared: WorkerSnapshot.LatchClearance?
     private var lastSnapshotWrite: Double
+    /// The last snapshot write failed (a full or read-only disk): retried once a second, because
+    /// it may hold a latch that must survive a crash.
+    private var snapshotWriteFailed = false
+    private var lastSnapshotAttempt: Double = -.infinity
+    /// A fail-safe trip whose SYSTEM_MODE_CHANGE or FAILSAFE_TRIGGERED could not be journaled: both
+    /// are journaled (and so sent) again once the journal takes writes, never silently dropped.
+    private var unreportedTrip: (from: SystemMode, trigger: FailSafe.Trigger, reason: String)?
+    /// Consecutive failed journal writes (logged at the first and when writes work again).
+    private var failedWrites = 0
     private var lastHealthEmit: Double = -.infinity
     private let startedAt: Double
 
@@ -74,6 +83,17 @@ public final class Engine {
             let t = self.now()
             if ok { self.health.eventLogWrite(at: t) } else { self.health.recordError(at: t) }
             self.failSafe.eventLogWrite(succeeded: ok, at: t)
+            if !ok, self.failedWrites == 0 {
+                Worker.note(
+                    "\(self.market): journal write failed: \(self.log.lastWriteError.map { "\($0)" } ?? "unknown error"); events are held back "
+                        + "(not sent) until it works again; fail-safe after \(HealthMonitor.show(self.settings.eventLogFailingSeconds)) s",
+                    .error, ["market": "\(self.market)", "event": "JOURNAL_WRITE_FAILED"])
+            } else if ok, self.failedWrites > 0 {
+                Worker.note(
+                    "\(self.market): journal writes work again after \(self.failedWrites) failed", .notice,
+                    ["market": "\(self.market)", "event": "JOURNAL_WRITE_RECOVERED"])
+            }
+            self.failedWrites = ok ? 0 : self.failedWrites + 1
         }
     }
 
@@ -137,7 +157,10 @@ public final class Engine {
         if latch?.trigger.latchedMode != .shutdown, let (trigger, reason) = failSafe.evaluate(health: health, now: t) {
             trip(trigger, reason)
         }
-        if t - lastSnapshotWrite >= settings.snapshotIntervalSeconds { writeSnapshot() }
+        if let trip = unreportedTrip { reportTrip(trip) }
+        if t - lastSnapshotWrite >= settings.snapshotIntervalSeconds || (snapshotWriteFailed && t - lastSnapshotAttempt >= 1) {
+            writeSnapshot()
+        }
     }
 
     /// Latches the fail-safe for an unrecoverable error.
@@ -146,11 +169,22 @@ public final class Engine {
     private func trip(_ trigger: FailSafe.Trigger, _ reason: String) {
         latch = FailSafe.Latch(trigger: trigger, reason: reason, latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         writeSnapshot()
-        change(to: .shutdown, reason: "fail-safe \(trigger.rawValue): \(reason)")
-        log.emit(
-            .failsafeTriggered,
-            ["trigger": .string(trigger.rawValue), "reason": .string(reason), "open_orders": .int(Int64(execution.open.count))])
+        let from = mode
+        mode = .shutdown
+        reportTrip((from, trigger, reason))
         writeSnapshot()
+    }
+
+    /// Journals a trip's mode change and FAILSAFE_TRIGGERED; what the journal refuses (a full disk)
+    /// is kept and journaled again by `evaluate` until it goes in.
+    private func reportTrip(_ trip: (from: SystemMode, trigger: FailSafe.Trigger, reason: String)) {
+        let changed = change(from: trip.from, to: .shutdown, reason: "fail-safe \(trip.trigger.rawValue): \(trip.reason)")
+        let triggered =
+            changed
+            && log.emit(
+                .failsafeTriggered,
+                ["trigger": .string(trip.trigger.rawValue), "reason": .string(trip.reason), "open_orders": .int(Int64(execution.open.count))]) != nil
+        unreportedTrip = triggered ? nil : trip
     }
 
     // MARK: operator
@@ -214,6 +248,12 @@ public final class Engine {
     private func change(to new: SystemMode, reason: String) {
         let old = mode
         mode = new
+        change(from: old, to: new, reason: reason)
+    }
+
+    /// Journals a mode change; false when the journal refused it.
+    @discardableResult
+    private func change(from old: SystemMode, to new: SystemMode, reason: String) -> Bool {
         // The latch travels with every mode change, so the watchdog's view never depends on having
         // seen the FAILSAFE_TRIGGERED of an earlier run.
         let latchData: JSONValue =
@@ -223,8 +263,8 @@ public final class Engine {
                     "run_id": .string($0.runID),
                 ])
             } ?? .null
-        log.emit(
-            .systemModeChange, ["from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason), "latch": latchData])
+        return log.emit(
+            .systemModeChange, ["from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason), "latch": latchData]) != nil
     }
 
     /// Writes the snapshot atomically. A failure is counted against health, never fatal here; the
@@ -233,13 +273,23 @@ public final class Engine {
         let snapshot = WorkerSnapshot(
             market: market, runID: log.runID, fence: log.fence, mode: mode, latch: latch, latchCleared: latchCleared, orders: openOrders,
             positions: execution.positions, writtenAtUTC: UTCTimestamp.now())
+        lastSnapshotAttempt = now()
         do {
             try FileIO.replaceAtomically(snapshotPath, snapshot.encoded())
             lastSnapshotWrite = now()
             health.snapshotWrite(at: lastSnapshotWrite)
+            if snapshotWriteFailed {
+                Worker.note("\(snapshotPath): the snapshot is written again", .notice, ["market": "\(market)", "event": "SNAPSHOT_WRITE_RECOVERED"])
+            }
+            snapshotWriteFailed = false
         } catch {
             health.recordError(at: now())
-            Worker.note("\(snapshotPath): cannot write the snapshot: \(error)", .error, ["market": "\(market)", "event": "SNAPSHOT_WRITE_FAILED"])
+            if !snapshotWriteFailed {
+                Worker.note(
+                    "\(snapshotPath): cannot write the snapshot: \(error); retried every second", .error,
+                    ["market": "\(market)", "event": "SNAPSHOT_WRITE_FAILED"])
+            }
+            snapshotWriteFailed = true
         }
     }
 

@@ -1,5 +1,5 @@
 import Testing
-import WorkerCore
+import IPC
 
 #if canImport(Glibc)
 import Glibc
