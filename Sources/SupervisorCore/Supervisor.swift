@@ -7,17 +7,8 @@ import Observability
 import RobotConfig
 
 /// What `supervisor` was asked to run with.
-public struct SupervisorOptions: Sendable {
-    public var configPath: String?
-    public var home: String?
-    public var environment: [String: String]
-
-    public init(configPath: String?, home: String?, environment: [String: String]) {
-        self.configPath = configPath
-        self.home = home
-        self.environment = environment
-    }
-}
+/// What `supervisor run` runs on: its configuration's location.
+public typealias SupervisorOptions = ConfigLocation
 
 /// `supervisor run`: one worker per configured market, restarted by the `MarketSupervisor` state
 /// machines, controlled over the control socket, reporting to systemd through sd_notify.
@@ -80,7 +71,7 @@ public final class Supervisor {
         }
         let config: Configuration
         do {
-            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+            config = try options.load()
         } catch {
             return fail(.config, "\(error)")
         }

@@ -13,7 +13,7 @@ public enum SupervisorClient {
     public static func run(_ request: ControlRequest, json: Bool, options: SupervisorOptions) -> SupervisorExitStatus {
         let config: Configuration
         do {
-            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+            config = try options.load()
         } catch {
             return fail(.config, "\(error)")
         }

@@ -175,7 +175,7 @@ extension Supervisor {
         guard !shuttingDown else { return }
         let fresh: Configuration
         do {
-            fresh = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+            fresh = try options.load()
         } catch {
             note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
             if let fd { answer(fd, response(ok: false, failure: .failed, message: "reload refused, running configuration kept: \(error)", markets: nil)) }

@@ -8,17 +8,8 @@ import Observability
 import RobotConfig
 
 /// What `watchdog` was asked to run with: the configuration's location, as for every executable.
-public struct WatchdogOptions: Sendable {
-    public var configPath: String?
-    public var home: String?
-    public var environment: [String: String]
-
-    public init(configPath: String?, home: String?, environment: [String: String]) {
-        self.configPath = configPath
-        self.home = home
-        self.environment = environment
-    }
-}
+/// What `watchdog run` runs on: its configuration's location.
+public typealias WatchdogOptions = ConfigLocation
 
 /// `watchdog run`: the shell around `WatchdogState`. One reactor thread does everything:
 /// accepts connections, reads hellos, events and requests, ticks the heartbeat clock, saves the
@@ -72,7 +63,7 @@ public final class WatchdogServer {
         }
         let config: Configuration
         do {
-            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+            config = try options.load()
         } catch {
             return fail(.config, "\(error)")
         }

@@ -10,16 +10,14 @@ import RobotConfig
 public struct WorkerOptions: Sendable {
     /// A canonical or execution instrument, as given on the command line.
     public var symbol: String
-    public var configPath: String?
-    public var home: String?
-    public var environment: [String: String]
+    public var location: ConfigLocation
 
-    public init(symbol: String, configPath: String?, home: String?, environment: [String: String]) {
+    public init(symbol: String, location: ConfigLocation) {
         self.symbol = symbol
-        self.configPath = configPath
-        self.home = home
-        self.environment = environment
+        self.location = location
     }
+
+    public var environment: [String: String] { location.environment }
 }
 
 /// One canonical market's executor: holds its lock, checks its identity invariants, heartbeats,
@@ -67,7 +65,7 @@ public final class Worker {
         }
         let config: Configuration
         do {
-            config = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+            config = try options.location.load()
         } catch {
             return fail(.config, "\(error)")
         }
@@ -348,7 +346,7 @@ public final class Worker {
     private func reload() {
         let fresh: Configuration
         do {
-            fresh = try ConfigLoader.load(configPath: options.configPath, home: options.home, environment: options.environment)
+            fresh = try options.location.load()
         } catch {
             rejectReload("\(error)")
             return

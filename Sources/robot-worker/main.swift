@@ -38,7 +38,9 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let status = Worker.run(
-            WorkerOptions(symbol: common.market, configPath: common.config, home: common.home, environment: ProcessInfoEnvironment.current()))
+            WorkerOptions(
+                symbol: common.market,
+                location: ConfigLocation(configPath: common.config, home: common.home, environment: ProcessInfoEnvironment.current())))
         throw ExitCode(status.rawValue)
     }
 }
