@@ -64,7 +64,10 @@ import Testing
         try waitFor("the watchdog to lose the heartbeat", timeout: 10) {
             home.quickStatus()?.markets["ES"]?.alerts.contains { $0.condition == "HEARTBEAT_LOST" } == true ? true : nil
         }
-        usleep(500_000)
+        // The trip happens in memory first (its events wait for the journal): the worker logs it.
+        try waitFor("the fail-safe to trip while the disk is full", seen: { worker.stderr }) {
+            worker.stderr.contains("-> SHUTDOWN") ? true : nil
+        }
         #expect(worker.isRunning, "a failing disk never crashes the worker: \(worker.stderr)")
         #expect(home.lastSeq("ES", runID: run) == during, "nothing was journaled meanwhile")
 
