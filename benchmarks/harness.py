@@ -190,7 +190,7 @@ def robot_config(markets, supervisor=None, heartbeat=30.0, watchdog=None):
         "markets": {m: {"execution": f"X{m}", "streams": {f"{m}S1": {"instrument": m}}} for m in markets},
         "timings": {"heartbeat_interval_seconds": heartbeat, "invariants_interval_seconds": 60,
                     "heartbeat_late_intervals": 2, "heartbeat_lost_seconds": max(120, heartbeat * 3)},
-        "paths": {"lock_dir": "locks", "state_dir": "state", "socket_dir": "run"},
+        "paths": {"lock_dir": "runtime_locks", "state_dir": "state", "socket_dir": "run"},
     }
     if supervisor:
         cfg["supervisor"] = supervisor
