@@ -36,28 +36,19 @@ public struct SyntheticFeed: Sendable {
     public let instrument: String
     public let tickSize: Double
     public private(set) var price: Double
-    private var state: UInt64
+    private var random: SplitMix64
 
     public init(instrument: String, seed: UInt64, startPrice: Double, tickSize: Double) {
         self.instrument = instrument
         self.tickSize = tickSize
         self.price = startPrice
-        self.state = seed
+        self.random = SplitMix64(seed: seed)
     }
 
     /// The next tick: the price moves by -2...+2 ticks, never below one tick.
     public mutating func next(timeUTC: String) -> Tick {
-        let step = Double(Int(nextRandom() % 5) - 2)
+        let step = Double(Int(random.next() % 5) - 2)
         price = max(tickSize, ((price + step * tickSize) / tickSize).rounded() * tickSize)
-        return Tick(instrument: instrument, price: price, size: Double(1 + nextRandom() % 10), time: timeUTC)
-    }
-
-    // SplitMix64: small, fast, and identical on every platform.
-    private mutating func nextRandom() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        return Tick(instrument: instrument, price: price, size: Double(1 + random.next() % 10), time: timeUTC)
     }
 }

@@ -2,19 +2,6 @@ import Foundation
 import IPC
 import Testing
 
-/// A small seeded generator (SplitMix64), so every damage is reproducible from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random damage of a file's bytes, from a seed. Replacement bytes are never digits, whitespace,
 /// signs, dots or exponents, so damage never turns a number into a smaller valid one (`12` into
 /// `1 `): what stays valid JSON after it is a changed string, which no format here can tell from
@@ -23,7 +10,7 @@ enum Damage {
     static let junk: [UInt8] = Array(0x00...0x08) + Array(0x0E...0x1F) + Array("!#$&'()*;<=>?@[]^_`{|}~\"\\:,".utf8) + Array(0x80...0xFF)
 
     static func apply(_ bytes: [UInt8], seed: UInt64) -> [UInt8] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var b = bytes
         guard !b.isEmpty else { return junk.shuffled(using: &rng) }
         switch Int.random(in: 0..<4, using: &rng) {
@@ -116,7 +103,7 @@ enum Damage {
         _ = try oneRun(home)
         var lines = try read(home.journal("ES")).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Array.init)
         // Damage one line that is not the last (a torn last line is a crash's signature, cut and reported).
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let i = Int.random(in: 0..<(lines.count - 2), using: &rng)
         var damaged = Damage.apply(lines[i], seed: seed)
         damaged.removeAll { $0 == UInt8(ascii: "\n") }

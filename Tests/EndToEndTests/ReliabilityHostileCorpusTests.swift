@@ -71,7 +71,7 @@ import Testing
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                var rng = SeededRandom(seed: UInt64(c) &+ 77)
+                var rng = SplitMix64(seed: UInt64(c) &+ 77)
                 let target = c % 2 == 0 ? home.watchdogSocket : home.supervisorSocket
                 guard let client = try? RawClient(path: target) else { return }
                 var tv = timeval(tv_sec: 0, tv_usec: 1000)

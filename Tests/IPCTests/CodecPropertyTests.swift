@@ -9,19 +9,6 @@ import Testing
 // fixed cases (truncation, depth, numbers, duplicate keys, wrong types) extend the example-based
 // EventTests/JSONParserTests to every event type, every envelope field and every level.
 
-/// SplitMix64: small, fast and the same on every platform, so a seed reproduces a failure.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The seeds the randomised properties run under: CODEC_PROPERTY_SEED alone when set, else a fixed list.
 let propertySeeds: [UInt64] = {
     if let text = ProcessInfo.processInfo.environment["CODEC_PROPERTY_SEED"], let seed = UInt64(text) { return [seed] }
@@ -83,7 +70,7 @@ struct CodecPropertyTests {
     // MARK: Random bytes
 
     /// Bytes biased towards JSON's own alphabet, so random input gets past the first byte.
-    static func hostileBytes(_ rng: inout SeededRandom, count: Int) -> [UInt8] {
+    static func hostileBytes(_ rng: inout SplitMix64, count: Int) -> [UInt8] {
         let alphabet = Array("{}[]:,\"\\ntrufalse0123456789-+.eE \t\r\n\u{0}".utf8) + [0xC3, 0xA9, 0xED, 0xA0, 0x80, 0xF4, 0x90, 0xFF, 0xC0]
         return (0..<count).map { _ in
             Bool.random(using: &rng) ? alphabet.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
@@ -91,7 +78,7 @@ struct CodecPropertyTests {
     }
 
     /// A valid event line with a few random byte edits (replace, insert, delete, duplicate a range).
-    static func mutatedLine(_ rng: inout SeededRandom) -> [UInt8] {
+    static func mutatedLine(_ rng: inout SplitMix64) -> [UInt8] {
         var line = validEventLines.randomElement(using: &rng)!.line
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             let i = Int.random(in: 0..<line.count, using: &rng)
@@ -133,7 +120,7 @@ struct CodecPropertyTests {
 
     @Test("random bytes in random chunks: framing matches the reference and nothing crashes", arguments: propertySeeds)
     func randomBytes(seed: UInt64) {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for n in 0..<300 {
             let input = Self.hostileBytes(&rng, count: Int.random(in: 0...600, using: &rng))
             let limit = Bool.random(using: &rng) ? WireFormat.maxLineBytes : Int.random(in: 1...40, using: &rng)
@@ -147,7 +134,7 @@ struct CodecPropertyTests {
 
     @Test("valid event lines with random edits are refused with a reason or decode and round-trip", arguments: propertySeeds)
     func mutatedEvents(seed: UInt64) {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for n in 0..<400 {
             let line = Self.mutatedLine(&rng)
             Self.checkLine(line, "seed \(seed) case \(n) line \(String(decoding: line, as: UTF8.self).debugDescription)")
@@ -398,7 +385,7 @@ struct CodecPropertyTests {
 
     @Test("random edits of a hello never crash the Codable decoder; a hello that decodes round-trips", arguments: propertySeeds)
     func mutatedHello(seed: UInt64) {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for n in 0..<300 {
             var line = Self.helloLine
             for _ in 0..<Int.random(in: 1...3, using: &rng) {

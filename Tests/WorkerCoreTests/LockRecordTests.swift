@@ -45,7 +45,7 @@ struct LockRecordTests {
 
     @Test("random bytes are unreadable, with their byte count")
     func randomBytes() {
-        var random = SplitMix64(state: 20_261_121)
+        var random = SplitMix64(seed: 20_261_121)
         for length in [1, 2, 7, 64, 100, 4096] {
             let bytes = random.bytes(length)
             #expect(LockRecord.parse(bytes) == .unreadable(byteCount: length))
@@ -113,7 +113,7 @@ struct FenceFileTests {
 
     @Test("damaged fence files are nil")
     func damaged() {
-        var random = SplitMix64(state: 7)
+        var random = SplitMix64(seed: 7)
         let bytes = Self.sample.encoded()
         #expect(FenceFile.parse([]) == nil)
         let garbage = random.bytes(40)

@@ -129,7 +129,7 @@ struct MarketLockTests {
     func randomBytes() throws {
         let place = try LockPlace()
         defer { place.folder.remove() }
-        var random = SplitMix64(state: 99)
+        var random = SplitMix64(seed: 99)
         let garbage = random.bytes(300)
         try place.folder.write("canonical_ES.lock", garbage)
         let (lock, previous) = try place.acquired("ES-run-1")
@@ -172,7 +172,7 @@ struct MarketLockTests {
     func fenceDamaged(_ empty: Bool) throws {
         let place = try LockPlace()
         defer { place.folder.remove() }
-        var random = SplitMix64(state: 3)
+        var random = SplitMix64(seed: 3)
         try place.folder.write("canonical_ES.fence", empty ? [] : random.bytes(64))
         try place.folder.write("canonical_ES.lock", sampleRecord.encoded())
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import IPC
 import Testing
 
 #if canImport(Glibc)
@@ -42,17 +43,7 @@ func fileIdentity(_ path: String) throws -> (device: UInt64, inode: UInt64) {
     return (UInt64(st.st_dev), UInt64(st.st_ino))
 }
 
-/// A small deterministic generator (SplitMix64), so "random" inputs are the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
+    /// `count` bytes, so "random" inputs are the same on every run.
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
 }

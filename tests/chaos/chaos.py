@@ -97,8 +97,9 @@ class Stack:
     def start_supervisor(self):
         self.supervisor = self.spawn("supervisor")
 
-    def status(self):
-        rc, out, _ = self.cli("watchdog", ["status", "--json"], timeout=10)
+    def json_status(self, program):
+        """`PROGRAM status --json`, parsed; None when it does not answer (exit 0 and 1 both answer)."""
+        rc, out, _ = self.cli(program, ["status", "--json"], timeout=10)
         if rc not in (0, 1):
             return None
         try:
@@ -106,14 +107,11 @@ class Stack:
         except ValueError:
             return None
 
+    def status(self):
+        return self.json_status("watchdog")
+
     def supervisor_status(self):
-        rc, out, _ = self.cli("supervisor", ["status", "--json"], timeout=10)
-        if rc not in (0, 1):
-            return None
-        try:
-            return json.loads(out)
-        except ValueError:
-            return None
+        return self.json_status("supervisor")
 
     def workers(self):
         """Pids of live processes whose parent is the current supervisor."""
