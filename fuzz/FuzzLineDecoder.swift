@@ -130,6 +130,16 @@ func checkJSON(_ line: [UInt8]) -> JSONValue? {
 }
 
 func checkEvent(_ line: [UInt8], parsed: JSONValue?) {
+    // The fast path (EnvelopeScanner) accepts only what the general path accepts, as the same event.
+    line.withUnsafeBufferPointer { p in
+        guard let fast = EnvelopeScanner.event(p) else { return }
+        do {
+            let general = try Event.decodeGenerally(line: p)
+            check(general == fast, "the fast path decoded \(describe(line)) differently from the general path")
+        } catch {
+            fatalError("fuzz invariant violated: the fast path accepted what the general path refuses (\(error)): \(describe(line))")
+        }
+    }
     let event: Event
     do {
         event = try Event.decode(line: line)

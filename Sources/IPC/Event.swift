@@ -64,6 +64,13 @@ public struct Event: Sendable, Equatable {
     /// `invalid_field` (not an object, a field of the wrong type or out of range, an unknown
     /// envelope key), `missing_field` or `unsupported_version`.
     public static func decode(line: UnsafeBufferPointer<UInt8>) throws(LineError) -> Event {
+        if let event = EnvelopeScanner.event(line) { return event }
+        return try decodeGenerally(line: line)
+    }
+
+    /// The general path of `decode(line:)`: the whole line through `JSONParser`, then the envelope's
+    /// checks, each failure with its reason. Internal so that tests compare it with the fast path.
+    static func decodeGenerally(line: UnsafeBufferPointer<UInt8>) throws(LineError) -> Event {
         let value = try JSONParser.parse(line)
         guard case .object(let object) = value else { throw LineError(.invalidField, "the line is not a JSON object") }
         return try decode(object: object)

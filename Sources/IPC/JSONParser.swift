@@ -27,6 +27,17 @@ public struct JSONParser {
     /// Parses the UTF-8 of `text` as exactly one JSON value.
     public static func parse(_ text: String) throws(LineError) -> JSONValue { try parse(Array(text.utf8)) }
 
+    /// Parses the object that opens at `start` of `bytes` (UTF-8 already validated) as a member
+    /// nested at `depth`; returns it and the index just past its `}`. For `EnvelopeScanner`,
+    /// which reads an event's envelope itself and hands `data` here.
+    static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, depth: Int) throws(LineError) -> (JSONObject, end: Int) {
+        var parser = JSONParser(bytes: bytes)
+        parser.index = start
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
+        let object = try parser.parseObject(depth: depth)
+        return (object, parser.index)
+    }
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
 

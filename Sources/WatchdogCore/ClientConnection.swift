@@ -22,7 +22,10 @@ final class ClientConnection {
     var role: Role = .pending
     var helloTimer: Reactor.TimerID?
     /// Runs this connection delivered (applied or duplicate) events of since the last ack.
-    var runsToAck: Set<String> = []
+    private(set) var runsToAck: Set<String> = []
+    /// The run last added to `runsToAck`: a stream of one run's events costs one comparison
+    /// each, not a hash and a set lookup.
+    private var lastRunToAck: String?
     /// The earlier runs the worker's hello named (`resume_runs`).
     var resumeRuns: Set<String> = []
     /// The fence the worker's hello claimed, verified against the kernel's lock table (0: a
@@ -39,6 +42,22 @@ final class ClientConnection {
     var market: String? {
         if case .worker(let market, _) = role { return market }
         return nil
+    }
+
+    /// Notes that this connection delivered an event of `run` (applied or a duplicate).
+    func delivered(run: String) {
+        if run == lastRunToAck { return }
+        runsToAck.insert(run)
+        lastRunToAck = run
+    }
+
+    /// The runs to ack after a snapshot, sorted; forgets them.
+    func takeRunsToAck() -> [String] {
+        defer {
+            runsToAck.removeAll()
+            lastRunToAck = nil
+        }
+        return runsToAck.sorted()
     }
 
     /// True the first time `reason` is seen on this connection: log it then, count it always.

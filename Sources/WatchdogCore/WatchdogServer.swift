@@ -246,10 +246,9 @@ public final class WatchdogServer {
         for name in state.markets.keys { durable[name] = state.applied(market: name) }
         for client in clients.values where !client.runsToAck.isEmpty {
             guard let market = client.market else { continue }
-            for run in client.runsToAck.sorted() {
+            for run in client.takeRunsToAck() {
                 if let seq = durable[market]?[run], seq > 0 { client.line.send(WireCoding.line(Ack(runID: run, seq: seq))) }
             }
-            client.runsToAck.removeAll()
         }
     }
 
@@ -395,9 +394,9 @@ public final class WatchdogServer {
         }
         switch state.apply(event, now: .now(), resumed: client.resumeRuns.contains(event.runID)) {
         case .applied(let run, _):
-            client.runsToAck.insert(run)
+            client.delivered(run: run)
             if event.type == EventType.failsafeCleared.rawValue { latchCleared(event) }
-        case .duplicate(let run, _): client.runsToAck.insert(run)
+        case .duplicate(let run, _): client.delivered(run: run)
         case .heartbeat, .staleHeartbeat:
             markDirty(lazily: true)
             return

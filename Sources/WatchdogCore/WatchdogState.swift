@@ -61,8 +61,22 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     /// history, not a regression.
     @discardableResult
     public mutating func apply(_ e: Event, now: WatchdogInstant, resumed: Bool = false) -> Outcome {
-        var m = markets.removeValue(forKey: e.market) ?? MarketState(canonicalInstrument: e.market, now: now.monotonicNanos)
-        defer { markets[e.market] = m }
+        // The market's state is swapped out of its slot and back (one hash lookup, no copy): the
+        // rules below change it and, through `raise`, the alert history beside it.
+        let slot: Dictionary<String, MarketState>.Index
+        if let found = markets.index(forKey: e.market) {
+            slot = found
+        } else {
+            markets[e.market] = MarketState(canonicalInstrument: e.market, now: now.monotonicNanos)
+            slot = markets.index(forKey: e.market)!
+        }
+        var m = MarketState.vacant
+        swap(&m, &markets.values[slot])
+        defer { swap(&m, &markets.values[slot]) }
+        return apply(e, to: &m, now: now, resumed: resumed)
+    }
+
+    private mutating func apply(_ e: Event, to m: inout MarketState, now: WatchdogInstant, resumed: Bool) -> Outcome {
         if e.isHeartbeat { return heartbeat(e, &m, now) }
         let seq = e.seq ?? 0
         let index = m.runIndex(e.runID)
