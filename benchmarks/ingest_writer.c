@@ -8,13 +8,18 @@
  * SO_PEERCRED), reads the welcome, then writes COUNT valid ~230-byte events with seq 1..COUNT:
  * BATCH lines per write() (1 = one line per write), as fast as it can (RATE 0) or RATE events/s
  * from a timer. It then reads acks until one covers seq COUNT, and prints
- *   "<first write ns> <last ack ns>" and, with RATE > 0, one "lat <ns>" line per event: the time from its
- *   write to the first ack that covers it (ack{run_id, seq} acknowledges every seq up to seq). */
+ *   "<first write ns> <last ack ns>" and, with RATE > 0, one "lat <applied ns> <ack ns>" line per
+ *   event: the time from its write to the first message that says it is applied, and to the first
+ *   ack that covers it. With RATE > 0 the hello asks for the watchdog's "applied" notices
+ *   (applied{run_id, seq}: applied to its live state, not yet durable); a server that sends
+ *   none (the Python peer acks once applied) has its ack count as both. Both messages are
+ *   cumulative: they cover every seq up to seq. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <poll.h>
 #include <stdio.h>
@@ -42,12 +47,17 @@ static void write_all(int fd, const char *p, size_t n) {
 static char rbuf[1 << 20];
 static size_t rlen = 0;
 static long long acked = 0;
-static long long *written_at, *acked_at;
-static long long next_unacked = 1;
+static long long applied = 0;
+static long long *written_at, *acked_at, *applied_at;
+static long long next_unacked = 1, next_unapplied = 1;
 
-/* Reads what is there (blocking once if block), and takes every complete ack line. */
-static int read_acks(int fd, int block) {
-    if (!block) { struct pollfd p = {fd, POLLIN, 0}; if (poll(&p, 1, 0) <= 0) return 0; }
+static void covered(long long seq, long long *mark, long long *next, long long *at, long long now) {
+    if (seq > *mark) *mark = seq;
+    while (*next <= *mark) at[(*next)++] = now;
+}
+
+/* Reads once (the socket is readable) and takes every complete ack and applied line, stamped now. */
+static int read_acks_now(int fd) {
     ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen - 1);
     if (r <= 0) { fprintf(stderr, "ingest_writer: the server closed the connection\n"); exit(1); }
     long long now = mono_ns();
@@ -59,14 +69,22 @@ static int read_acks(int fd, int block) {
         char *s = strstr(line, "\"seq\":");
         if (strstr(line, "\"ack\"") && s) {
             long long seq = atoll(s + 6);
-            if (seq > acked) acked = seq;
-            while (next_unacked <= acked) acked_at[next_unacked++] = now;
+            covered(seq, &acked, &next_unacked, acked_at, now);
+            covered(seq, &applied, &next_unapplied, applied_at, now);
+        } else if (strstr(line, "\"applied\"") && s) {
+            covered(atoll(s + 6), &applied, &next_unapplied, applied_at, now);
         } else if (strstr(line, "\"error\"")) { fprintf(stderr, "ingest_writer: %s\n", line); }
         line = nl + 1;
     }
     rlen -= (size_t)(line - rbuf);
     memmove(rbuf, line, rlen);
     return 1;
+}
+
+/* Reads what is there (blocking once if block), and takes every complete ack line. */
+static int read_acks(int fd, int block) {
+    if (!block) { struct pollfd p = {fd, POLLIN, 0}; if (poll(&p, 1, 0) <= 0) return 0; }
+    return read_acks_now(fd);
 }
 
 int main(int argc, char **argv) {
@@ -81,6 +99,7 @@ int main(int argc, char **argv) {
     snprintf(lockdir, sizeof lockdir, "%s/../runtime_locks", rundir);
     mkdir(lockdir, 0750);
     snprintf(lockpath, sizeof lockpath, "%s/canonical_%s.lock", lockdir, market);
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake on time: the latency run sends on a 1 ms grid */
     int lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "ingest_writer: cannot take %s: %s\n", lockpath, strerror(errno));
@@ -88,6 +107,7 @@ int main(int argc, char **argv) {
     }
     written_at = calloc((size_t)count + 2, sizeof *written_at);
     acked_at = calloc((size_t)count + 2, sizeof *acked_at);
+    applied_at = calloc((size_t)count + 2, sizeof *applied_at);
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -97,8 +117,8 @@ int main(int argc, char **argv) {
     snprintf(run, sizeof run, "%s-20261121T071500Z-%08x", market, (unsigned)getpid());
     char hello[512];
     int hn = snprintf(hello, sizeof hello,
-        "{\"v\":1,\"type\":\"hello\",\"role\":\"worker\",\"market\":\"%s\",\"run_id\":\"%s\",\"pid\":%d,\"fence\":1,\"resume_runs\":[]}\n",
-        market, run, (int)getpid());
+        "{\"v\":1,\"type\":\"hello\",\"role\":\"worker\",\"market\":\"%s\",\"run_id\":\"%s\",\"pid\":%d,\"fence\":1,\"resume_runs\":[]%s}\n",
+        market, run, (int)getpid(), rate > 0 ? ",\"applied_notices\":true" : "");
     write_all(fd, hello, (size_t)hn);
     /* the welcome */
     for (;;) {
@@ -138,7 +158,12 @@ int main(int argc, char **argv) {
         }
         if (interval) {
             long long due = start + (seq - 1 - k) * interval;
-            while (mono_ns() < due) { if (!read_acks(fd, 0)) { struct timespec d = {0, 20000}; nanosleep(&d, NULL); } }
+            /* Wait for the send time in ppoll, so an ack or applied line is stamped the moment it arrives. */
+            for (long long now = mono_ns(); now < due; now = mono_ns()) {
+                struct pollfd p = {fd, POLLIN, 0};
+                struct timespec d = {(due - now) / 1000000000LL, (due - now) % 1000000000LL};
+                if (ppoll(&p, 1, &d, NULL) > 0) read_acks_now(fd);
+            }
         }
         long long t = mono_ns();
         for (long long s = seq - k; s < seq; s++) written_at[s] = t;
@@ -147,6 +172,7 @@ int main(int argc, char **argv) {
     }
     while (acked < count) read_acks(fd, 1);
     printf("%lld %lld\n", start, acked_at[count]);
-    if (interval) for (long long s = 1; s <= count; s++) printf("lat %lld\n", acked_at[s] - written_at[s]);
+    if (interval)
+        for (long long s = 1; s <= count; s++) printf("lat %lld %lld\n", applied_at[s] - written_at[s], acked_at[s] - written_at[s]);
     return 0;
 }

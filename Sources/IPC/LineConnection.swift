@@ -17,6 +17,8 @@ public final class LineConnection {
     /// Called when output that had to wait for the socket has all been taken by it (a sender that
     /// paused on a full buffer resumes here instead of polling).
     public var onDrained: (() -> Void)?
+    /// Called after the frames of one read have all gone to `onFrame` (a place to answer a batch).
+    public var onReadHandled: (() -> Void)?
 
     private let reactor: Reactor
     private var framer: LineFramer
@@ -71,6 +73,7 @@ public final class LineConnection {
                 guard !isClosed else { return }
                 onFrame?(frame)
             }
+            if !isClosed { onReadHandled?() }
         } else if n == 0 {
             finish(nil)
         } else if errno != EAGAIN && errno != EINTR {

@@ -34,6 +34,10 @@ public final class Reactor {
     private var nextTimerID: UInt64 = 1
     private var running = false
     private var signalFD: Int32 = -1
+    /// Called when the loop has handled every descriptor that was ready and none is ready any
+    /// more, before it blocks: where work that batches what the handlers did belongs (the
+    /// watchdog's group commit of its snapshot). Not called while descriptors keep being ready.
+    public var onIdle: (() -> Void)?
 
     public init() throws(SystemError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -117,13 +121,22 @@ public final class Reactor {
     public func run() {
         running = true
         var events = [epoll_event](repeating: epoll_event(), count: 64)
+        // Handlers ran since the last idle call: look (without blocking) whether more is ready
+        // before calling `onIdle` and blocking.
+        var handledSinceIdle = false
         while running {
-            let timeout = nextTimeoutMillis()
+            let polling = handledSinceIdle && onIdle != nil
+            let timeout = polling ? 0 : nextTimeoutMillis()
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout) }
             if n < 0 {
                 if errno == EINTR { continue }
                 preconditionFailure("epoll_wait: \(SystemError.lastMessage())")
             }
+            if n == 0, polling {
+                handledSinceIdle = false
+                onIdle?()
+            }
+            if n > 0 { handledSinceIdle = true }
             for i in 0..<Int(n) {
                 let fd = events[i].data.fd
                 let bits = events[i].events

@@ -16,20 +16,27 @@ public struct Hello: Codable, Sendable, Equatable {
     public var pid: Int32?
     public var fence: Int64?
     public var resumeRuns: [String]?
+    /// Asks the watchdog for `applied` notices on this connection (see `Applied`).
+    public var appliedNotices: Bool?
 
-    public init(role: Role, market: String? = nil, runID: String? = nil, pid: Int32? = nil, fence: Int64? = nil, resumeRuns: [String]? = nil) {
+    public init(
+        role: Role, market: String? = nil, runID: String? = nil, pid: Int32? = nil, fence: Int64? = nil, resumeRuns: [String]? = nil,
+        appliedNotices: Bool? = nil
+    ) {
         self.role = role
         self.market = market
         self.runID = runID
         self.pid = pid
         self.fence = fence
         self.resumeRuns = resumeRuns
+        self.appliedNotices = appliedNotices
     }
 
     enum CodingKeys: String, CodingKey {
         case v, type, role, market, pid, fence
         case runID = "run_id"
         case resumeRuns = "resume_runs"
+        case appliedNotices = "applied_notices"
     }
 }
 
@@ -49,6 +56,29 @@ public struct Welcome: Codable, Sendable, Equatable {
 public struct Ack: Codable, Sendable, Equatable {
     public var v: Int64 = WireFormat.version
     public var type = "ack"
+    public var runID: String
+    public var seq: Int64
+
+    public init(runID: String, seq: Int64) {
+        self.runID = runID
+        self.seq = seq
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, type, seq
+        case runID = "run_id"
+    }
+}
+
+/// Cumulative, volatile: every event of `run_id` up to `seq` is applied to the watchdog's live
+/// state (status and alerts show it) but is not yet durable, so nothing may be dropped for it;
+/// that waits for `Ack`. Sent only to a worker connection whose hello asked for them
+/// (`"applied_notices":true`), once per run after each read that applied events of it: for
+/// probes that measure the watchdog's write-to-applied latency.
+/// `{"v":1,"type":"applied","run_id":"ES-20261121T071500Z-4f3a9c1b","seq":43}`
+public struct Applied: Codable, Sendable, Equatable {
+    public var v: Int64 = WireFormat.version
+    public var type = "applied"
     public var runID: String
     public var seq: Int64
 

@@ -26,6 +26,10 @@ final class ClientConnection {
     /// The run last added to `runsToAck`: a stream of one run's events costs one comparison
     /// each, not a hash and a set lookup.
     private var lastRunToAck: String?
+    /// The hello asked for `applied` notices.
+    var wantsAppliedNotices = false
+    /// Runs applied since the last `applied` notice, with their applied seq.
+    var appliedToNotify: [(runID: String, seq: Int64)] = []
     /// The earlier runs the worker's hello named (`resume_runs`).
     var resumeRuns: Set<String> = []
     /// The fence the worker's hello claimed, verified against the kernel's lock table (0: a
@@ -49,6 +53,18 @@ final class ClientConnection {
         if run == lastRunToAck { return }
         runsToAck.insert(run)
         lastRunToAck = run
+    }
+
+    /// Notes, for the next `applied` notice, that `run` is applied up to `seq`.
+    func applied(run: String, seq: Int64) {
+        guard wantsAppliedNotices else { return }
+        if let last = appliedToNotify.indices.last, appliedToNotify[last].runID == run {
+            appliedToNotify[last].seq = seq
+        } else if let i = appliedToNotify.firstIndex(where: { $0.runID == run }) {
+            appliedToNotify[i].seq = seq
+        } else {
+            appliedToNotify.append((run, seq))
+        }
     }
 
     /// The runs to ack after a snapshot, sorted; forgets them.

@@ -54,11 +54,22 @@ public struct SnapshotFile: Sendable {
 
     /// Writes `state` durably. On failure the previous snapshot is left as it was.
     public func save(_ state: WatchdogState, at now: WatchdogInstant) throws(SystemError) {
+        try write(try encode(state, at: now))
+    }
+
+    /// The document for `state`, saved at `now`: what `write` puts on disk.
+    public func encode(_ state: WatchdogState, at now: WatchdogInstant) throws(SystemError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(Document(savedAtUTC: now.utc, state: state)) else {
             throw SystemError("encode \(path)", code: EINVAL)
         }
+        return data
+    }
+
+    /// Replaces the snapshot with `data` (from `encode`) durably: temporary file, fsync, rename,
+    /// fsync of the folder. On failure the previous snapshot is left as it was.
+    public func write(_ data: Data) throws(SystemError) {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw SystemError("open \(tmp)") }
@@ -66,7 +77,7 @@ public struct SnapshotFile: Sendable {
         data.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = SystemError("write \(tmp)")

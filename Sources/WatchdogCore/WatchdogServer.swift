@@ -37,6 +37,20 @@ public final class WatchdogServer {
     private var clients: [Int32: ClientConnection] = [:]
     private var nextSerial = 1
     private var dirty = false
+    /// Applied events, alerts or acknowledgements wait for the next snapshot (acks with them).
+    private var eventsWaiting = false
+    /// The last snapshot write failed: only its retry timer writes again.
+    private var saveFailing = false
+    /// When the last snapshot was encoded and how long that took the loop (monotonic nanoseconds).
+    private var lastSaveStarted: Int64 = 0
+    private var lastEncodeTook: Int64 = 0
+    /// Writes the snapshots off the loop (created in `serve`).
+    private var writer: SnapshotWriter!
+    /// The snapshot being written: the applied seqs it holds and the runs each connection is
+    /// owed an ack for once it is on disk.
+    private var inFlight: (durable: [String: [String: Int64]], acks: [(client: ClientConnection, runs: [String])])?
+    /// A save was asked for while a write was in flight: it follows as soon as that one ends.
+    private var saveWhenWritten = false
     private var saveTimer: Reactor.TimerID?
     /// When the scheduled save runs (monotonic nanoseconds), nil when none is scheduled.
     private var saveDue: Int64?
@@ -140,7 +154,13 @@ public final class WatchdogServer {
         } catch {
             return Self.fail(.osError, "\(error)")
         }
+        do {
+            writer = try SnapshotWriter(file: snapshot, reactor: reactor) { [unowned self] result in self.written(result) }
+        } catch {
+            return Self.fail(.osError, "cannot start the snapshot writer: \(error)")
+        }
         reactor.watch(listenFD) { [unowned self] _ in self.acceptAll() }
+        reactor.onIdle = { [unowned self] in self.saveOnPause() }
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
         scheduleTick(every: tickSeconds)
         if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
@@ -171,6 +191,7 @@ public final class WatchdogServer {
         reactor.unwatch(listenFD)
         close(listenFD)
         if ownsSocketFile { unlink(config.paths.watchdogSocket) }
+        writer.finish()
         do {
             try snapshot.save(state, at: .now())
         } catch {
@@ -217,39 +238,98 @@ public final class WatchdogServer {
     /// each heartbeat of 200 markets cost the idle watchdog about 5 % of a core.
     static let lazySaveSeconds = 2.0
 
+    /// While input pauses, the snapshot is written at once unless the last one was encoded less
+    /// than this many times the encoding's own duration ago: at most about a tenth of the loop's
+    /// time goes to encoding snapshots, however events trickle in.
+    static let pauseSaveSpacing: Int64 = 10
+
     /// Schedules a snapshot: within `watchdog.snapshot_interval_seconds` for what acks and alerts
-    /// wait on, within `lazySaveSeconds` when `lazily`. An earlier scheduled save always wins.
+    /// wait on (sooner when input pauses: `saveOnPause`), within `lazySaveSeconds` when `lazily`.
     private func markDirty(lazily: Bool = false) {
         dirty = true
+        if !lazily { eventsWaiting = true }
         let delay = lazily ? max(Self.lazySaveSeconds, config.watchdog.snapshotInterval) : config.watchdog.snapshotInterval
-        let due = MonotonicClock.nowNanos() + Int64(delay * 1e9)
+        scheduleSave(at: MonotonicClock.nowNanos() + Int64(delay * 1e9))
+    }
+
+    /// Has the snapshot written at `due` (monotonic nanoseconds) unless a save is due sooner.
+    private func scheduleSave(at due: Int64) {
         if let scheduled = saveDue, scheduled <= due { return }
         if let timer = saveTimer { reactor.cancel(timer) }
         saveDue = due
-        saveTimer = reactor.schedule(afterSeconds: delay) { [unowned self] in self.save() }
+        saveTimer = reactor.schedule(afterNanos: max(0, due - MonotonicClock.nowNanos())) { [unowned self] in self.save() }
     }
 
-    /// Writes the snapshot, then acks on every connection what it delivered and is now durable.
+    /// Input paused (the reactor is idle): a group commit. Events waiting for their ack are
+    /// written now, or as soon as the spacing after the last encoding allows.
+    private func saveOnPause() {
+        guard eventsWaiting, !saveFailing else { return }
+        let allowed = lastSaveStarted + Self.pauseSaveSpacing * lastEncodeTook
+        if MonotonicClock.nowNanos() >= allowed { save() } else { scheduleSave(at: allowed) }
+    }
+
+    /// Encodes the state and hands it to the writer; `written` acks once it is on disk. With a
+    /// write in flight, the save follows when it ends.
     private func save() {
+        if let timer = saveTimer { reactor.cancel(timer) }
         saveTimer = nil
         saveDue = nil
         guard dirty else { return }
-        do {
-            try snapshot.save(state, at: .now())
-        } catch {
-            Diagnostics.note("\(snapshot.path): cannot save the snapshot: \(error); retrying in 1 s, nothing is acked meanwhile")
-            saveDue = MonotonicClock.nowNanos() + 1_000_000_000
-            saveTimer = reactor.schedule(afterSeconds: 1) { [unowned self] in self.save() }
+        guard !writer.isBusy else {
+            saveWhenWritten = true
             return
         }
-        dirty = false
-        for name in state.markets.keys { durable[name] = state.applied(market: name) }
-        for client in clients.values where !client.runsToAck.isEmpty {
-            guard let market = client.market else { continue }
-            for run in client.takeRunsToAck() {
-                if let seq = durable[market]?[run], seq > 0 { client.line.send(WireCoding.line(Ack(runID: run, seq: seq))) }
-            }
+        saveWhenWritten = false
+        let started = MonotonicClock.nowNanos()
+        let data: Data
+        do {
+            data = try snapshot.encode(state, at: .now())
+        } catch {
+            saveFailed(error, owed: [])
+            return
         }
+        lastSaveStarted = started
+        lastEncodeTook = MonotonicClock.nowNanos() - started
+        var holds: [String: [String: Int64]] = [:]
+        for name in state.markets.keys { holds[name] = state.applied(market: name) }
+        var acks: [(client: ClientConnection, runs: [String])] = []
+        for client in clients.values where !client.runsToAck.isEmpty { acks.append((client, client.takeRunsToAck())) }
+        inFlight = (holds, acks)
+        dirty = false
+        eventsWaiting = false
+        writer.start(data)
+    }
+
+    /// The writer finished: on success what the snapshot holds is durable and acked on every
+    /// connection that delivered it; on failure everything waits for the retry.
+    private func written(_ result: Result<Void, SystemError>) {
+        guard let job = inFlight else { return }
+        inFlight = nil
+        switch result {
+        case .success:
+            saveFailing = false
+            durable = job.durable
+            for (client, runs) in job.acks where !client.line.isClosed {
+                guard let market = client.market else { continue }
+                for run in runs {
+                    if let seq = durable[market]?[run], seq > 0 { client.line.send(WireCoding.line(Ack(runID: run, seq: seq))) }
+                }
+            }
+            if saveWhenWritten { save() }
+        case .failure(let error):
+            saveFailed(error, owed: job.acks)
+        }
+    }
+
+    /// A snapshot could not be encoded or written: nothing is acked, the state stays dirty and
+    /// the save is retried in a second.
+    private func saveFailed(_ error: SystemError, owed: [(client: ClientConnection, runs: [String])]) {
+        Diagnostics.note("\(snapshot.path): cannot save the snapshot: \(error); retrying in 1 s, nothing is acked meanwhile")
+        saveFailing = true
+        dirty = true
+        eventsWaiting = true
+        for (client, runs) in owed where !client.line.isClosed { for run in runs { client.delivered(run: run) } }
+        scheduleSave(at: MonotonicClock.nowNanos() + 1_000_000_000)
     }
 
     // MARK: connections
@@ -364,6 +444,10 @@ public final class WatchdogServer {
             }
             client.role = .worker(market: market, runID: runID)
             client.helloFence = fence
+            if hello.appliedNotices == true {
+                client.wantsAppliedNotices = true
+                client.line.onReadHandled = { [unowned self, unowned client] in self.sendAppliedNotices(to: client) }
+            }
             client.resumeRuns = Set(resume)
             var applied: [String: Int64] = [:]
             for run in resume + [runID] { applied[run] = durable[market]?[run] ?? 0 }
@@ -393,8 +477,9 @@ public final class WatchdogServer {
             return
         }
         switch state.apply(event, now: .now(), resumed: client.resumeRuns.contains(event.runID)) {
-        case .applied(let run, _):
+        case .applied(let run, let seq):
             client.delivered(run: run)
+            client.applied(run: run, seq: seq)
             if event.type == EventType.failsafeCleared.rawValue { latchCleared(event) }
         case .duplicate(let run, _): client.delivered(run: run)
         case .heartbeat, .staleHeartbeat:
@@ -402,6 +487,13 @@ public final class WatchdogServer {
             return
         }
         markDirty()
+    }
+
+    /// The `applied` notices a connection asked for, after a read that applied events.
+    private func sendAppliedNotices(to client: ClientConnection) {
+        guard !client.appliedToNotify.isEmpty else { return }
+        for (run, seq) in client.appliedToNotify { client.line.send(WireCoding.line(Applied(runID: run, seq: seq))) }
+        client.appliedToNotify.removeAll(keepingCapacity: true)
     }
 
     /// True when the kernel says `pid` holds the flock of `market`'s lock file, or of the inode the
