@@ -452,11 +452,12 @@ def start_watchdog(a, home, markets, snapshot_interval):
     return p, sock
 
 
-def start_peer(a, home):
+def start_peer(a, home, kind):
+    """The Python peer, or (kind "raw") the raw-socket reference that does no work."""
     os.makedirs(os.path.join(home, "run"), exist_ok=True)
     sock = os.path.join(home, "run", "peer.sock")
-    p = spawn(["taskset", "-c", "0", sys.executable, os.path.join(a.here, "peer_server.py"), sock],
-              stderr=open(os.path.join(home, "peer.log"), "a"))
+    argv = [a.raw, sock] if kind == "raw" else [sys.executable, os.path.join(a.here, "peer_server.py"), sock]
+    p = spawn(["taskset", "-c", "0"] + argv, stderr=open(os.path.join(home, "peer.log"), "a"))
     return p, sock
 
 
@@ -492,7 +493,7 @@ def fresh_server(a, base, kind, tag, markets, snapshot_interval=0.05):
     if kind == "watchdog":
         p, sock = start_watchdog(a, home, markets, snapshot_interval)
     else:
-        p, sock = start_peer(a, home)
+        p, sock = start_peer(a, home, kind)
     if not wait_for(lambda: connectable(sock), 15, 0.01):
         end(p)
         raise RuntimeError(f"{kind} did not serve {sock}")
@@ -507,9 +508,9 @@ def bench_ingest(a, base, results):
             total = a.events_batched if batch > 1 else a.events_single
             per = max(1, total // writers)
             key = f"{writers} writer{'s' if writers > 1 else ''}, {'batched (' + str(batch) + ' lines per write)' if batch > 1 else 'one line per write'}"
-            rates = {"watchdog": [], "python": []}
+            rates = {"watchdog": [], "python": [], "raw": []}
             for rep in range(a.reps + 1):
-                for kind in random.sample(["watchdog", "python"], 2):
+                for kind in random.sample(list(rates), len(rates)):
                     p, sock, home = fresh_server(a, base, kind, key, markets)
                     try:
                         t0, t1, _ = run_writers(a, sock, markets, per, batch, 0)
@@ -528,9 +529,9 @@ def bench_latency(a, base, results):
     it is applied (the watchdog's `applied` notice, the peer's ack) and to its ack (the watchdog's:
     in a snapshot on disk). The watchdog runs its default configuration (snapshot_interval 0.05 s,
     written at once when input pauses). Interleaved like every comparison."""
-    lats = {"watchdog": [], "python": []}
+    lats = {"watchdog": [], "python": [], "raw": []}
     for rep in range(a.reps):
-        for kind in random.sample(["watchdog", "python"], 2):
+        for kind in random.sample(list(lats), len(lats)):
             p, sock, home = fresh_server(a, base, kind, "lat", ["L00"])
             try:
                 _, _, l = run_writers(a, sock, ["L00"], a.latency_events, 1, 1000)
@@ -688,6 +689,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--child", required=True)
     ap.add_argument("--writer", required=True)
+    ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="crash,start,worker,hung,ingest,latency,scale")
