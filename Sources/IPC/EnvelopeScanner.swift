@@ -1,5 +1,6 @@
 /// The per-event fast path of `Event.decode(line:)`: reads the envelope straight from the line's
-/// bytes, with no `JSONValue` for its nine members, and hands only `data` to `JSONParser`.
+/// bytes, with no `JSONValue` for its nine members, and checks `data` in place (`JSONSkimmer`),
+/// keeping its bytes for whoever reads it later.
 ///
 /// It accepts only what the general path (`JSONParser.parse`, then `Event.decode(object:)`)
 /// accepts, and builds the same `Event`. Whatever it does not handle itself (an escape or control
@@ -29,6 +30,7 @@ struct EnvelopeScanner {
         var type = "", market = "", runID = ""
         var tsRange = 0..<0
         var data = JSONObject()
+        var dataBytes: Range<Int>?
         skipWhitespace()
         guard take(UInt8(ascii: "{")) else { return nil }
         while true {
@@ -49,9 +51,15 @@ struct EnvelopeScanner {
             case .runID: guard let s = plainString() else { return nil }; runID = string(s)
             case .ts: guard let s = plainString() else { return nil }; tsRange = s
             case .data:
-                guard let (object, end) = try? JSONParser.parseObject(bytes, at: index, depth: 2) else { return nil }
-                data = object
-                index = end
+                // Validated in place and kept as bytes when that is decided cheaply; else parsed.
+                if let end = JSONSkimmer.objectEnd(bytes, at: index, depth: 2) {
+                    dataBytes = index..<end
+                    index = end
+                } else {
+                    guard let (object, end) = try? JSONParser.parseObject(bytes, at: index, depth: 2) else { return nil }
+                    data = object
+                    index = end
+                }
             }
             skipWhitespace()
             if take(UInt8(ascii: ",")) { continue }
@@ -68,6 +76,11 @@ struct EnvelopeScanner {
             guard seq == nil else { return nil }
         } else {
             guard let seq, seq > 0 else { return nil }
+        }
+        if let dataBytes {
+            return Event(
+                type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: string(tsRange),
+                dataBytes: Array(bytes[dataBytes]))
         }
         return Event(type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: string(tsRange), data: data)
     }

@@ -13,9 +13,36 @@ public struct Event: Sendable, Equatable {
     public var fence: Int64
     public var seq: Int64?
     public var ts: String
-    public var data: JSONObject
+    /// The `data` object. A line decoded on the fast path keeps it as its own validated bytes
+    /// until something reads it (the watchdog reads it for a few event types only), and is parsed
+    /// on each read; an event built in code, or decoded generally, holds the object.
+    public var data: JSONObject {
+        get {
+            switch payload {
+            case .object(let object): return object
+            case .bytes(let bytes): return Self.parse(data: bytes)
+            }
+        }
+        set { payload = .object(newValue) }
+    }
+    private var payload: Payload
+
+    private enum Payload: Sendable {
+        case object(JSONObject)
+        /// The bytes of the line's `data` object, which `JSONSkimmer` found valid.
+        case bytes([UInt8])
+    }
 
     public init(type: String, market: String, runID: String, pid: Int32, fence: Int64, seq: Int64?, ts: String, data: JSONObject) {
+        self.init(type: type, market: market, runID: runID, pid: pid, fence: fence, seq: seq, ts: ts, payload: .object(data))
+    }
+
+    /// An event whose `data` is still the bytes `JSONSkimmer` validated (`EnvelopeScanner`).
+    init(type: String, market: String, runID: String, pid: Int32, fence: Int64, seq: Int64?, ts: String, dataBytes: [UInt8]) {
+        self.init(type: type, market: market, runID: runID, pid: pid, fence: fence, seq: seq, ts: ts, payload: .bytes(dataBytes))
+    }
+
+    private init(type: String, market: String, runID: String, pid: Int32, fence: Int64, seq: Int64?, ts: String, payload: Payload) {
         self.type = type
         self.market = market
         self.runID = runID
@@ -23,7 +50,25 @@ public struct Event: Sendable, Equatable {
         self.fence = fence
         self.seq = seq
         self.ts = ts
-        self.data = data
+        self.payload = payload
+    }
+
+    private static func parse(data bytes: [UInt8]) -> JSONObject {
+        let result: Result<JSONObject, LineError> = bytes.withUnsafeBufferPointer { p in
+            do throws(LineError) { return .success(try JSONParser.parseObject(p, at: 0, depth: 2).0) } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(let object): return object
+        case .failure(let error):
+            // JSONSkimmer accepts a subset of what the parser accepts (tests and the fuzzer hold it to that).
+            preconditionFailure("an event's data passed JSONSkimmer but not JSONParser (\(error)): \(String(decoding: bytes, as: UTF8.self))")
+        }
+    }
+
+    /// Equal envelopes and equal `data` objects, however each holds its `data`.
+    public static func == (a: Event, b: Event) -> Bool {
+        a.type == b.type && a.market == b.market && a.runID == b.runID && a.pid == b.pid && a.fence == b.fence && a.seq == b.seq
+            && a.ts == b.ts && a.data == b.data
     }
 
     public var isHeartbeat: Bool { type == EventType.heartbeat.rawValue }
@@ -51,7 +96,10 @@ public struct Event: Sendable, Equatable {
         out.append(contentsOf: Array(",\"ts\":".utf8))
         JSONValue.writeString(ts, into: &out)
         out.append(contentsOf: Array(",\"data\":".utf8))
-        data.write(into: &out)
+        switch payload {
+        case .object(let object): object.write(into: &out)
+        case .bytes(let bytes): out.append(contentsOf: bytes)
+        }
         out.append(contentsOf: Array("}\n".utf8))
         return out
     }

@@ -75,6 +75,42 @@ struct EnvelopeScannerTests {
         #expect(fast > 0, "seed \(seed): no edited line took the fast path")
     }
 
+    @Test(
+        "data objects the skimmer keeps as bytes are exactly those the parser accepts as the same object",
+        arguments: [
+            #"{}"#, #"{"a":1,"b":-0,"c":0.25,"d":123456789012345678,"e":[true,false,null,"x",{"f":[]}]}"#,
+            #"{"text":"é ü 日本","n":-12.5}"#, " { \"a\" : [ 1 , 2 ] } ",
+            // Left to the parser (nil), valid: an escape, an exponent, 19 digits, a non-ASCII key.
+            #"{"a":"\"quoted\""}"#, #"{"a":1e3}"#, #"{"a":1234567890123456789}"#, #"{"é":1}"#,
+            // Left to the parser, invalid: duplicates (also by canonical equivalence), a leading zero,
+            // a trailing comma, a control character, nesting too deep.
+            #"{"a":1,"a":2}"#, "{\"\u{E9}\":1,\"e\u{301}\":2}", #"{"a":01}"#, #"{"a":1,}"#, "{\"a\":\"\u{1}\"}",
+            String(repeating: "{\"d\":", count: 31) + "1" + String(repeating: "}", count: 31),
+        ])
+    func skimmedData(_ text: String) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBufferPointer { p in
+            let start = p.firstIndex(of: UInt8(ascii: "{")) ?? 0
+            let parsed: (JSONObject, end: Int)?
+            do throws(LineError) { parsed = try JSONParser.parseObject(p, at: start, depth: 2) } catch { parsed = nil }
+            guard let end = JSONSkimmer.objectEnd(p, at: start, depth: 2) else { return }
+            #expect(parsed?.end == end, "\(text): skimmed to \(end), the parser says \(String(describing: parsed?.end))")
+        }
+        // Through the whole decoder, both paths agree on it as an event's data.
+        let line = #"{"v":1,"type":"X","market":"ES","run_id":"r","pid":1,"fence":1,"seq":1,"ts":"2026-11-21T07:00:00.1Z","data":"# + text + "}"
+        expectPathsAgree(Array(line.utf8), "data \(text)")
+    }
+
+    @Test("a worker's own data stays bytes until read, and reads back as the object it wrote")
+    func workerDataIsKeptAsBytes() throws {
+        for (type, line) in validEventLines {
+            let event = try #require(line.withUnsafeBufferPointer { EnvelopeScanner.event($0) }, "\(type)")
+            let general = try Event.decode(line: Array(line))
+            #expect(event.data == general.data, "\(type)")
+            #expect(Array(event.encodedLine().dropLast()) == line, "\(type): re-encoding a kept data changes the line")
+        }
+    }
+
     @Test("random bytes: both paths agree", arguments: propertySeeds)
     func randomBytes(seed: UInt64) {
         var rng = SplitMix64(seed: seed)
