@@ -51,6 +51,9 @@ public final class WatchdogServer {
     private var inFlight: (durable: [String: [String: Int64]], acks: [(client: ClientConnection, runs: [String])])?
     /// A save was asked for while a write was in flight: it follows as soon as that one ends.
     private var saveWhenWritten = false
+    /// A write in flight longer than this is logged (once): the disk is stuck and acks wait.
+    static let slowWriteSeconds: Int64 = 5
+    private var slowWriteLogged = false
     private var saveTimer: Reactor.TimerID?
     /// When the scheduled save runs (monotonic nanoseconds), nil when none is scheduled.
     private var saveDue: Int64?
@@ -277,6 +280,12 @@ public final class WatchdogServer {
         guard dirty else { return }
         guard !writer.isBusy else {
             saveWhenWritten = true
+            let inFlightNanos = MonotonicClock.nowNanos() - lastSaveStarted
+            if !slowWriteLogged, inFlightNanos > Self.slowWriteSeconds * 1_000_000_000 {
+                slowWriteLogged = true
+                Diagnostics.note(
+                    "\(snapshot.path): the snapshot write has not finished after \(inFlightNanos / 1_000_000_000) s; nothing is acked until it does (is the disk stuck?)")
+            }
             return
         }
         saveWhenWritten = false
@@ -305,6 +314,10 @@ public final class WatchdogServer {
     private func written(_ result: Result<Void, SystemError>) {
         guard let job = inFlight else { return }
         inFlight = nil
+        if slowWriteLogged {
+            slowWriteLogged = false
+            Diagnostics.note("\(snapshot.path): the slow snapshot write finished after \((MonotonicClock.nowNanos() - lastSaveStarted) / 1_000_000) ms")
+        }
         switch result {
         case .success:
             saveFailing = false
