@@ -157,9 +157,6 @@ public struct MarketState: Codable, Sendable, Equatable {
         heartbeatReceivedAt = now
     }
 
-    /// What stands in a market's slot while `WatchdogState.apply` works on its state.
-    static let vacant = MarketState(canonicalInstrument: "", now: 0)
-
     /// The last seq applied for `runID` (0: none).
     public func appliedSeq(_ runID: String) -> Int64 {
         runIndex(runID).map { runs[$0].appliedSeq } ?? 0

@@ -19,9 +19,18 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     public var markets: [String: MarketState] = [:]
     /// Every refused line or connection, by reason (all reasons present, zero or not).
     public var rejected: [String: Int64] = Dictionary(uniqueKeysWithValues: RejectionReason.allCases.map { ($0.rawValue, 0) })
+    /// The alert history and numbering, which the rules change beside a market (see `apply`).
+    var ledger = AlertLedger()
+
     /// Closed and resolved alerts, newest last, at most `maxHistory`.
-    public var alertHistory: [Alert] = []
-    var nextAlertNumber: Int64 = 1
+    public var alertHistory: [Alert] {
+        get { ledger.history }
+        set { ledger.history = newValue }
+    }
+    var nextAlertNumber: Int64 {
+        get { ledger.nextNumber }
+        set { ledger.nextNumber = newValue }
+    }
 
     public static let maxHistory = 100
 
@@ -44,6 +53,24 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         case nextAlertNumber = "next_alert_number"
     }
 
+    /// The snapshot's four keys, all required (the ledger's two fields are keys of their own).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        markets = try c.decode([String: MarketState].self, forKey: .markets)
+        rejected = try c.decode([String: Int64].self, forKey: .rejected)
+        ledger = AlertLedger(
+            history: try c.decode([Alert].self, forKey: .alertHistory),
+            nextNumber: try c.decode(Int64.self, forKey: .nextAlertNumber))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(markets, forKey: .markets)
+        try c.encode(rejected, forKey: .rejected)
+        try c.encode(ledger.history, forKey: .alertHistory)
+        try c.encode(ledger.nextNumber, forKey: .nextAlertNumber)
+    }
+
     /// After a restart: every market's heartbeat clock starts now (a snapshot holds no monotonic
     /// time), and configured markets the snapshot lacks are added.
     public mutating func restartClocks(at now: WatchdogInstant, configuredMarkets: [String]) {
@@ -61,23 +88,19 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     /// history, not a regression.
     @discardableResult
     public mutating func apply(_ e: Event, now: WatchdogInstant, resumed: Bool = false) -> Outcome {
-        // The market's state is swapped out of its slot and back (one hash lookup, no copy): the
-        // rules below change it and, through `raise`, the alert history beside it.
-        let slot: Dictionary<String, MarketState>.Index
-        if let found = markets.index(forKey: e.market) {
-            slot = found
-        } else {
-            markets[e.market] = MarketState(canonicalInstrument: e.market, now: now.monotonicNanos)
-            slot = markets.index(forKey: e.market)!
-        }
-        var m = MarketState.vacant
-        swap(&m, &markets.values[slot])
-        defer { swap(&m, &markets.values[slot]) }
-        return apply(e, to: &m, now: now, resumed: resumed)
+        // The rules change the market's state in its slot (one hash lookup, no copy; a market not
+        // seen before is added) and the alert ledger beside it: two stored properties, so the two
+        // accesses do not overlap.
+        let market = e.market
+        return Self.apply(
+            e, to: &markets[market, default: MarketState(canonicalInstrument: market, now: now.monotonicNanos)], ledger: &ledger,
+            now: now, resumed: resumed)
     }
 
-    private mutating func apply(_ e: Event, to m: inout MarketState, now: WatchdogInstant, resumed: Bool) -> Outcome {
-        if e.isHeartbeat { return heartbeat(e, &m, now) }
+    private static func apply(
+        _ e: Event, to m: inout MarketState, ledger: inout AlertLedger, now: WatchdogInstant, resumed: Bool
+    ) -> Outcome {
+        if e.isHeartbeat { return heartbeat(e, &m, &ledger, now) }
         let seq = e.seq ?? 0
         let index = m.runIndex(e.runID)
         let applied = index.map { m.runs[$0].appliedSeq } ?? 0
@@ -88,7 +111,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         if seq > applied + 1 {
             let missing = seq - applied - 1
             m.counters.gaps += missing
-            raise(
+            ledger.raise(
                 .sequenceGap, in: &m, now, severity: .warning, title: "\(e.market): events missing from run \(e.runID)",
                 message: "run \(e.runID) jumped from seq \(applied) to \(seq): \(missing) event(s) never arrived",
                 rootCause: "the worker's journal lost lines, or events were sent without their predecessors",
@@ -110,7 +133,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         if e.fence < m.fenceHighWater {
             m.counters.staleFence += 1
             if index == nil, !resumed {
-                raise(
+                ledger.raise(
                     .fenceRegression, in: &m, now, severity: .critical,
                     title: "\(e.market): a new run arrived with an older fence",
                     message: "run \(e.runID) (pid \(e.pid)) carries fence \(e.fence), below the high-water mark \(m.fenceHighWater)",
@@ -121,11 +144,13 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             return .applied(runID: e.runID, seq: seq)
         }
         m.fenceHighWater = e.fence
-        current(e, &m, now)
+        current(e, &m, &ledger, now)
         return .applied(runID: e.runID, seq: seq)
     }
 
-    private mutating func heartbeat(_ e: Event, _ m: inout MarketState, _ now: WatchdogInstant) -> Outcome {
+    private static func heartbeat(
+        _ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant
+    ) -> Outcome {
         guard e.fence > 0, e.fence >= m.fenceHighWater else {
             m.counters.staleFence += 1
             return .staleHeartbeat
@@ -136,12 +161,12 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         m.heartbeatAgeSeconds = 0
         m.lastHeartbeatUTC = e.ts
         if let mode = e.data["mode"]?.stringValue { m.mode = mode }
-        setHeartbeatState(.ok, &m, now)
+        setHeartbeatState(.ok, &m, &ledger, now)
         return .heartbeat
     }
 
     /// An event of the current holder (fence at the high-water mark).
-    private mutating func current(_ e: Event, _ m: inout MarketState, _ now: WatchdogInstant) {
+    private static func current(_ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant) {
         switch EventType(rawValue: e.type) {
         case .identityInvariantsStatus:
             let pass = e.data["pass"]?.boolValue ?? false
@@ -153,9 +178,9 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             if let x = e.data["execution_instrument"]?.stringValue { m.executionInstrument = x }
             if let s = e.data["stream_ids"]?.stringArrayValue { m.streamIDs = s }
             if pass {
-                resolve(.identityViolation, in: &m, now)
+                ledger.resolve(.identityViolation, in: &m, now)
             } else {
-                raise(
+                ledger.raise(
                     .identityViolation, in: &m, now, severity: .critical, title: "\(e.market): identity invariants violated",
                     message: violations.joined(separator: "; "),
                     rootCause: "the market's configuration names a non-canonical stream or instrument",
@@ -170,12 +195,13 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             if let s = e.data["stream_ids"]?.stringArrayValue { m.streamIDs = s }
         case .lockStale:
             crashed(
-                e, &m, now, previousRun: e.data["stale_run_id"]?.stringValue, previousPID: e.data["stale_pid"]?.intValue.map(String.init),
+                e, &m, &ledger, now, previousRun: e.data["stale_run_id"]?.stringValue,
+                previousPID: e.data["stale_pid"]?.intValue.map(String.init),
                 detail: "the lock record named run \(e.data["stale_run_id"]?.stringValue ?? "unknown") that no longer held the lock")
         case .lockAcquired:
             if let held = m.lock, held.runID != e.runID {
                 crashed(
-                    e, &m, now, previousRun: held.runID, previousPID: String(held.pid),
+                    e, &m, &ledger, now, previousRun: held.runID, previousPID: String(held.pid),
                     detail: "run \(held.runID) (pid \(held.pid)) never released the lock")
             }
             m.lock = MarketState.LockHolder(runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: e.data["acquired_at_utc"]?.stringValue ?? e.ts)
@@ -201,7 +227,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             let trigger = e.data["trigger"]?.stringValue ?? "UNKNOWN"
             let reason = e.data["reason"]?.stringValue ?? ""
             m.latch = MarketState.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
-            raise(
+            ledger.raise(
                 .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched SHUTDOWN",
                 message: reason, rootCause: Self.failsafeCause(trigger),
                 action: "find and fix the cause, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
@@ -212,7 +238,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             let names = failed.compactMap { $0["name"]?.stringValue }
             let details = failed.map { "\($0["name"]?.stringValue ?? "?"): \($0["detail"]?.stringValue ?? "")" }.joined(separator: "; ")
             let integrity = names.contains("event_log_integrity") || names.contains("snapshot_consistency")
-            raise(
+            ledger.raise(
                 integrity ? .integrityViolation : .startupChecksFailed, in: &m, now, severity: .critical,
                 title: "\(e.market): startup checks failed (\(names.joined(separator: ", "))): the worker holds OBSERVE_ONLY",
                 message: details,
@@ -225,7 +251,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             m.latch = nil
             m.lastLatchCleared = MarketState.LatchClearance(
                 trigger: e.data["trigger"]?.stringValue ?? "", by: e.data["cleared_by"]?.stringValue ?? "", atUTC: e.ts)
-            for condition in Alert.Condition.latches { resolve(condition, in: &m, now) }
+            for condition in Alert.Condition.latches { ledger.resolve(condition, in: &m, now) }
         case .healthStatus:
             m.health = MarketState.Health(
                 healthy: e.data["healthy"]?.boolValue ?? false, reasons: e.data["reasons"]?.stringArrayValue ?? [], atUTC: e.ts)
@@ -256,10 +282,11 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         }
     }
 
-    private mutating func crashed(
-        _ e: Event, _ m: inout MarketState, _ now: WatchdogInstant, previousRun: String?, previousPID: String?, detail: String
+    private static func crashed(
+        _ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant, previousRun: String?,
+        previousPID: String?, detail: String
     ) {
-        raise(
+        ledger.raise(
             .holderCrashed, in: &m, now, severity: .warning, title: "\(e.market): the previous lock holder ended without releasing",
             message: "run \(e.runID) (pid \(e.pid)) took over at fence \(e.fence): \(detail)",
             rootCause: "the previous worker crashed or was killed",
@@ -274,21 +301,27 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     @discardableResult
     public mutating func tick(now: WatchdogInstant, policy: HeartbeatPolicy) -> Bool {
         var changed = false
-        for name in Array(markets.keys) {
-            var m = markets.removeValue(forKey: name)!
-            let age = max(0, now.monotonicNanos - m.heartbeatReceivedAt)
-            m.heartbeatAgeSeconds = Double(age) / 1e9
-            let state = policy.state(ageNanos: age)
-            if state != m.heartbeatState {
-                changed = true
-                setHeartbeatState(state, &m, now)
-            }
-            markets[name] = m
+        // Each market in its slot: changing a value leaves the dictionary's indices valid.
+        var slot = markets.startIndex
+        while slot != markets.endIndex {
+            if Self.tick(&markets.values[slot], &ledger, now: now, policy: policy) { changed = true }
+            markets.formIndex(after: &slot)
         }
         return changed
     }
 
-    private mutating func setHeartbeatState(_ state: HeartbeatState, _ m: inout MarketState, _ now: WatchdogInstant) {
+    private static func tick(_ m: inout MarketState, _ ledger: inout AlertLedger, now: WatchdogInstant, policy: HeartbeatPolicy) -> Bool {
+        let age = max(0, now.monotonicNanos - m.heartbeatReceivedAt)
+        m.heartbeatAgeSeconds = Double(age) / 1e9
+        let state = policy.state(ageNanos: age)
+        guard state != m.heartbeatState else { return false }
+        setHeartbeatState(state, &m, &ledger, now)
+        return true
+    }
+
+    private static func setHeartbeatState(
+        _ state: HeartbeatState, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant
+    ) {
         let was = m.heartbeatState
         guard state != was else { return }
         m.heartbeatState = state
@@ -296,7 +329,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             m.inhibitedAlerts += m.alerts
             m.alerts = []
             if let last = m.lastHeartbeatUTC, !m.releasedCleanly {
-                raise(
+                ledger.raise(
                     .heartbeatLost, in: &m, now, severity: .critical, title: "\(m.canonicalInstrument): heartbeat lost",
                     message: "no heartbeat for \(formatSeconds(m.heartbeatAgeSeconds)) s; the last one was stamped \(last)",
                     rootCause: "the worker is stopped, hung, dead or cut off from the watchdog",
@@ -307,55 +340,13 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     ])
             }
         } else if was == .lost {
-            resolve(.heartbeatLost, in: &m, now)
+            ledger.resolve(.heartbeatLost, in: &m, now)
             m.alerts += m.inhibitedAlerts
             m.inhibitedAlerts = []
         }
     }
 
     // MARK: alerts
-
-    private mutating func raise(
-        _ condition: Alert.Condition, in m: inout MarketState, _ now: WatchdogInstant, severity: Alert.Severity, title: String,
-        message: String, rootCause: String, action: String, metadata: [String: String]
-    ) {
-        if let i = m.alerts.firstIndex(where: { $0.condition == condition }) {
-            m.alerts[i].occurrences += 1
-            m.alerts[i].message = message
-            m.alerts[i].metadata = metadata
-            return
-        }
-        if let i = m.inhibitedAlerts.firstIndex(where: { $0.condition == condition }) {
-            m.inhibitedAlerts[i].occurrences += 1
-            m.inhibitedAlerts[i].message = message
-            m.inhibitedAlerts[i].metadata = metadata
-            return
-        }
-        let alert = Alert(
-            alertID: "\(m.canonicalInstrument)-\(nextAlertNumber)", market: m.canonicalInstrument, condition: condition, timestamp: now.utc,
-            severity: severity, title: title, message: message, rootCause: rootCause, recommendedAction: action, metadata: metadata,
-            acknowledged: false, occurrences: 1, resolvedAtUTC: nil)
-        nextAlertNumber += 1
-        if m.heartbeatState == .lost && condition != .heartbeatLost {
-            m.inhibitedAlerts.append(alert)
-        } else {
-            m.alerts.append(alert)
-        }
-    }
-
-    private mutating func resolve(_ condition: Alert.Condition, in m: inout MarketState, _ now: WatchdogInstant) {
-        for i in m.alerts.indices.reversed() where m.alerts[i].condition == condition { close(m.alerts.remove(at: i), now) }
-        for i in m.inhibitedAlerts.indices.reversed() where m.inhibitedAlerts[i].condition == condition {
-            close(m.inhibitedAlerts.remove(at: i), now)
-        }
-    }
-
-    private mutating func close(_ alert: Alert, _ now: WatchdogInstant) {
-        var a = alert
-        a.resolvedAtUTC = now.utc
-        alertHistory.append(a)
-        if alertHistory.count > Self.maxHistory { alertHistory.removeFirst(alertHistory.count - Self.maxHistory) }
-    }
 
     /// Acknowledges the open alerts of `market` (all of them, or the one named `alertID`).
     /// Incidents close; conditions stay open, acknowledged, until they end. Returns the
@@ -367,7 +358,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             for i in list.indices.reversed() where alertID == nil || list[i].alertID == alertID {
                 list[i].acknowledged = true
                 done.append(list[i])
-                if list[i].condition.closesOnAcknowledgement { close(list.remove(at: i), now) }
+                if list[i].condition.closesOnAcknowledgement { ledger.close(list.remove(at: i), now) }
             }
         }
         ack(&m.alerts)
@@ -381,9 +372,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     /// Counts a refused line or connection, globally and under `market` when it is known.
     public mutating func countRejection(_ reason: RejectionReason, market: String?) {
         rejected[reason.rawValue, default: 0] += 1
-        if let market, markets[market] != nil {
-            markets[market]!.counters.rejected[reason.rawValue, default: 0] += 1
-        }
+        if let market { markets[market]?.counters.rejected[reason.rawValue, default: 0] += 1 }
     }
 
     /// Applied seq of every run of `market`, as the welcome reports them.
