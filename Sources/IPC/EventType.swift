@@ -21,4 +21,13 @@ public enum EventType: String, CaseIterable, Sendable {
     case orderFilled = "ORDER_FILLED"
     case orderCancelled = "ORDER_CANCELLED"
     case orderTimeout = "ORDER_TIMEOUT"
+
+    private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+
+    /// The type named `rawValue`: one hash lookup (the synthesized initializer compares the
+    /// name with every case in turn, a few hundred instructions on the watchdog's per-event path).
+    public init?(rawValue: String) {
+        guard let type = Self.byName[rawValue] else { return nil }
+        self = type
+    }
 }
