@@ -13,13 +13,13 @@
  *   ack that covers it. With RATE > 0 the hello asks for the watchdog's "applied" notices
  *   (applied{run_id, seq}: applied to its live state, not yet durable); a server that sends
  *   none (the Python peer acks once applied) has its ack count as both. Both messages are
- *   cumulative: they cover every seq up to seq. */
+ *   cumulative: they cover every seq up to seq. With RATE > 0 the writer spins between sends
+ *   (it has a core of its own), so each reply is stamped when it arrives. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <poll.h>
 #include <stdio.h>
@@ -56,9 +56,11 @@ static void covered(long long seq, long long *mark, long long *next, long long *
     while (*next <= *mark) at[(*next)++] = now;
 }
 
-/* Reads once (the socket is readable) and takes every complete ack and applied line, stamped now. */
-static int read_acks_now(int fd) {
-    ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen - 1);
+/* Reads once and takes every complete ack and applied line, stamped now; with MSG_DONTWAIT in
+ * flags, returns 0 at once when nothing is there. */
+static int read_acks_now(int fd, int flags) {
+    ssize_t r = recv(fd, rbuf + rlen, sizeof rbuf - rlen - 1, flags);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (flags & MSG_DONTWAIT)) return 0;
     if (r <= 0) { fprintf(stderr, "ingest_writer: the server closed the connection\n"); exit(1); }
     long long now = mono_ns();
     rlen += (size_t)r;
@@ -84,7 +86,7 @@ static int read_acks_now(int fd) {
 /* Reads what is there (blocking once if block), and takes every complete ack line. */
 static int read_acks(int fd, int block) {
     if (!block) { struct pollfd p = {fd, POLLIN, 0}; if (poll(&p, 1, 0) <= 0) return 0; }
-    return read_acks_now(fd);
+    return read_acks_now(fd, 0);
 }
 
 int main(int argc, char **argv) {
@@ -99,7 +101,6 @@ int main(int argc, char **argv) {
     snprintf(lockdir, sizeof lockdir, "%s/../runtime_locks", rundir);
     mkdir(lockdir, 0750);
     snprintf(lockpath, sizeof lockpath, "%s/canonical_%s.lock", lockdir, market);
-    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake on time: the latency run sends on a 1 ms grid */
     int lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "ingest_writer: cannot take %s: %s\n", lockpath, strerror(errno));
@@ -158,18 +159,17 @@ int main(int argc, char **argv) {
         }
         if (interval) {
             long long due = start + (seq - 1 - k) * interval;
-            /* Wait for the send time in ppoll, so an ack or applied line is stamped the moment it arrives. */
-            for (long long now = mono_ns(); now < due; now = mono_ns()) {
-                struct pollfd p = {fd, POLLIN, 0};
-                struct timespec d = {(due - now) / 1000000000LL, (due - now) % 1000000000LL};
-                if (ppoll(&p, 1, &d, NULL) > 0) read_acks_now(fd);
-            }
+            /* Spin until the send time, taking replies as they come: a reply is stamped the moment
+             * it is in the socket, not when the scheduler wakes the writer. The writer has core 1 to
+             * itself; the server under test, on core 0, waits for its input as it always does. */
+            while (mono_ns() < due) read_acks_now(fd, MSG_DONTWAIT);
         }
         long long t = mono_ns();
         for (long long s = seq - k; s < seq; s++) written_at[s] = t;
         write_all(fd, out, n);
         if (interval) read_acks(fd, 0);
     }
+    while (interval && applied < count) read_acks_now(fd, MSG_DONTWAIT);
     while (acked < count) read_acks(fd, 1);
     printf("%lld %lld\n", start, acked_at[count]);
     if (interval)
