@@ -93,6 +93,16 @@ public struct Applied: Codable, Sendable, Equatable {
     }
 }
 
+extension Ack {
+    /// `WireCoding.line(self)`, byte for byte, built directly.
+    public var line: [UInt8] { WireCoding.runSeqLine(type: type, runID: runID, seq: seq, v: v) }
+}
+
+extension Applied {
+    /// `WireCoding.line(self)`, byte for byte, built directly.
+    public var line: [UInt8] { WireCoding.runSeqLine(type: type, runID: runID, seq: seq, v: v) }
+}
+
 /// From the watchdog to a worker's live connection, when an operator's `watchdog ack MARKET`
 /// acknowledges a market whose fail-safe or startup-check latch is set: the worker clears the
 /// latch, records `by` and journals `FAILSAFE_CLEARED`.
@@ -128,6 +138,23 @@ public enum WireCoding {
         var bytes = Array((try? encoder.encode(value)) ?? Data("{}".utf8))
         bytes.append(UInt8(ascii: "\n"))
         return bytes
+    }
+
+    /// `{"run_id":…,"seq":…,"type":…,"v":…}` and a newline: `line(_:)` of an `Ack` or an `Applied`,
+    /// byte for byte, without a `JSONEncoder` (those go out at event rates).
+    static func runSeqLine(type: String, runID: String, seq: Int64, v: Int64) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + runID.utf8.count)
+        out.append(contentsOf: #"{"run_id":"#.utf8)
+        JSONValue.writeString(runID, into: &out)
+        out.append(contentsOf: #","seq":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(type, into: &out)
+        out.append(contentsOf: #","v":"#.utf8)
+        out.append(contentsOf: String(v).utf8)
+        out.append(contentsOf: "}\n".utf8)
+        return out
     }
 
     /// Decodes one line (newline excluded) as `T`.

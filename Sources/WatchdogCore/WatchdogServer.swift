@@ -325,7 +325,7 @@ public final class WatchdogServer {
             for (client, runs) in job.acks where !client.line.isClosed {
                 guard let market = client.market else { continue }
                 for run in runs {
-                    if let seq = durable[market]?[run], seq > 0 { client.line.send(WireCoding.line(Ack(runID: run, seq: seq))) }
+                    if let seq = durable[market]?[run], seq > 0 { client.line.send(Ack(runID: run, seq: seq).line) }
                 }
             }
             if saveWhenWritten { save() }
@@ -505,7 +505,7 @@ public final class WatchdogServer {
     /// The `applied` notices a connection asked for, after a read that applied events.
     private func sendAppliedNotices(to client: ClientConnection) {
         guard !client.appliedToNotify.isEmpty else { return }
-        for (run, seq) in client.appliedToNotify { client.line.send(WireCoding.line(Applied(runID: run, seq: seq))) }
+        for (run, seq) in client.appliedToNotify { client.line.send(Applied(runID: run, seq: seq).line) }
         client.appliedToNotify.removeAll(keepingCapacity: true)
     }
 

@@ -32,6 +32,16 @@ struct RejectionReasonTests {
 struct WireMessagesTests {
     func text(_ line: [UInt8]) -> String { String(decoding: line, as: UTF8.self) }
 
+    @Test(
+        "acks and applied notices built directly are the bytes the Codable encoder writes",
+        arguments: ["ES-20261121T071500Z-4f3a9c1b", "a", "quote\" back\\slash /é"])
+    func directLines(_ run: String) {
+        for seq: Int64 in [1, 43, Int64.max] {
+            #expect(Ack(runID: run, seq: seq).line == WireCoding.line(Ack(runID: run, seq: seq)), "ack \(run) \(seq)")
+            #expect(Applied(runID: run, seq: seq).line == WireCoding.line(Applied(runID: run, seq: seq)), "applied \(run) \(seq)")
+        }
+    }
+
     @Test("a worker hello uses snake_case keys and decodes back")
     func workerHello() throws {
         let hello = Hello(
