@@ -8,9 +8,9 @@
 /// repeated key, a field of the wrong type or out of range, invalid UTF-8) makes it return nil,
 /// and the general path decides, with the exact reason and byte offset. A line a worker writes
 /// never needs the general path. `EnvelopeScannerTests` check that both paths agree.
-struct EnvelopeScanner: LineScanning {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
+struct EnvelopeScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -85,19 +85,57 @@ struct EnvelopeScanner: LineScanning {
         return Event(type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: string(tsRange), data: data)
     }
 
+    @inline(__always) private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    @inline(__always) private mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
     /// One of the nine envelope keys, written without escapes; nil for anything else.
     private mutating func key() -> Key? {
         guard let range = plainString() else { return nil }
         let b = bytes, s = range.lowerBound
         switch range.count {
         case 1: return b[s] == UInt8(ascii: "v") ? .v : nil
-        case 2: return spells("ts", at: s) ? .ts : nil
-        case 3: return spells("pid", at: s) ? .pid : spells("seq", at: s) ? .seq : nil
-        case 4: return spells("type", at: s) ? .type : spells("data", at: s) ? .data : nil
-        case 5: return spells("fence", at: s) ? .fence : nil
-        case 6: return spells("market", at: s) ? .market : spells("run_id", at: s) ? .runID : nil
+        case 2: return spells("ts", s) ? .ts : nil
+        case 3: return spells("pid", s) ? .pid : spells("seq", s) ? .seq : nil
+        case 4: return spells("type", s) ? .type : spells("data", s) ? .data : nil
+        case 5: return spells("fence", s) ? .fence : nil
+        case 6: return spells("market", s) ? .market : spells("run_id", s) ? .runID : nil
         default: return nil
         }
+    }
+
+    @inline(__always) private func spells(_ word: StaticString, _ at: Int) -> Bool {
+        let w = word.utf8Start
+        for i in 0..<word.utf8CodeUnitCount where bytes[at + i] != w[i] { return false }
+        return true
+    }
+
+    /// The bytes between the quotes of a string with no escape and no control character; nil
+    /// for anything else (the general path handles escapes and reports the rest).
+    private mutating func plainString() -> Range<Int>? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return start..<(index - 1)
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { return nil }
+            index += 1
+        }
+        return nil
     }
 
     /// A JSON integer of at most 18 digits (so it cannot overflow); nil for a fraction, an

@@ -7,9 +7,9 @@
 /// when their bytes do), an exponent or an integer part of more than 18 digits (the parser's
 /// range checks), more than `maxKeys` keys open at once. So it accepts a subset of what the parser
 /// accepts, never more; `EnvelopeScannerTests` and the fuzzer check that.
-struct JSONSkimmer: LineScanning {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index: Int
+struct JSONSkimmer {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index: Int
     /// The keys of the objects being skimmed, innermost last (for the duplicate-key rule).
     private let keys: UnsafeMutableBufferPointer<Range<Int>>
     private var keyCount = 0
@@ -33,6 +33,21 @@ struct JSONSkimmer: LineScanning {
         self.keys = keys
     }
 
+    @inline(__always) private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    @inline(__always) private mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
     private mutating func object(depth: Int) -> Bool {
         guard depth <= WireFormat.maxDepth, take(UInt8(ascii: "{")) else { return false }
         let first = keyCount
@@ -41,7 +56,7 @@ struct JSONSkimmer: LineScanning {
         if take(UInt8(ascii: "}")) { return true }
         while true {
             skipWhitespace()
-            guard let key = plainString(asciiOnly: true), keyCount < Self.maxKeys else { return false }
+            guard let key = asciiKey(), keyCount < Self.maxKeys else { return false }
             for i in first..<keyCount where sameBytes(keys[i], key) { return false }
             keys.initializeElement(at: keyCount, to: key)
             keyCount += 1
@@ -73,7 +88,7 @@ struct JSONSkimmer: LineScanning {
         switch bytes[index] {
         case UInt8(ascii: "{"): return object(depth: depth + 1)
         case UInt8(ascii: "["): return array(depth: depth + 1)
-        case UInt8(ascii: "\""): return plainString() != nil
+        case UInt8(ascii: "\""): return string(asciiOnly: false) != nil
         case UInt8(ascii: "t"): return literal("true")
         case UInt8(ascii: "f"): return literal("false")
         case UInt8(ascii: "n"): return literal("null")
@@ -83,9 +98,32 @@ struct JSONSkimmer: LineScanning {
     }
 
     private mutating func literal(_ word: StaticString) -> Bool {
-        guard spells(word, at: index) else { return false }
-        index += word.utf8CodeUnitCount
+        let n = word.utf8CodeUnitCount
+        guard index + n <= bytes.count else { return false }
+        let w = word.utf8Start
+        for i in 0..<n where bytes[index + i] != w[i] { return false }
+        index += n
         return true
+    }
+
+    /// A key: a string of printable ASCII without escapes.
+    @inline(__always) private mutating func asciiKey() -> Range<Int>? { string(asciiOnly: true) }
+
+    /// The bytes between the quotes of a string without escapes or control characters (and, if
+    /// `asciiOnly`, without bytes above 0x7F); nil for anything else.
+    private mutating func string(asciiOnly: Bool) -> Range<Int>? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return start..<(index - 1)
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 || (asciiOnly && b > 0x7F) { return nil }
+            index += 1
+        }
+        return nil
     }
 
     /// `-? (0 | [1-9][0-9]{0,17}) (. [0-9]+)?`: what the parser accepts and, for these shapes,
