@@ -241,10 +241,10 @@ public final class WatchdogServer {
     /// each heartbeat of 200 markets cost the idle watchdog about 5 % of a core.
     static let lazySaveSeconds = 2.0
 
-    /// While input pauses, the snapshot is written at once unless the last one was encoded less
-    /// than this many times the encoding's own duration ago: at most about a tenth of the loop's
-    /// time goes to encoding snapshots, however events trickle in.
-    static let pauseSaveSpacing: Int64 = 10
+    /// No snapshot is encoded sooner than this many times the last encoding's own duration after
+    /// that one began: at most about a tenth of the loop's time goes to encoding snapshots, however
+    /// events arrive and however slow encoding gets (a large state, a slow machine).
+    static let saveSpacing: Int64 = 10
 
     /// Schedules a snapshot: within `watchdog.snapshot_interval_seconds` for what acks and alerts
     /// wait on (sooner when input pauses: `saveOnPause`), within `lazySaveSeconds` when `lazily`.
@@ -264,20 +264,25 @@ public final class WatchdogServer {
     }
 
     /// Input paused (the reactor is idle): a group commit. Events waiting for their ack are
-    /// written now, or as soon as the spacing after the last encoding allows.
+    /// written now, or as soon as `saveSpacing` allows.
     private func saveOnPause() {
         guard eventsWaiting, !saveFailing else { return }
-        let allowed = lastSaveStarted + Self.pauseSaveSpacing * lastEncodeTook
-        if MonotonicClock.nowNanos() >= allowed { save() } else { scheduleSave(at: allowed) }
+        save()
     }
 
-    /// Encodes the state and hands it to the writer; `written` acks once it is on disk. With a
-    /// write in flight, the save follows when it ends.
+    /// Encodes the state and hands it to the writer; `written` acks once it is on disk. Too soon
+    /// after the last encoding (`saveSpacing`) it is put off until allowed; with a write in
+    /// flight, it follows when that one ends.
     private func save() {
         if let timer = saveTimer { reactor.cancel(timer) }
         saveTimer = nil
         saveDue = nil
         guard dirty else { return }
+        let allowed = lastSaveStarted + Self.saveSpacing * lastEncodeTook
+        guard MonotonicClock.nowNanos() >= allowed else {
+            scheduleSave(at: allowed)
+            return
+        }
         guard !writer.isBusy else {
             saveWhenWritten = true
             let inFlightNanos = MonotonicClock.nowNanos() - lastSaveStarted

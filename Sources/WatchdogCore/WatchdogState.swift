@@ -167,16 +167,18 @@ public struct WatchdogState: Codable, Sendable, Equatable {
 
     /// An event of the current holder (fence at the high-water mark).
     private static func current(_ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant) {
+        // Parsed once, on first use: a decoded line keeps its data as bytes, and most types never read it.
+        lazy var data = e.data
         switch EventType(rawValue: e.type) {
         case .identityInvariantsStatus:
-            let pass = e.data["pass"]?.boolValue ?? false
-            let violations = e.data["violations"]?.stringArrayValue ?? []
+            let pass = data["pass"]?.boolValue ?? false
+            let violations = data["violations"]?.stringArrayValue ?? []
             m.lastIdentityInvariantsPass = pass
             m.lastIdentityViolations = violations
             m.lastIdentityInvariantsEventChicago = ChicagoTime.format(utc: e.ts)
-            if let c = e.data["canonical_instrument"]?.stringValue { m.canonicalInstrument = c }
-            if let x = e.data["execution_instrument"]?.stringValue { m.executionInstrument = x }
-            if let s = e.data["stream_ids"]?.stringArrayValue { m.streamIDs = s }
+            if let c = data["canonical_instrument"]?.stringValue { m.canonicalInstrument = c }
+            if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
+            if let s = data["stream_ids"]?.stringArrayValue { m.streamIDs = s }
             if pass {
                 ledger.resolve(.identityViolation, in: &m, now)
             } else {
@@ -188,33 +190,33 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     metadata: ["run_id": e.runID, "violations": violations.joined(separator: "; "), "event_ts": e.ts])
             }
         case .canonicalizationSelfTest:
-            if let x = e.data["execution_instrument"]?.stringValue { m.executionInstrument = x }
-            if let s = e.data["canonical_stream_ids"]?.stringArrayValue { m.streamIDs = s }
+            if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
+            if let s = data["canonical_stream_ids"]?.stringArrayValue { m.streamIDs = s }
         case .configReloaded:
-            if let x = e.data["execution_instrument"]?.stringValue { m.executionInstrument = x }
-            if let s = e.data["stream_ids"]?.stringArrayValue { m.streamIDs = s }
+            if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
+            if let s = data["stream_ids"]?.stringArrayValue { m.streamIDs = s }
         case .lockStale:
             crashed(
-                e, &m, &ledger, now, previousRun: e.data["stale_run_id"]?.stringValue,
-                previousPID: e.data["stale_pid"]?.intValue.map(String.init),
-                detail: "the lock record named run \(e.data["stale_run_id"]?.stringValue ?? "unknown") that no longer held the lock")
+                e, &m, &ledger, now, previousRun: data["stale_run_id"]?.stringValue,
+                previousPID: data["stale_pid"]?.intValue.map(String.init),
+                detail: "the lock record named run \(data["stale_run_id"]?.stringValue ?? "unknown") that no longer held the lock")
         case .lockAcquired:
             if let held = m.lock, held.runID != e.runID {
                 crashed(
                     e, &m, &ledger, now, previousRun: held.runID, previousPID: String(held.pid),
                     detail: "run \(held.runID) (pid \(held.pid)) never released the lock")
             }
-            m.lock = MarketState.LockHolder(runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: e.data["acquired_at_utc"]?.stringValue ?? e.ts)
+            m.lock = MarketState.LockHolder(runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: data["acquired_at_utc"]?.stringValue ?? e.ts)
             m.releasedCleanly = false
-            if let x = e.data["execution_instrument"]?.stringValue { m.executionInstrument = x }
+            if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
         case .lockReleased:
             if m.lock?.runID == e.runID || m.lock == nil {
                 m.lock = nil
                 m.releasedCleanly = true
             }
         case .systemModeChange:
-            if let to = e.data["to"]?.stringValue { m.mode = to }
-            if let latch = e.data["latch"] {
+            if let to = data["to"]?.stringValue { m.mode = to }
+            if let latch = data["latch"] {
                 m.latch = latch.objectValue.flatMap { o in
                     o["trigger"]?.stringValue.map {
                         MarketState.Latch(
@@ -224,17 +226,17 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 }
             }
         case .failsafeTriggered:
-            let trigger = e.data["trigger"]?.stringValue ?? "UNKNOWN"
-            let reason = e.data["reason"]?.stringValue ?? ""
+            let trigger = data["trigger"]?.stringValue ?? "UNKNOWN"
+            let reason = data["reason"]?.stringValue ?? ""
             m.latch = MarketState.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
             ledger.raise(
                 .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched SHUTDOWN",
                 message: reason, rootCause: Self.failsafeCause(trigger),
                 action: "find and fix the cause, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
-                metadata: ["run_id": e.runID, "trigger": trigger, "event_ts": e.ts, "open_orders": String(e.data["open_orders"]?.intValue ?? 0)])
+                metadata: ["run_id": e.runID, "trigger": trigger, "event_ts": e.ts, "open_orders": String(data["open_orders"]?.intValue ?? 0)])
         case .startupChecks:
-            guard e.data["passed"]?.boolValue == false else { break }
-            let failed = (e.data["checks"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["passed"]?.boolValue == false }
+            guard data["passed"]?.boolValue == false else { break }
+            let failed = (data["checks"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["passed"]?.boolValue == false }
             let names = failed.compactMap { $0["name"]?.stringValue }
             let details = failed.map { "\($0["name"]?.stringValue ?? "?"): \($0["detail"]?.stringValue ?? "")" }.joined(separator: "; ")
             let integrity = names.contains("event_log_integrity") || names.contains("snapshot_consistency")
@@ -250,22 +252,22 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         case .failsafeCleared:
             m.latch = nil
             m.lastLatchCleared = MarketState.LatchClearance(
-                trigger: e.data["trigger"]?.stringValue ?? "", by: e.data["cleared_by"]?.stringValue ?? "", atUTC: e.ts)
+                trigger: data["trigger"]?.stringValue ?? "", by: data["cleared_by"]?.stringValue ?? "", atUTC: e.ts)
             for condition in Alert.Condition.latches { ledger.resolve(condition, in: &m, now) }
         case .healthStatus:
             m.health = MarketState.Health(
-                healthy: e.data["healthy"]?.boolValue ?? false, reasons: e.data["reasons"]?.stringArrayValue ?? [], atUTC: e.ts)
+                healthy: data["healthy"]?.boolValue ?? false, reasons: data["reasons"]?.stringArrayValue ?? [], atUTC: e.ts)
         case .orderPlaced:
-            if let id = e.data["client_order_id"]?.stringValue {
+            if let id = data["client_order_id"]?.stringValue {
                 m.openOrders.removeAll { $0.clientOrderID == id }
                 m.openOrders.append(
                     MarketState.Order(
-                        clientOrderID: id, stream: e.data["stream"]?.stringValue ?? "", symbol: e.data["symbol"]?.stringValue ?? "",
-                        side: e.data["side"]?.stringValue ?? "", quantity: e.data["quantity"]?.intValue ?? 0,
-                        limit: e.data["limit"]?.doubleValue, placedAtUTC: e.ts))
+                        clientOrderID: id, stream: data["stream"]?.stringValue ?? "", symbol: data["symbol"]?.stringValue ?? "",
+                        side: data["side"]?.stringValue ?? "", quantity: data["quantity"]?.intValue ?? 0,
+                        limit: data["limit"]?.doubleValue, placedAtUTC: e.ts))
             }
         case .orderFilled, .orderCancelled, .orderTimeout:
-            if let id = e.data["client_order_id"]?.stringValue { m.openOrders.removeAll { $0.clientOrderID == id } }
+            if let id = data["client_order_id"]?.stringValue { m.openOrders.removeAll { $0.clientOrderID == id } }
         default:
             // Routine events (orders blocked, feed status, reloads) change nothing and raise nothing.
             break
