@@ -55,7 +55,7 @@ def main(res_path, micro_path, out_path):
     w = L.append
     cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     w("# Benchmarks\n")
-    w("Reproduce everything here with one command: `scripts/bench` (docs below; about 15 minutes). It builds the")
+    w("Reproduce everything here with one command: `scripts/bench` (docs below; about 7 minutes on 2 cores). It builds the")
     w("release binaries, installs the peers (s6 and runit from Debian's packages, supervisord 4 from PyPI into")
     w("`.build-bench/venv`), runs every benchmark with warm-up and repetitions, and rewrites this file.\n")
     mem = sh("free -g | awk '/Mem/{print $2}'")

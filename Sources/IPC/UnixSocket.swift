@@ -28,6 +28,7 @@ public enum UnixSocket {
         let old = umask(0o777 & ~mode)
         let bound = withAddress(path) { bind(fd, $0, $1) }
         umask(old)
+        guard let bound else { preconditionFailure("socket path longer than \(maxPathBytes) bytes: \(path)") }
         guard bound == 0 else {
             let e = SystemError("bind \(path)")
             close(fd)
@@ -55,7 +56,9 @@ public enum UnixSocket {
         if nonBlocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
         let fd = socket(AF_UNIX, flags, 0)
         guard fd >= 0 else { throw SystemError("socket") }
-        let rc = withAddress(path) { Glibc.connect(fd, $0, $1) }
+        guard let rc = withAddress(path, { Glibc.connect(fd, $0, $1) }) else {
+            preconditionFailure("socket path longer than \(maxPathBytes) bytes: \(path)")
+        }
         guard rc == 0 else {
             let e = SystemError("connect \(path)")
             close(fd)
@@ -78,12 +81,16 @@ public enum UnixSocket {
         return Credentials(pid: pid, uid: uid, gid: gid)
     }
 
-    static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    /// The longest socket path, in bytes (`sun_path` holds it and a NUL).
+    public static let maxPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+
+    /// Calls `body` with `path` as a Unix socket address, for bind, connect and sendto; nil,
+    /// without calling it, when the path is longer than `maxPathBytes`.
+    public static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R? {
+        let bytes = Array(path.utf8)
+        guard bytes.count <= maxPathBytes else { return nil }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        precondition(bytes.count < capacity, "socket path longer than \(capacity - 1) bytes: \(path)")
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0

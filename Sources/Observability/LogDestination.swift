@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSystemd
+import IPC
 
 /// Where a process's log lines go, decided once at start from its environment.
 ///
@@ -83,21 +84,9 @@ public final class LogDestination: Sendable {
 
     private func sendNative(_ entry: JournalEntry, to path: String) -> Bool {
         guard socketFD >= 0 else { return false }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
         let datagram = entry.nativeDatagram
         let sent = datagram.withUnsafeBytes { data in
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(socketFD, data.baseAddress, data.count, Int32(MSG_NOSIGNAL), $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            UnixSocket.withAddress(path) { sendto(socketFD, data.baseAddress, data.count, Int32(MSG_NOSIGNAL), $0, $1) }
         }
         return sent == datagram.count
     }

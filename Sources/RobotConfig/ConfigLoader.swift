@@ -149,9 +149,13 @@ public enum ConfigLoader {
             lockDir: try resolve("lock_dir", "runtime_locks"),
             stateDir: try resolve("state_dir", "state"),
             socketDir: try resolve("socket_dir", "run"))
-        // sun_path holds 108 bytes, the terminating NUL included.
-        if paths.watchdogSocket.utf8.count > 100 {
-            throw p.error("socket_dir", .string(paths.socketDir), "too long for a Unix socket path (at most 80 bytes); choose a shorter folder")
+        // Every socket under it must fit a Unix socket address; the longest name it can hold is a
+        // worker's control socket for a 16-letter market (`worker-<market>.sock`).
+        let longestName = paths.workerSocket(String(repeating: "M", count: 16)).utf8.count - paths.socketDir.utf8.count
+        if paths.socketDir.utf8.count + longestName > UnixSocket.maxPathBytes {
+            throw p.error(
+                "socket_dir", .string(paths.socketDir),
+                "too long for a Unix socket path (at most \(UnixSocket.maxPathBytes - longestName) bytes); choose a shorter folder")
         }
         try p.rejectUnknownKeys(["lock_dir", "state_dir", "socket_dir"])
         return paths

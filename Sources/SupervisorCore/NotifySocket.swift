@@ -24,18 +24,13 @@ final class NotifySocket {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
         let old = umask(0o117)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = UnixSocket.withAddress(path) { bind(fd, $0, $1) }
         umask(old)
+        guard let rc else {
+            close(fd)
+            throw SystemError("bind \(path): longer than \(UnixSocket.maxPathBytes) bytes", code: ENAMETOOLONG)
+        }
         guard rc == 0, cshim_enable_passcred(fd) == 0 else {
             let e = SystemError("bind \(path)")
             close(fd)

@@ -75,12 +75,8 @@ public final class Supervisor {
         } catch {
             return fail(.config, "\(error)")
         }
+        // The configuration refused a socket_dir too long for any socket under it.
         let paths = config.paths
-        // sun_path holds 108 bytes, the terminating NUL included.
-        guard paths.supervisorNotifySocket.utf8.count < 108 else {
-            return fail(
-                .config, "\(config.source): paths.socket_dir: \"\(paths.socketDir)\": too long for \(paths.supervisorNotifySocket); choose a shorter folder")
-        }
         do { try Directories.make(paths.socketDir) } catch {
             return fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)")
         }

@@ -32,15 +32,8 @@ import Testing
         // A datagram from a process that is no worker is counted and ignored.
         let stranger = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(stranger) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array((home.socketDir + "/supervisor-notify.sock").utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let sent = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(stranger, "STOPPING=1\nWATCHDOG=trigger", 27, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let sent = UnixSocket.withAddress(home.socketDir + "/supervisor-notify.sock") {
+            sendto(stranger, "STOPPING=1\nWATCHDOG=trigger", 27, 0, $0, $1)
         }
         #expect(sent == 27)
         let counted = try waitFor("the stranger's datagram to be counted") { () -> JSONObject? in

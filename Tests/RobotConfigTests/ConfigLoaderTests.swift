@@ -1,4 +1,5 @@
 import Foundation
+import IPC
 import RobotConfig
 import Testing
 
@@ -76,6 +77,18 @@ struct PathTests {
         #expect(error.key == "paths.socket_dir")
         #expect(error.value == "\"\(long)\"")
         #expect(error.expected.contains("too long for a Unix socket path"))
+    }
+
+    @Test("a socket folder of 78 bytes holds every socket, the longest a 16-letter market's worker-M.sock; 79 is refused")
+    func socketFolderBoundary() throws {
+        let fits = "/" + String(repeating: "s", count: 77)
+        #expect(configError(config(paths: #"{"socket_dir":""# + fits + #""}"#)) == nil)
+        #expect(UnixSocket.maxPathBytes == 107)
+        let paths = try ConfigLoader.parse(Array(config(paths: #"{"socket_dir":""# + fits + #""}"#).utf8), source: "t", home: "/srv").paths
+        #expect(paths.workerSocket("ABCDEFGHIJKLMNOP").utf8.count == UnixSocket.maxPathBytes)
+        let error = try #require(configError(config(paths: #"{"socket_dir":""# + fits + #"s"}"#)))
+        #expect(error.key == "paths.socket_dir")
+        #expect(error.expected.contains("at most 78 bytes"))
     }
 }
 

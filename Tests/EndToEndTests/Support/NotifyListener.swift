@@ -1,4 +1,5 @@
 import Foundation
+import IPC
 
 /// A datagram socket bound as a child's `NOTIFY_SOCKET`: collects what it sends, with arrival times.
 final class NotifyListener: @unchecked Sendable {
@@ -9,16 +10,7 @@ final class NotifyListener: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = UnixSocket.withAddress(path) { bind(fd, $0, $1) }
         guard fd >= 0, rc == 0 else { throw TestFailure("cannot bind \(path)") }
     }
 
