@@ -2,7 +2,7 @@ import Foundation
 import IPC
 import Testing
 
-/// Issue 9's chaos test, run short: tests/chaos/chaos.py kills random processes of a real stack
+/// Issue 9's chaos test, run short: scenarios/chaos/chaos.py kills random processes of a real stack
 /// (watchdog, supervisor, four workers) with SIGKILL or SIGSTOP/SIGCONT for a minute with a fixed
 /// seed, then checks the journals against the watchdog. docs/RELIABILITY.md says how to run it long.
 @Suite struct ChaosTests {
@@ -10,7 +10,7 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python), "needs python3"))
     func aMinuteOfRandomKillsLosesNoEventAppliesNoneTwiceAndNeverRunsTwoExecutors() throws {
-        let script = MetricsProbe.packageRoot + "/tests/chaos/chaos.py"
+        let script = MetricsProbe.packageRoot + "/scenarios/chaos/chaos.py"
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("chaos-\(getpid()).log").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let p = try RunningProcess(

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The units in `units/`, installed as shipped, under a real systemd user manager
-/// (`tools/systemd-sandbox`, `tests/systemd/check-units`): each check prints PASS or FAIL.
+/// (`tools/systemd-sandbox`, `scenarios/systemd/check-units`): each check prints PASS or FAIL.
 /// Needs root for the sandbox's private mount namespace and cgroup; skipped otherwise.
 @Suite struct SystemdUnitsTests {
     static var repository: String {
@@ -22,7 +22,7 @@ import Testing
         defer { home.cleanup() }
         let p = try RunningProcess(
             executable: Self.repository + "/tools/systemd-sandbox",
-            arguments: [Self.repository + "/tests/systemd/check-units", Binaries.directory], environment: [:],
+            arguments: [Self.repository + "/scenarios/systemd/check-units", Binaries.directory], environment: [:],
             logPrefix: home.path + "/check-units")
         let status = try p.waitForExit(timeout: 240)
         print(p.stdout)

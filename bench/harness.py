@@ -1,5 +1,5 @@
 """The benchmark harness of scripts/bench: runs every benchmark of docs/BENCHMARKS.md against its
-peers in the same run and writes the results as JSON (benchmarks/report.py turns them into the doc).
+peers in the same run and writes the results as JSON (bench/report.py turns them into the doc).
 
 Timing: the children stamp CLOCK_MONOTONIC at their first instruction; the harness takes its own
 times (kill, start) with time.monotonic_ns(), the same clock. Every process it starts is in a

@@ -2,7 +2,7 @@
 """Chaos test of the whole stack (issue 9): kill any process at any moment, then prove that no event
 was lost, none applied twice, no two executors ever ran one market and every fence went up.
 
-    tests/chaos/chaos.py --duration 60 --seed 42 [--bin .build/debug] [--markets 4] [--keep]
+    scenarios/chaos/chaos.py --duration 60 --seed 42 [--bin .build/debug] [--markets 4] [--keep]
 
 It starts a watchdog and a supervisor (which starts one worker per market) in a fresh folder under
 /tmp with short heartbeat and invariant intervals, then for --duration seconds picks a random process
@@ -315,7 +315,7 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     rng = random.Random(seed)
     home = tempfile.mkdtemp(prefix="ch.", dir="/tmp")
-    repro = f"tests/chaos/chaos.py --seed {seed} --duration {args.duration:g} --markets {args.markets}"
+    repro = f"scenarios/chaos/chaos.py --seed {seed} --duration {args.duration:g} --markets {args.markets}"
     log(f"seed {seed}, duration {args.duration:g} s, {args.markets} markets, folder {home}")
     stack = Stack(args, home)
     sampler = Sampler(stack)
