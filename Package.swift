@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "supervisor", targets: ["supervisor"]),
         // For the micro-benchmarks in Benchmarks/ (a package of its own that depends on this one by
         // path); an automatic library of targets that every build compiles anyway.
-        .library(name: "RobotRuntimeHotPaths", targets: ["IPC", "WatchdogCore"]),
+        .library(name: "RobotRuntimeHotPaths", targets: ["Platform", "Wire", "WatchdogCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,17 +26,21 @@ let package = Package(
         ),
         .target(name: "CShim"),
         .target(
-            name: "IPC",
+            name: "Platform",
             dependencies: ["CSystemd", "CShim"]
         ),
         .target(
+            name: "Wire",
+            dependencies: ["Platform"]
+        ),
+        .target(
             name: "RobotConfig",
-            dependencies: ["IPC"]
+            dependencies: ["Platform", "Wire"]
         ),
         .target(
             name: "Observability",
             dependencies: [
-                "IPC", "CSystemd",
+                "Platform", "Wire", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -47,51 +51,52 @@ let package = Package(
         .target(
             name: "WorkerCore",
             dependencies: [
-                "IPC", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "RobotConfig", "CShim", "Observability",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "robot-worker",
             dependencies: [
-                "WorkerCore", "RobotConfig", "IPC",
+                "WorkerCore", "RobotConfig", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "WatchdogCore",
-            dependencies: ["IPC", "RobotConfig", "Observability"]
+            dependencies: ["Platform", "Wire", "RobotConfig", "Observability"]
         ),
         .executableTarget(
             name: "watchdog",
             dependencies: [
-                "WatchdogCore", "IPC", "RobotConfig",
+                "WatchdogCore", "Platform", "Wire", "RobotConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "SupervisorCore",
             dependencies: [
-                "IPC", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "RobotConfig", "CShim", "Observability",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "supervisor",
             dependencies: [
-                "SupervisorCore", "IPC", "RobotConfig",
+                "SupervisorCore", "Platform", "Wire", "RobotConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "IPCTests", dependencies: ["IPC"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Platform"]),
         .testTarget(name: "RobotConfigTests", dependencies: ["RobotConfig"]),
-        .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "IPC"]),
-        .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "IPC"]),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "IPC"]),
+        .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "Platform", "Wire"]),
+        .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "Platform", "Wire"]),
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(
             name: "ObservabilityTests",
-            dependencies: ["Observability", "IPC", .product(name: "Prometheus", package: "swift-prometheus")]
+            dependencies: ["Observability", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["IPC", "RobotConfig"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig"]),
     ]
 )

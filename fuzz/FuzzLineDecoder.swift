@@ -1,7 +1,7 @@
 // libFuzzer harness for the wire codec: LineFramer -> JSONParser / Event.decode / WireCoding.
 //
-// Not part of the SwiftPM build: `fuzz/run` compiles this file together with the IPC sources it
-// needs into one module, so the IPC types are referred to without `import IPC`.
+// Not part of the SwiftPM build: `fuzz/run` compiles this file together with the Wire sources it
+// needs into one module, so the Wire types are referred to without `import Wire`.
 //
 // Every input is fed to a LineFramer in several chunk splits derived from the input; every framed
 // line goes through the strict parser, the event decoder and the Codable hello/ack decoders, and

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CSystemd
-import IPC
+import Platform
 
 /// Where a process's log lines go, decided once at start from its environment.
 ///

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import Prometheus
 
 /// The metrics of one `robot-worker` (docs/METRICS.md, "robot-worker"), all labelled with its

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// Walks one JSON object of the configuration, remembering its key path and which keys were read,
 /// so that every error names the file, the key and the value, and an unknown key is an error.

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// Maps execution instruments onto their canonical market (`MES -> ES`); a canonical instrument
 /// maps to itself.

@@ -1,4 +1,3 @@
-import IPC
 
 /// The `metrics` section: where each process serves Prometheus `/metrics` (docs/CONFIG.md,
 /// docs/METRICS.md). Absent, or a process without a port: that process serves no metrics.

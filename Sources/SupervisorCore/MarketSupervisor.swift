@@ -1,4 +1,4 @@
-import IPC
+import Platform
 import RobotConfig
 
 #if canImport(Glibc)

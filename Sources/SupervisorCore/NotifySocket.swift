@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CShim
-import IPC
+import Platform
 
 /// The receiving end of sd_notify: a datagram socket with SO_PASSCRED, so each datagram carries the
 /// sender's pid (SCM_CREDENTIALS) and the supervisor knows which worker sent it.

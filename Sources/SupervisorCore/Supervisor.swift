@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
+import Wire
 import Logging
 import Observability
 import RobotConfig

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Wire
 import RobotConfig
 
 /// The operator commands (`supervisor status|start|stop|restart|reload`): one request on the

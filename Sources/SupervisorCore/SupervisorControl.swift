@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
+import Wire
 import RobotConfig
 
 /// A request that is answered when the markets it changed get where they were asked to go, or at

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CShim
-import IPC
+import Platform
 
 /// One spawned worker: its pid (also its process group) and a pidfd the reactor watches, so its
 /// death is learned from the kernel at once, never by polling.

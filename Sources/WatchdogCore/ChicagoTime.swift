@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 
 /// Converts an event's UTC time to America/Chicago, as operators of CME markets read it:
 /// `2026-11-21T07:15:00.5Z` -> `2026-11-21T01:15:00.5-06:00` (CST), `-05:00` under daylight time.

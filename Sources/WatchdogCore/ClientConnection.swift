@@ -1,4 +1,5 @@
-import IPC
+import Platform
+import Wire
 
 /// One accepted connection to the watchdog and what the server knows of it: its role once the
 /// hello is in, the runs it delivered events of (to be acked after the next snapshot), and the

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
 
 /// Makes sure one watchdog serves a socket path: an `flock` on `PATH.lock`, next to the socket,
 /// held for the process's life (the kernel releases it when the process dies). Taken before the

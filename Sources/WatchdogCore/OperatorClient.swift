@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import RobotConfig
 
 /// The operator side of the socket, for `watchdog status` and `watchdog ack`: connects, says

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// One request of an operator connection (after `{"v":1,"type":"hello","role":"operator"}`),
 /// one JSON line each, answered by one line (docs/PROTOCOL.md, "Operator requests"):

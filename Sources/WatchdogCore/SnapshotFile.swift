@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import IPC
+import Platform
 
 /// The watchdog's durable state, `state_dir/watchdog/snapshot.json`: the whole `WatchdogState`
 /// as one JSON document, replaced atomically (temporary file, fsync, rename, fsync of the folder),

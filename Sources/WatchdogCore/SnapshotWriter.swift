@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import IPC
+import Platform
 import Synchronization
 
 /// Writes the watchdog's snapshots on a thread of its own, so the event loop never waits for the

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// The answer to a `status` request, and what `watchdog status --json` prints: the whole state
 /// (or one market of it) with the watchdog's own figures.

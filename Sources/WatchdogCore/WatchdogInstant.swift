@@ -1,4 +1,5 @@
-import IPC
+import Platform
+import Wire
 
 /// A moment as the watchdog's core sees it: the monotonic clock (ages, timeouts) and the wall
 /// clock (timestamps shown to people). The shell passes `now()`; tests pass any values, so a

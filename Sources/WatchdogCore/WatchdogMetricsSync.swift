@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import Observability
 
 /// Copies the watchdog's state into its Prometheus series (docs/METRICS.md, "watchdog") from the

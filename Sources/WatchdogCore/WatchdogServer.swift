@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import Foundation
-import IPC
+import Platform
+import Wire
 import Logging
 import Observability
 import RobotConfig

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// The watchdog's whole state and the rules that change it: a pure state machine fed with
 /// decoded events, rejections and clock ticks, each with the instant it happened. No I/O: the

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import RobotConfig
 
 /// A worker's engine: consumes market data, keeps health, modes and the fail-safe latch, gates and

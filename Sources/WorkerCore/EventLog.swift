@@ -1,4 +1,5 @@
-import IPC
+import Platform
+import Wire
 import Observability
 
 /// Stamps a run's events with the envelope (market, run, pid, fence, seq, time), journals each one

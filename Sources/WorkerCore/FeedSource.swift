@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
+import Wire
 import RobotConfig
 
 /// Delivers a market's ticks to its engine on the worker's reactor, from the feed its

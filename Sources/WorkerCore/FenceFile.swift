@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// The per-market fence file next to the lock (`canonical_ES.fence`): the last fence handed out and
 /// the holder it went to, including the inode of the lock file that holder locked.

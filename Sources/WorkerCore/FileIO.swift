@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
 
 /// The few file operations the worker's durable state needs, each with its error named.
 enum FileIO {

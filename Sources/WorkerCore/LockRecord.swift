@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// The holder record written in place on a locked lock file: who holds the market.
 ///

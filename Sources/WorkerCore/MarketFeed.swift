@@ -1,4 +1,5 @@
-import IPC
+import Platform
+import Wire
 
 /// One market-data tick: `{"instrument":"MES","price":5000.25,"size":1,"time":"2026-11-21T07:15:00.123Z"}`.
 public struct Tick: Sendable, Equatable {

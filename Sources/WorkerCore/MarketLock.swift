@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
+import Wire
 
 /// The single-executor guard of one canonical market: an `flock(2)` on `canonical_M.lock`, held
 /// for the worker's whole life and released by the kernel when the holder dies.

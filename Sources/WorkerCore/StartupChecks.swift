@@ -1,4 +1,4 @@
-import IPC
+import Wire
 
 /// The checks a worker runs on its own records before it trusts them (SPEC.md "Startup checks").
 ///

@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
+import Wire
 import RobotConfig
 
 /// The worker's side of the watchdog protocol (docs/PROTOCOL.md): delivers every event

@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import IPC
+import Platform
+import Wire
 import RobotConfig
 
 /// The operator's side of a worker's control socket, for `robot-worker order` and `cancel`.

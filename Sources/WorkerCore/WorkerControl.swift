@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import Foundation
-import IPC
+import Platform
+import Wire
 
 /// A request on a worker's control socket (`socket_dir/worker-M.sock`, docs/PROTOCOL.md).
 /// `{"v":1,"type":"order","side":"buy","quantity":1,"stream":"ES1","limit":5000.25}`,

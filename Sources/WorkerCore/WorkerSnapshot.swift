@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 
 /// A worker's durable state besides its journal: its mode, the fail-safe latch (and who cleared it
 /// last), its orders and its position per stream. Written atomically (temporary file, fsync,

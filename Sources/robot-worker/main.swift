@@ -1,5 +1,4 @@
 import ArgumentParser
-import IPC
 import RobotConfig
 import WorkerCore
 

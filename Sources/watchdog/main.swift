@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import IPC
 import RobotConfig
 import WatchdogCore
 

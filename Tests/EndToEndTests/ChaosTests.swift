@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// Issue 9's chaos test, run short: scenarios/chaos/chaos.py kills random processes of a real stack

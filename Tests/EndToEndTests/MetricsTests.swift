@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// Each process's /metrics scraped like Prometheus does, validated by prometheus_client's parser,

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// Issue 9, "disk faults": the market's state folder on a small tmpfs that the test fills up, or

@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 /// Random damage of a file's bytes, from a seed. Replacement bytes are never digits, whitespace,

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Platform
 import Testing
 
 /// Issue 9, "hostile input": the fuzzer's corpus (fuzz/corpus) and seeded mutations of it, sent to a

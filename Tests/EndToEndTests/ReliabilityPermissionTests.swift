@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 /// Issue 9, "permissions and identity": the sockets' and folders' modes, clients run as an

@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// A market another executor holds is BLOCKED, never retried, until an operator starts it (issue 4, test 4).

@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// Operator control over the socket: stop/start one market, reload, the single-instance guard and

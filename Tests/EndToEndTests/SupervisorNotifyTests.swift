@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 /// The supervisor speaks sd_notify upstream like any service (issue 4, test 8).

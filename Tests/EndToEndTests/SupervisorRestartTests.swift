@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// The supervisor restarts what dies or hangs, backs off what keeps failing (issue 4, tests 1-3).

@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// Ending the supervisor ends every worker and frees every lock (issue 4, test 6).

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// When the watchdog answers a worker's events: `applied` notices (asked for in the hello) as soon

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// At-least-once delivery with de-duplication across a watchdog crash or stop (issue 3, tests 2

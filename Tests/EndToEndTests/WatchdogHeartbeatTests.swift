@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// Market liveness with a real worker (issue 3, test 4): a stopped worker goes LATE, then LOST

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// Hostile clients next to real workers (issue 3, test 6): each is refused and counted under its

@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 /// The watchdog's life around its state: sd_notify, socket activation, a damaged snapshot, and

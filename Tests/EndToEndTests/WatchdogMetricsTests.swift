@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// The watchdog's /metrics against what it did (issue 7): events ingested equal its own applied

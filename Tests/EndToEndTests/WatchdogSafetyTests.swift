@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// The watchdog's side of production hardening with real processes (issue 6): one alert per

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// `watchdog status` and `watchdog ack` against a real watchdog and real workers (issue 3,

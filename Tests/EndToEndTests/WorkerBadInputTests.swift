@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// Bad input to `robot-worker`: one line naming the cause, a documented exit status, nothing

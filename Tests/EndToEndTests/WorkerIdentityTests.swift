@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// Identity invariants and SIGHUP reload with a real worker (issue 2, test 5).

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// The single-executor guard with real `robot-worker` processes (issue 2, tests 1-4 and 7).

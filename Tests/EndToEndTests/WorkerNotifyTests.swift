@@ -1,5 +1,4 @@
 import Foundation
-import IPC
 import Testing
 
 /// sd_notify from a real worker to a datagram socket bound by the test (issue 2, test 6).

@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 /// Health, the fail-safe latch, startup checks and the SIM execution gate with real workers

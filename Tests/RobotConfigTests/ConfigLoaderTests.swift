@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Platform
 import RobotConfig
 import Testing
 

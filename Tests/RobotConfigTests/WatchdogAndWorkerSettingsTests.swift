@@ -1,4 +1,3 @@
-import IPC
 import Testing
 
 @testable import RobotConfig

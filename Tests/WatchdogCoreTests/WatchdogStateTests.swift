@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 @testable import WatchdogCore

@@ -1,5 +1,5 @@
 import Testing
-import IPC
+import Platform
 
 #if canImport(Glibc)
 import Glibc

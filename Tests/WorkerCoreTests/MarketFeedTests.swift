@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import Testing
 
 @testable import WorkerCore

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Platform
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import Benchmark
-import IPC
+import Wire
 import WatchdogCore
 
 /// A ~230-byte event, as a worker sends it (PROTOCOL.md, FEED_STATUS).

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// An HTTP answer read off a raw socket.

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Platform
 
 /// A datagram socket bound as a child's `NOTIFY_SOCKET`: collects what it sends, with arrival times.
 final class NotifyListener: @unchecked Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import IPC
+import Wire
 import Testing
 
 /// A private folder for one test: its own configuration, lock, state and socket folders, so tests

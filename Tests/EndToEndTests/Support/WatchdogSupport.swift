@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 /// What end-to-end tests read of `watchdog status --json`: decoded here from the documented

@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import Testing
 
 /// An envelope as ordered (key, JSON text) pairs, so that one field can be dropped or replaced.

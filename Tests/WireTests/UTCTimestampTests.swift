@@ -1,4 +1,5 @@
-import IPC
+import Platform
+import Wire
 import Testing
 
 @Suite("UTCTimestamp")

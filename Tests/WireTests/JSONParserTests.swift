@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import Testing
 
 /// The error `JSONParser.parse` throws for `bytes`, or nil when it parses.

@@ -1,4 +1,5 @@
-@testable import IPC
+import Platform
+@testable import Wire
 import Testing
 
 // The fast path of Event.decode (EnvelopeScanner) must agree with the general path (JSONParser,

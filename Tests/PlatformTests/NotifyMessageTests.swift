@@ -1,4 +1,4 @@
-import IPC
+import Platform
 import Testing
 
 @Suite struct NotifyMessageTests {

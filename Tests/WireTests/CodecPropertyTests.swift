@@ -1,5 +1,6 @@
 import Foundation
-import IPC
+import Platform
+import Wire
 import Testing
 
 // Property tests of the NDJSON codec and the Codable wire messages against hostile input.

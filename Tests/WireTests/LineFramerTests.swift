@@ -1,4 +1,4 @@
-import IPC
+import Wire
 import Testing
 
 /// A frame copied out of the framer's callback.

@@ -1,7 +1,8 @@
 import Glibc
 import Testing
 
-@testable import IPC
+@testable import Platform
+@testable import Wire
 
 /// `LineConnection` at the end of a stream.
 @Suite struct LineConnectionTests {
