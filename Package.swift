@@ -34,6 +34,10 @@ let package = Package(
             dependencies: ["Platform"]
         ),
         .target(
+            name: "Guard",
+            dependencies: ["Platform", "Wire"]
+        ),
+        .target(
             name: "RobotConfig",
             dependencies: ["Platform", "Wire"]
         ),
@@ -51,7 +55,7 @@ let package = Package(
         .target(
             name: "WorkerCore",
             dependencies: [
-                "Platform", "Wire", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "Guard", "RobotConfig", "CShim", "Observability",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -64,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "WatchdogCore",
-            dependencies: ["Platform", "Wire", "RobotConfig", "Observability"]
+            dependencies: ["Platform", "Wire", "Guard", "RobotConfig", "Observability"]
         ),
         .executableTarget(
             name: "watchdog",
@@ -89,7 +93,8 @@ let package = Package(
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Platform"]),
-        .testTarget(name: "RobotConfigTests", dependencies: ["RobotConfig"]),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "Platform", "Wire"]),
+        .testTarget(name: "RobotConfigTests", dependencies: ["RobotConfig", "Guard", "Wire"]),
         .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "Platform", "Wire"]),

@@ -92,7 +92,7 @@ public enum ConfigLoader {
                 guard execution == execution.uppercased() else {
                     throw m.error("execution", .string(execution), "expected upper case: \"\(execution.uppercased())\"")
                 }
-                guard canonical == name else {
+                guard canonical.name == name else {
                     throw m.error("execution", .string(execution), "maps to \(canonical), expected an instrument of \(name)")
                 }
             }
@@ -152,7 +152,8 @@ public enum ConfigLoader {
             socketDir: try resolve("socket_dir", "run"))
         // Every socket under it must fit a Unix socket address; the longest name it can hold is a
         // worker's control socket for a 16-letter market (`worker-<market>.sock`).
-        let longestName = paths.workerSocket(String(repeating: "M", count: 16)).utf8.count - paths.socketDir.utf8.count
+        let longestMarket = CanonicalMarket(String(repeating: "M", count: 16))!  // valid: 16 letters
+        let longestName = paths.workerSocket(longestMarket).utf8.count - paths.socketDir.utf8.count
         if paths.socketDir.utf8.count + longestName > UnixSocket.maxPathBytes {
             throw p.error(
                 "socket_dir", .string(paths.socketDir),

@@ -1,3 +1,5 @@
+import Wire
+
 /// The validated configuration every executable runs on (docs/CONFIG.md).
 public struct Configuration: Sendable, Equatable {
     /// Where it was read from: a path, or `DefaultConfiguration.name`.
@@ -53,18 +55,15 @@ public struct Paths: Sendable, Equatable {
     public var stateDir: String
     public var socketDir: String
 
-    /// The lock file of a canonical market (`canonical_ES.lock`).
-    public func lockFile(_ canonical: String) -> String { lockDir + "/canonical_\(canonical).lock" }
-    /// The fence file of a canonical market, next to its lock.
-    public func fenceFile(_ canonical: String) -> String { lockDir + "/canonical_\(canonical).fence" }
+    // The lock and fence files in `lockDir` are named by the market guard (Guard.FlockMarketGuard).
     /// The state folder of one market (journal, snapshot).
-    public func marketStateDir(_ canonical: String) -> String { stateDir + "/\(canonical)" }
+    public func marketStateDir(_ market: CanonicalMarket) -> String { stateDir + "/\(market.name)" }
     /// The journal of one market.
-    public func journal(_ canonical: String) -> String { marketStateDir(canonical) + "/events.ndjson" }
+    public func journal(_ market: CanonicalMarket) -> String { marketStateDir(market) + "/events.ndjson" }
     /// A worker's snapshot: mode, fail-safe latch, orders, positions.
-    public func snapshot(_ canonical: String) -> String { marketStateDir(canonical) + "/snapshot.json" }
+    public func snapshot(_ market: CanonicalMarket) -> String { marketStateDir(market) + "/snapshot.json" }
     /// A worker's control socket (SIM orders and cancels).
-    public func workerSocket(_ canonical: String) -> String { socketDir + "/worker-\(canonical).sock" }
+    public func workerSocket(_ market: CanonicalMarket) -> String { socketDir + "/worker-\(market.name).sock" }
     /// The watchdog's socket: events, status and acknowledgements.
     public var watchdogSocket: String { socketDir + "/watchdog.sock" }
 }

@@ -22,14 +22,16 @@ public struct InstrumentMap: Sendable, Equatable {
         }
     }
 
-    /// The canonical instrument of `symbol`: upper-cased, its character set checked, then mapped.
-    /// This is the only way a market name reaches a file path.
-    public func canonical(of symbol: String) throws(Failure) -> String {
+    /// The canonical market of `symbol`: upper-cased, its character set checked, then mapped.
+    /// The way an operator's or a command line's symbol becomes a `CanonicalMarket`.
+    public func canonical(of symbol: String) throws(Failure) -> CanonicalMarket {
         // ASCII only: Unicode case mapping would turn "meſ" into "MES", "ß" into "SS".
         guard symbol.utf8.allSatisfy({ $0 < 0x80 }) else { throw .invalidCharacters(symbol) }
         let upper = symbol.uppercased()
-        guard Identifier.isValidMarket(upper) else { throw .invalidCharacters(symbol) }
-        return executionToCanonical[upper] ?? upper
+        guard Identifier.isValidMarket(upper), let market = CanonicalMarket(executionToCanonical[upper] ?? upper) else {
+            throw .invalidCharacters(symbol)
+        }
+        return market
     }
 
     /// The upper-cased, checked form of `symbol` itself, unmapped.

@@ -72,7 +72,7 @@ extension Supervisor {
                 return
             }
             let market: String
-            do { market = try config.instrumentMap.canonical(of: symbol) } catch {
+            do { market = try config.instrumentMap.canonical(of: symbol).name } catch {
                 answer(fd, refusal(.unknownMarket, "\(error)"))
                 return
             }

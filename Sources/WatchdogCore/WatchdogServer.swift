@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Platform
 import Wire
+import Guard
 import Logging
 import Observability
 import RobotConfig
@@ -515,19 +516,11 @@ public final class WatchdogServer {
         client.appliedToNotify.removeAll(keepingCapacity: true)
     }
 
-    /// True when the kernel says `pid` holds the flock of `market`'s lock file, or of the inode the
-    /// market's fence file records (a lock file replaced under its live holder).
+    /// True when the kernel says `pid` holds `market`'s lock (`MarketGuard.holds`, the answer the
+    /// worker's refusal asks too).
     private func holdsLock(pid: Int32, market: String) -> Bool {
-        var inodes: [(UInt64, UInt64)] = []
-        var st = stat()
-        if stat(config.paths.lockFile(market), &st) == 0 { inodes.append((UInt64(st.st_dev), UInt64(st.st_ino))) }
-        if let data = FileManager.default.contents(atPath: config.paths.fenceFile(market)), data.count < 65536,
-            let o = try? JSONParser.parse(Array(data)).objectValue,
-            let dev = o["lock_device"]?.intValue, let ino = o["lock_inode"]?.intValue
-        {
-            inodes.append((UInt64(bitPattern: dev), UInt64(bitPattern: ino)))
-        }
-        return inodes.contains { FlockTable.holders(device: $0.0, inode: $0.1).contains(pid) }
+        guard let market = CanonicalMarket(market) else { return false }
+        return FlockMarketGuard(folder: config.paths.lockDir).holds(pid: pid, market: market)
     }
 
     private func request(_ bytes: [UInt8], on client: ClientConnection) {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Platform
 import Wire
+import Guard
 import Logging
 import Observability
 import RobotConfig
@@ -30,12 +31,13 @@ public final class Worker {
     private let options: WorkerOptions
     private let reactor: Reactor
     private var config: Configuration
-    private let canonical: String
+    private let market: CanonicalMarket
+    private var canonical: String { market.name }
     private var spec: MarketSpec
     /// The execution instrument: the symbol when it is an execution instrument, else the market's default.
     private let executionOverride: String?
     private let log: EventLog
-    private let lock: MarketLock
+    private let lock: any HeldMarketGuard
     private var schedule: InvariantsSchedule
     private let startedAt = MonotonicClock.nowNanos()
     private var lastInvariants: IdentityInvariants.Result?
@@ -70,14 +72,15 @@ public final class Worker {
         } catch {
             return fail(.config, "\(error)")
         }
-        let canonical: String
+        let market: CanonicalMarket
         let normalized: String
         do {
-            canonical = try config.instrumentMap.canonical(of: options.symbol)
+            market = try config.instrumentMap.canonical(of: options.symbol)
             normalized = try config.instrumentMap.normalized(options.symbol)
         } catch {
             return fail(.config, "--market: \(error)")
         }
+        let canonical = market.name
         guard let spec = config.markets[canonical] else {
             let via = canonical == normalized ? "" : " (canonical \(canonical))"
             return fail(
@@ -86,23 +89,22 @@ public final class Worker {
                     + config.marketNames.joined(separator: ", "))
         }
         let paths = config.paths
-        for dir in [paths.lockDir, paths.marketStateDir(canonical)] {
+        for dir in [paths.lockDir, paths.marketStateDir(market)] {
             do { try Directories.make(dir) } catch {
                 return fail(.cannotCreate, "\(dir): cannot create the folder: \(error)")
             }
         }
         let journal: Journal
-        do { journal = try Journal(path: paths.journal(canonical)) } catch {
-            return fail(.cannotCreate, "\(paths.journal(canonical)): cannot open the journal: \(error)")
+        do { journal = try Journal(path: paths.journal(market)) } catch {
+            return fail(.cannotCreate, "\(paths.journal(market)): cannot open the journal: \(error)")
         }
         let runID = makeRunID(canonical)
         let log = EventLog(market: canonical, runID: runID, pid: getpid(), journal: journal)
         let host = FileIO.hostName()
-        let outcome: MarketLock.Outcome
+        let marketGuard: any MarketGuard = FlockMarketGuard(folder: paths.lockDir)
+        let outcome: MarketGuardOutcome
         do {
-            outcome = try MarketLock.acquire(
-                canonical: canonical, lockPath: paths.lockFile(canonical), fencePath: paths.fenceFile(canonical),
-                runID: runID, host: host)
+            outcome = try marketGuard.acquire(market, runID: runID, host: host)
         } catch {
             switch error {
             case .fenceDamaged: return fail(.lockStateDamaged, "\(error)")
@@ -111,38 +113,38 @@ public final class Worker {
         }
         switch outcome {
         case .alreadyActive(let holder):
-            if let refusal = log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: paths.lockFile(canonical), symbol: options.symbol)) {
+            if let refusal = log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: marketGuard.place(of: market), symbol: options.symbol)) {
                 WatchdogLink.deliverOnce([refusal], socketPath: paths.watchdogSocket)
             }
             let who = holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host), fence \($0.fence))" } ?? "an unknown holder"
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
             return fail(
-                .alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)",
+                .alreadyActive, "\(canonical): another executor holds \(marketGuard.place(of: market)): \(who); \(holder.detail)",
                 ["market": "\(canonical)", "run_id": "\(runID)", "event": "\(EventType.alreadyActive.rawValue)"])
         case .acquired(let lock, let previous):
             log.fence = lock.record.fence
             let worker = Worker(
-                options: options, reactor: reactor, config: config, canonical: canonical, spec: spec,
+                options: options, reactor: reactor, config: config, market: market, spec: spec,
                 executionOverride: normalized == canonical ? nil : normalized, log: log, lock: lock)
             return worker.start(previous: previous, journal: journal)
         }
     }
 
     private init(
-        options: WorkerOptions, reactor: Reactor, config: Configuration, canonical: String, spec: MarketSpec,
-        executionOverride: String?, log: EventLog, lock: MarketLock
+        options: WorkerOptions, reactor: Reactor, config: Configuration, market: CanonicalMarket, spec: MarketSpec,
+        executionOverride: String?, log: EventLog, lock: any HeldMarketGuard
     ) {
         self.options = options
         self.reactor = reactor
         self.config = config
-        self.canonical = canonical
+        self.market = market
         self.spec = spec
         self.executionOverride = executionOverride
         self.log = log
         self.lock = lock
         self.schedule = InvariantsSchedule(intervalNanos: Int64(config.timings.invariantsInterval * 1e9))
         endpoint = MetricsEndpoint()
-        metrics = WorkerMetrics(registry: endpoint.registry, market: canonical)
+        metrics = WorkerMetrics(registry: endpoint.registry, market: market.name)
         log.metrics = metrics
         logger = Logger(label: "robot-worker")
         logger[metadataKey: "market"] = "\(canonical)"
@@ -152,7 +154,7 @@ public final class Worker {
 
     private var execution: String { executionOverride ?? spec.execution }
 
-    private func start(previous: MarketLock.Previous?, journal: Journal) -> ExitStatus {
+    private func start(previous: PreviousHolder?, journal: Journal) -> ExitStatus {
         let paths = config.paths
         var cut = 0
         do {
@@ -161,7 +163,7 @@ public final class Worker {
         } catch {
             note("\(journal.path): cannot repair the journal: \(error)", event: "JOURNAL_REPAIR_FAILED", .error)
         }
-        let snapshotPath = paths.snapshot(canonical)
+        let snapshotPath = paths.snapshot(market)
         let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
         // Read once: the startup checks and the watchdog link's backlog both work on these bytes.
         var journalBytes: [UInt8] = []
@@ -211,9 +213,9 @@ public final class Worker {
         }
         do {
             try Directories.make(paths.socketDir)
-            control = try WorkerControl(path: paths.workerSocket(canonical), engine: engine, reactor: reactor)
+            control = try WorkerControl(path: paths.workerSocket(market), engine: engine, reactor: reactor)
         } catch {
-            note("\(paths.workerSocket(canonical)): no control socket, orders cannot be placed: \(error)", event: "CONTROL_SOCKET_UNAVAILABLE", .error)
+            note("\(paths.workerSocket(market)): no control socket, orders cannot be placed: \(error)", event: "CONTROL_SOCKET_UNAVAILABLE", .error)
         }
         feed = FeedSource(
             spec: spec.feed, reactor: reactor, instruments: [canonical, execution],
@@ -404,7 +406,7 @@ public final class Worker {
         ]
     }
 
-    static func staleData(_ previous: MarketLock.Previous, lockFile: String) -> JSONObject {
+    static func staleData(_ previous: PreviousHolder, lockFile: String) -> JSONObject {
         switch previous {
         case .crashed(let r):
             let age = UTCTimestamp.parse(r.acquiredAtUTC).map { Double(UTCTimestamp.nowMicros() - $0) / 1e6 }
@@ -421,7 +423,7 @@ public final class Worker {
         }
     }
 
-    static func alreadyActiveData(_ holder: MarketLock.Holder, lockFile: String, symbol: String) -> JSONObject {
+    static func alreadyActiveData(_ holder: MarketHolder, lockFile: String, symbol: String) -> JSONObject {
         let r = holder.record
         return [
             "lock_file": .string(lockFile), "requested_symbol": .string(symbol), "holder_known": .bool(r != nil),

@@ -12,7 +12,7 @@ public enum WorkerClient {
     /// configuration error.
     public static func ask(market: String, configPath: String?, home: String?, _ request: WorkerRequest) -> Int32 {
         let config: Configuration
-        let canonical: String
+        let canonical: CanonicalMarket
         do {
             config = try ConfigLoader.load(configPath: configPath, home: home, environment: ProcessInfoEnvironment.current())
             canonical = try config.instrumentMap.canonical(of: market)

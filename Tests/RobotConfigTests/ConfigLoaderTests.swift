@@ -1,4 +1,5 @@
 import Foundation
+import Guard
 import Platform
 import RobotConfig
 import Testing
@@ -20,7 +21,7 @@ struct DefaultConfigurationTests {
             #expect(spec.execution == execution)
             #expect(spec.streams.map(\.id) == streams)
             #expect(spec.streams.allSatisfy { $0.instrument == market })
-            #expect(try config.instrumentMap.canonical(of: execution) == market)
+            #expect(try config.instrumentMap.canonical(of: execution).name == market)
         }
         #expect(config.instrumentMap.executionToCanonical["MYM"] == "YM")
         #expect(config.instrumentMap.executionToCanonical["M2K"] == "RTY")
@@ -51,11 +52,11 @@ struct PathTests {
         let config = try parseConfig(config(), home: "/srv/robot")
         let paths = config.paths
         #expect(paths.lockDir == "/srv/robot/runtime_locks")
-        #expect(paths.lockFile("ES") == "/srv/robot/runtime_locks/canonical_ES.lock")
-        #expect(paths.lockFile("ES").hasSuffix("runtime_locks/canonical_ES.lock"))
-        #expect(paths.fenceFile("ES") == "/srv/robot/runtime_locks/canonical_ES.fence")
-        #expect(paths.marketStateDir("NQ") == "/srv/robot/state/NQ")
-        #expect(paths.journal("NQ") == "/srv/robot/state/NQ/events.ndjson")
+        #expect(FlockMarketGuard(folder: paths.lockDir).lockFile(market("ES")) == "/srv/robot/runtime_locks/canonical_ES.lock")
+        #expect(FlockMarketGuard(folder: paths.lockDir).lockFile(market("ES")).hasSuffix("runtime_locks/canonical_ES.lock"))
+        #expect(FlockMarketGuard(folder: paths.lockDir).fenceFile(market("ES")) == "/srv/robot/runtime_locks/canonical_ES.fence")
+        #expect(paths.marketStateDir(market("NQ")) == "/srv/robot/state/NQ")
+        #expect(paths.journal(market("NQ")) == "/srv/robot/state/NQ/events.ndjson")
         #expect(paths.watchdogSocket == "/srv/robot/run/watchdog.sock")
     }
 
@@ -65,7 +66,7 @@ struct PathTests {
             config(paths: #"{"lock_dir":"/var/lib/robot/locks/","state_dir":"./data/../state2//x/.","socket_dir":"sock"}"#),
             home: "/srv/robot")
         #expect(config.paths.lockDir == "/var/lib/robot/locks")
-        #expect(config.paths.lockFile("CL") == "/var/lib/robot/locks/canonical_CL.lock")
+        #expect(FlockMarketGuard(folder: config.paths.lockDir).lockFile(market("CL")) == "/var/lib/robot/locks/canonical_CL.lock")
         #expect(config.paths.stateDir == "/srv/robot/state2/x")
         #expect(config.paths.socketDir == "/srv/robot/sock")
     }
@@ -85,7 +86,7 @@ struct PathTests {
         #expect(configError(config(paths: #"{"socket_dir":""# + fits + #""}"#)) == nil)
         #expect(UnixSocket.maxPathBytes == 107)
         let paths = try ConfigLoader.parse(Array(config(paths: #"{"socket_dir":""# + fits + #""}"#).utf8), source: "t", home: "/srv").paths
-        #expect(paths.workerSocket("ABCDEFGHIJKLMNOP").utf8.count == UnixSocket.maxPathBytes)
+        #expect(paths.workerSocket(market("ABCDEFGHIJKLMNOP")).utf8.count == UnixSocket.maxPathBytes)
         let error = try #require(configError(config(paths: #"{"socket_dir":""# + fits + #"s"}"#)))
         #expect(error.key == "paths.socket_dir")
         #expect(error.expected.contains("at most 78 bytes"))
@@ -105,7 +106,7 @@ struct ConfigLoaderTests {
         #expect(config.source == file)
         #expect(config.marketNames == ["GC"])
         #expect(config.home == folder.path)
-        #expect(config.paths.lockFile("GC") == folder.path + "/runtime_locks/canonical_GC.lock")
+        #expect(FlockMarketGuard(folder: config.paths.lockDir).lockFile(market("GC")) == folder.path + "/runtime_locks/canonical_GC.lock")
     }
 
     @Test("--config wins over ROBOT_CONFIG")
@@ -191,13 +192,13 @@ struct InstrumentMapTests {
 
     @Test("execution instruments map to their canonical market; canonical ones to themselves")
     func canonical() throws {
-        #expect(try map.canonical(of: "MES") == "ES")
-        #expect(try map.canonical(of: "mes") == "ES")
-        #expect(try map.canonical(of: "Mnq") == "NQ")
-        #expect(try map.canonical(of: "ES") == "ES")
-        #expect(try map.canonical(of: "es") == "ES")
-        #expect(try map.canonical(of: "CL") == "CL")
-        #expect(try map.canonical(of: "ABCDEFGHIJKLMNOP") == "ABCDEFGHIJKLMNOP")
+        #expect(try map.canonical(of: "MES").name == "ES")
+        #expect(try map.canonical(of: "mes").name == "ES")
+        #expect(try map.canonical(of: "Mnq").name == "NQ")
+        #expect(try map.canonical(of: "ES").name == "ES")
+        #expect(try map.canonical(of: "es").name == "ES")
+        #expect(try map.canonical(of: "CL").name == "CL")
+        #expect(try map.canonical(of: "ABCDEFGHIJKLMNOP").name == "ABCDEFGHIJKLMNOP")
         #expect(try map.normalized("mes") == "MES")
         #expect(map.isExecutionOnly("MES"))
         #expect(!map.isExecutionOnly("ES"))

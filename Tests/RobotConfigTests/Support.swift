@@ -1,5 +1,6 @@
 import Foundation
 import RobotConfig
+import Wire
 import Testing
 
 /// A fresh folder from mkdtemp(3), removed by `remove()`.
@@ -61,4 +62,10 @@ func config(
     if let timings { text += #","timings":"# + timings }
     if let paths { text += #","paths":"# + paths }
     return text + extra + "}"
+}
+
+/// A canonical market the test names, valid by construction.
+func market(_ name: String) -> CanonicalMarket {
+    guard let market = CanonicalMarket(name) else { preconditionFailure("\(name) is not a canonical market") }
+    return market
 }

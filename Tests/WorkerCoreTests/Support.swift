@@ -35,15 +35,3 @@ struct TemporaryFolder {
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
-
-/// `stat(2)` of a path: (device, inode).
-func fileIdentity(_ path: String) throws -> (device: UInt64, inode: UInt64) {
-    var st = stat()
-    try #require(stat(path, &st) == 0, "stat \(path): errno \(errno)")
-    return (UInt64(st.st_dev), UInt64(st.st_ino))
-}
-
-extension SplitMix64 {
-    /// `count` bytes, so "random" inputs are the same on every run.
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}

@@ -4,8 +4,8 @@ import Glibc
 import Platform
 import Wire
 
-/// The single-executor guard of one canonical market: an `flock(2)` on `canonical_M.lock`, held
-/// for the worker's whole life and released by the kernel when the holder dies.
+/// A held flock guard of one canonical market (`FlockMarketGuard`): an `flock(2)` on
+/// `canonical_M.lock`, held for the worker's whole life and released by the kernel when the holder dies.
 ///
 /// Acquisition (`acquire`):
 /// 1. open the lock file `O_RDWR|O_CREAT|O_CLOEXEC` (never unlinked, never replaced by us);
@@ -19,57 +19,15 @@ import Wire
 ///    (stale), anything else means holder unknown;
 /// 6. fence = max(fence file, record) + 1, written to the fence file atomically, then the record
 ///    written in place on the locked file (`ftruncate`, `pwrite`, `fsync`).
-public final class MarketLock {
-    public let canonical: String
+public final class MarketLock: HeldMarketGuard {
+    public let market: CanonicalMarket
     public let path: String
     public let fencePath: String
     public private(set) var record: LockRecord
     private var fd: Int32
 
-    /// Who held the lock before a successful acquisition.
-    public enum Previous: Sendable, Equatable {
-        /// The record names a run that no longer holds the lock: it crashed.
-        case crashed(LockRecord)
-        /// The lock file held bytes that are not a record (torn write or damage).
-        case unknown(byteCount: Int)
-    }
-
-    /// The live holder that refused us.
-    public struct Holder: Sendable, Equatable {
-        /// The holder's record, when it could be read and the kernel confirms its pid.
-        public var record: LockRecord?
-        /// Pids the kernel says hold the lock.
-        public var kernelPIDs: [Int32]
-        /// How the holder was found, for the event and the log.
-        public var detail: String
-    }
-
-    public enum Outcome {
-        case acquired(MarketLock, previous: Previous?)
-        case alreadyActive(Holder)
-    }
-
-    public enum Failure: Error, Sendable, CustomStringConvertible {
-        /// The lock file or its folder cannot be opened, created or written.
-        case cannotUse(path: String, SystemError)
-        /// The fence file exists but is not a fence record: never restart the fence from a guess.
-        case fenceDamaged(path: String)
-        /// The path kept changing under us.
-        case unstable(path: String)
-
-        public var description: String {
-            switch self {
-            case .cannotUse(let path, let e): return "\(path): \(e)"
-            case .fenceDamaged(let path):
-                return "\(path): the fence file is damaged; it must name the last fence handed out. Restore it, or write "
-                    + "{\"fence\":N,...} with N at least the highest fence the watchdog has seen for this market"
-            case .unstable(let path): return "\(path): the lock file was replaced repeatedly while being locked"
-            }
-        }
-    }
-
-    private init(canonical: String, path: String, fencePath: String, fd: Int32, record: LockRecord) {
-        self.canonical = canonical
+    private init(market: CanonicalMarket, path: String, fencePath: String, fd: Int32, record: LockRecord) {
+        self.market = market
         self.path = path
         self.fencePath = fencePath
         self.fd = fd
@@ -78,10 +36,10 @@ public final class MarketLock {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Tries once to take the lock of `canonical` (already canonicalised and checked).
+    /// Tries once to take the lock of `market` on the given lock and fence files.
     public static func acquire(
-        canonical: String, lockPath: String, fencePath: String, runID: String, host: String
-    ) throws(Failure) -> Outcome {
+        market: CanonicalMarket, lockPath: String, fencePath: String, runID: String, host: String
+    ) throws(MarketGuardFailure) -> MarketGuardOutcome {
         for _ in 0..<16 {
             let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
             guard fd >= 0 else { throw .cannotUse(path: lockPath, SystemError("open")) }
@@ -93,7 +51,8 @@ public final class MarketLock {
                 }
                 var st = stat()
                 fstat(fd, &st)
-                let holder = identifyHolder(fd: fd, device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+                let holder = identifyHolder(
+                    fd: fd, device: UInt64(st.st_dev), inode: UInt64(st.st_ino), lockPath: lockPath, fencePath: fencePath)
                 close(fd)
                 return .alreadyActive(holder)
             }
@@ -127,9 +86,9 @@ public final class MarketLock {
                 if !pids.isEmpty {
                     close(fd)
                     let record = LockRecord(
-                        runID: f.runID, acquiredAtUTC: "", canonical: canonical, pid: f.pid, host: f.host, fence: f.fence)
+                        runID: f.runID, acquiredAtUTC: "", canonical: market.name, pid: f.pid, host: f.host, fence: f.fence)
                     return .alreadyActive(
-                        Holder(
+                        MarketHolder(
                             record: pids.contains(f.pid) ? record : nil, kernelPIDs: pids,
                             detail: "the lock file was deleted or replaced; pid \(pids.map(String.init).joined(separator: ",")) "
                                 + "still holds the lock on its previous inode \(f.lockInode)"))
@@ -140,7 +99,7 @@ public final class MarketLock {
                 close(fd)
                 throw .cannotUse(path: lockPath, error)
             }
-            var previous: Previous?
+            var previous: PreviousHolder?
             var previousFence: Int64 = 0
             switch LockRecord.parse(previousBytes) {
             case .released: previous = nil
@@ -151,7 +110,7 @@ public final class MarketLock {
             }
             let fence = max(fenceRecord?.fence ?? 0, previousFence) + 1
             let record = LockRecord(
-                runID: runID, acquiredAtUTC: UTCTimestamp.now(), canonical: canonical, pid: getpid(), host: host, fence: fence)
+                runID: runID, acquiredAtUTC: UTCTimestamp.now(), canonical: market.name, pid: getpid(), host: host, fence: fence)
             do throws(SystemError) {
                 try FileIO.replaceAtomically(
                     fencePath,
@@ -162,7 +121,7 @@ public final class MarketLock {
                 close(fd)
                 throw .cannotUse(path: lockPath, error)
             }
-            let lock = MarketLock(canonical: canonical, path: lockPath, fencePath: fencePath, fd: fd, record: record)
+            let lock = MarketLock(market: market, path: lockPath, fencePath: fencePath, fd: fd, record: record)
             return .acquired(lock, previous: previous)
         }
         throw .unstable(path: lockPath)
@@ -197,20 +156,21 @@ public final class MarketLock {
 
     /// Reads the record of the process that holds the lock. A winner writes its record right after
     /// locking, so a loser may first see the previous run's record or a truncated file: it re-reads
-    /// for up to half a second until the record's pid is one the kernel says holds the lock.
-    private static func identifyHolder(fd: Int32, device: UInt64, inode: UInt64) -> Holder {
+    /// for up to half a second until the record's pid is one the kernel says holds the market's lock
+    /// (`FlockMarketGuard.holds`, the answer the watchdog's admission asks too).
+    private static func identifyHolder(fd: Int32, device: UInt64, inode: UInt64, lockPath: String, fencePath: String) -> MarketHolder {
         let deadline = MonotonicClock.nowNanos() + 500_000_000
         var pids: [Int32] = []
         var last: LockRecord.Contents = .released
         repeat {
             pids = FlockTable.holders(device: device, inode: inode)
             last = LockRecord.parse((try? FileIO.readAll(fd)) ?? [])
-            if case .record(let r) = last, pids.contains(r.pid) {
-                return Holder(record: r, kernelPIDs: pids, detail: "the lock record names pid \(r.pid), which holds the lock")
+            if case .record(let r) = last, FlockMarketGuard.holds(pid: r.pid, lockPath: lockPath, fencePath: fencePath) {
+                return MarketHolder(record: r, kernelPIDs: pids, detail: "the lock record names pid \(r.pid), which holds the lock")
             }
             usleep(2_000)
         } while MonotonicClock.nowNanos() < deadline
         let shown = pids.isEmpty ? "no pid visible in /proc/locks" : "pid " + pids.map(String.init).joined(separator: ",")
-        return Holder(record: nil, kernelPIDs: pids, detail: "the lock record could not be confirmed (\(shown) holds the lock)")
+        return MarketHolder(record: nil, kernelPIDs: pids, detail: "the lock record could not be confirmed (\(shown) holds the lock)")
     }
 }

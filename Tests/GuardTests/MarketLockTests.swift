@@ -2,11 +2,13 @@ import Platform
 import Wire
 import Testing
 
-@testable import WorkerCore
+@testable import Guard
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+let es = CanonicalMarket("ES")!
 
 /// A market lock in its own temporary folder (never the repository's runtime_locks/).
 struct LockPlace {
@@ -16,19 +18,19 @@ struct LockPlace {
 
     init() throws { folder = try TemporaryFolder() }
 
-    func acquire(_ runID: String) throws(MarketLock.Failure) -> MarketLock.Outcome {
-        try MarketLock.acquire(canonical: "ES", lockPath: lockPath, fencePath: fencePath, runID: runID, host: "test-host")
+    func acquire(_ runID: String) throws(MarketGuardFailure) -> MarketGuardOutcome {
+        try MarketLock.acquire(market: es, lockPath: lockPath, fencePath: fencePath, runID: runID, host: "test-host")
     }
 
     /// The lock of a successful acquisition; records an issue otherwise.
     func acquired(
         _ runID: String, sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> (lock: MarketLock, previous: MarketLock.Previous?) {
+    ) throws -> (lock: MarketLock, previous: PreviousHolder?) {
         switch try acquire(runID) {
-        case .acquired(let lock, let previous): return (lock, previous)
+        case .acquired(let held, let previous): return (try #require(held as? MarketLock, sourceLocation: sourceLocation), previous)
         case .alreadyActive(let holder):
             Issue.record("expected to acquire, refused: \(holder.detail)", sourceLocation: sourceLocation)
-            throw MarketLock.Failure.unstable(path: lockPath)
+            throw MarketGuardFailure.unstable(path: lockPath)
         }
     }
 
@@ -45,7 +47,7 @@ struct MarketLockTests {
         let before = UTCTimestamp.nowMicros()
         let (lock, previous) = try place.acquired("ES-run-1")
         #expect(previous == nil)
-        #expect(lock.canonical == "ES")
+        #expect(lock.market == es)
         #expect(lock.path == place.lockPath)
         #expect(lock.fencePath == place.fencePath)
         #expect(lock.record.fence == 1)
@@ -220,7 +222,7 @@ struct MarketLockTests {
         let lockPath = folder.file("nowhere/canonical_ES.lock")
         do {
             _ = try MarketLock.acquire(
-                canonical: "ES", lockPath: lockPath, fencePath: folder.file("nowhere/canonical_ES.fence"), runID: "R", host: "h")
+                market: es, lockPath: lockPath, fencePath: folder.file("nowhere/canonical_ES.fence"), runID: "R", host: "h")
             Issue.record("acquired in a folder that does not exist")
         } catch {
             guard case .cannotUse(let path, let cause) = error else {

@@ -1,5 +1,5 @@
+import Guard
 import Testing
-import Platform
 
 #if canImport(Glibc)
 import Glibc

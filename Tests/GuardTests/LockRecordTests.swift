@@ -1,7 +1,7 @@
 import Platform
 import Testing
 
-@testable import WorkerCore
+@testable import Guard
 
 let sampleRecord = LockRecord(
     runID: "ES-20261121T071500Z-4f3a9c1b", acquiredAtUTC: "2026-11-21T07:15:00.123456Z", canonical: "ES", pid: 4242,

@@ -1,3 +1,4 @@
+import Platform
 import Wire
 
 /// The holder record written in place on a locked lock file: who holds the market.

@@ -1,3 +1,4 @@
+import Platform
 import Wire
 
 /// The per-market fence file next to the lock (`canonical_ES.fence`): the last fence handed out and

@@ -1,12 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
 
-/// The few file operations the worker's durable state needs, each with its error named.
-enum FileIO {
+/// The few file operations durable state needs (the worker's journal and snapshot, the market
+/// guard's lock and fence files), each with its error named.
+public enum FileIO {
     /// Everything in `fd` from offset 0, read with pread (the file offset is not moved).
-    static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+    public static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while out.count < limit {
@@ -22,7 +22,7 @@ enum FileIO {
     }
 
     /// Writes all of `bytes` at `offset`.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: off_t) throws(SystemError) {
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: off_t) throws(SystemError) {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, offset + off_t(done)) }
@@ -35,7 +35,7 @@ enum FileIO {
     }
 
     /// Appends all of `bytes` to an `O_APPEND` descriptor in as few writes as the kernel allows.
-    static func append(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
+    public static func append(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
@@ -48,7 +48,7 @@ enum FileIO {
     }
 
     /// Reads a whole file of at most `limit` bytes (more is cut off), or nil when it does not exist.
-    static func readFile(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8]? {
+    public static func readFile(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -60,7 +60,7 @@ enum FileIO {
 
     /// Replaces `path` with `bytes` atomically: a temporary file in the same folder, fsync,
     /// rename over `path`, fsync of the folder. A crash leaves the old or the new file, never a mix.
-    static func replaceAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o640) throws(SystemError) {
+    public static func replaceAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o640) throws(SystemError) {
         let tmp = path + ".tmp.\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw SystemError("open \(tmp)") }
@@ -82,7 +82,7 @@ enum FileIO {
     }
 
     /// fsyncs the folder holding `path`, so a rename or a creation in it survives a power loss.
-    static func syncDirectory(of path: String) throws(SystemError) {
+    public static func syncDirectory(of path: String) throws(SystemError) {
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let fd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open \(dir)") }
@@ -90,7 +90,8 @@ enum FileIO {
         guard fsync(fd) == 0 else { throw SystemError("fsync \(dir)") }
     }
 
-    static func hostName() -> String {
+    /// This machine's host name, or "unknown".
+    public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

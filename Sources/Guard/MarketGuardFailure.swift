@@ -1,0 +1,21 @@
+import Platform
+
+/// Why a market's guard could not be used at all (as opposed to being held by someone else).
+public enum MarketGuardFailure: Error, Sendable, CustomStringConvertible {
+    /// The lock file or its folder cannot be opened, created or written.
+    case cannotUse(path: String, SystemError)
+    /// The fence file exists but is not a fence record: never restart the fence from a guess.
+    case fenceDamaged(path: String)
+    /// The path kept changing under us.
+    case unstable(path: String)
+
+    public var description: String {
+        switch self {
+        case .cannotUse(let path, let e): return "\(path): \(e)"
+        case .fenceDamaged(let path):
+            return "\(path): the fence file is damaged; it must name the last fence handed out. Restore it, or write "
+                + "{\"fence\":N,...} with N at least the highest fence the watchdog has seen for this market"
+        case .unstable(let path): return "\(path): the lock file was replaced repeatedly while being locked"
+        }
+    }
+}
