@@ -21,7 +21,7 @@ public final class SupervisorMetrics: Sendable {
         case spawnFailed = "spawn_failed"
     }
 
-    /// The supervision states (`MarketState` raw values).
+    /// The supervision states (`SupervisionState` raw values).
     public static let states = ["STARTING", "RUNNING", "BACKOFF", "STOPPING", "STOPPED", "BLOCKED", "FATAL"]
 
     private let registry: PrometheusCollectorRegistry
@@ -37,7 +37,7 @@ public final class SupervisorMetrics: Sendable {
         _ = registry.counter(.supervisorWatchdogTimeouts, Self.labels(market))
     }
 
-    /// The market's current state (a `MarketState` raw value): 1 for it, 0 for the others.
+    /// The market's current state (a `SupervisionState` raw value): 1 for it, 0 for the others.
     public func state(market: String, _ current: String) {
         for state in Self.states { registry.gauge(.supervisorWorkerState, Self.labels(market, ("state", state))).set(to: state == current ? 1 : 0) }
         registry.gauge(.supervisorWorkerUp, Self.labels(market)).set(to: current == "RUNNING" ? 1 : 0)

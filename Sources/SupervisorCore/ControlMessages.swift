@@ -98,7 +98,7 @@ public struct MarketStatus: Codable, Sendable, Equatable {
         }
     }
 
-    public var state: MarketState
+    public var state: SupervisionState
     public var pid: Int32?
     public var uptimeSeconds: Double?
     public var restarts: Int

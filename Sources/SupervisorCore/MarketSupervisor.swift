@@ -5,7 +5,7 @@ import RobotConfig
 import Glibc
 #endif
 
-/// The supervision of one market as a pure state machine (`MarketState` draws it).
+/// The supervision of one market as a pure state machine (`SupervisionState` draws it).
 ///
 /// Feed it events with the time they happened (`now`, seconds on a monotonic clock); each call
 /// returns the actions to carry out. It owns no process, socket or timer: the shell calls `tick(now:)`
@@ -41,7 +41,7 @@ public struct MarketSupervisor {
     }
 
     public let market: String
-    public private(set) var state: MarketState = .stopped
+    public private(set) var state: SupervisionState = .stopped
     public private(set) var pid: Int32?
     /// When the current worker was spawned, and when it became ready.
     public private(set) var startedAt: Double?

@@ -115,7 +115,7 @@ extension Supervisor {
 
     /// Done when `market` is in `want`, failed when it settled elsewhere (or went to BACKOFF after a
     /// failed start), nil while under way.
-    private func outcome(_ market: String, want: MarketState, pidOtherThan old: Int32?) -> (done: Bool, message: String)? {
+    private func outcome(_ market: String, want: SupervisionState, pidOtherThan old: Int32?) -> (done: Bool, message: String)? {
         guard let m = slots[market]?.machine else { return (false, "\(market) is no longer configured") }
         if m.state == want, old == nil || m.pid != old {
             let pid = m.pid.map { " (pid \($0))" } ?? ""

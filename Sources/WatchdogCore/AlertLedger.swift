@@ -12,7 +12,7 @@ struct AlertLedger: Sendable, Equatable {
     /// otherwise a new alert opens, inhibited while the market's heartbeat is lost (except the
     /// heartbeat-lost alert itself).
     mutating func raise(
-        _ condition: Alert.Condition, in m: inout MarketState, _ now: WatchdogInstant, severity: Alert.Severity, title: String,
+        _ condition: Alert.Condition, in m: inout WatchedMarket, _ now: WatchdogInstant, severity: Alert.Severity, title: String,
         message: String, rootCause: String, action: String, metadata: [String: String]
     ) {
         if let i = m.alerts.firstIndex(where: { $0.condition == condition }) {
@@ -40,7 +40,7 @@ struct AlertLedger: Sendable, Equatable {
     }
 
     /// Resolves `condition` on market `m`: its open and inhibited alerts close.
-    mutating func resolve(_ condition: Alert.Condition, in m: inout MarketState, _ now: WatchdogInstant) {
+    mutating func resolve(_ condition: Alert.Condition, in m: inout WatchedMarket, _ now: WatchdogInstant) {
         for i in m.alerts.indices.reversed() where m.alerts[i].condition == condition { close(m.alerts.remove(at: i), now) }
         for i in m.inhibitedAlerts.indices.reversed() where m.inhibitedAlerts[i].condition == condition {
             close(m.inhibitedAlerts.remove(at: i), now)

@@ -10,14 +10,14 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var watchdogPID: Int32
     /// The markets the configuration names, in name order.
     public var configuredMarkets: [String]
-    public var markets: [String: MarketState]
+    public var markets: [String: WatchedMarket]
     /// Refused lines and connections by reason, over all connections.
     public var rejected: [String: Int64]
     public var connections: Int
     public var alertHistory: [Alert]
 
     public init(
-        generatedAtUTC: String, watchdogPID: Int32, configuredMarkets: [String], markets: [String: MarketState], rejected: [String: Int64],
+        generatedAtUTC: String, watchdogPID: Int32, configuredMarkets: [String], markets: [String: WatchedMarket], rejected: [String: Int64],
         connections: Int, alertHistory: [Alert]
     ) {
         self.generatedAtUTC = generatedAtUTC

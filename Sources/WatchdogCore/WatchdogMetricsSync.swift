@@ -9,7 +9,7 @@ import Observability
 /// after a restart from the snapshot (which starts them at the snapshot's totals).
 final class WatchdogMetricsSync {
     private let metrics: WatchdogMetrics
-    private var synced: [String: MarketState.Counters] = [:]
+    private var synced: [String: WatchedMarket.Counters] = [:]
     private var syncedUnknownRejections: [String: Int64] = [:]
 
     init(metrics: WatchdogMetrics) { self.metrics = metrics }
@@ -19,7 +19,7 @@ final class WatchdogMetricsSync {
         for (name, m) in state.markets {
             let before = synced[name] ?? {
                 metrics.register(market: name)
-                return MarketState.Counters()
+                return WatchedMarket.Counters()
             }()
             if m.counters.events > before.events { metrics.ingested(market: name, count: m.counters.events - before.events) }
             if m.counters.duplicates > before.duplicates { metrics.duplicate(market: name, count: m.counters.duplicates - before.duplicates) }

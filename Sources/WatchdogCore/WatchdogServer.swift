@@ -443,8 +443,8 @@ public final class WatchdogServer {
                 return
             }
             let resume = hello.resumeRuns ?? []
-            guard resume.count <= 4 * MarketState.maxRuns, resume.allSatisfy(Identifier.isValidRunID) else {
-                refuse(client, .badHello, "resume_runs: at most \(4 * MarketState.maxRuns) run ids")
+            guard resume.count <= 4 * WatchedMarket.maxRuns, resume.allSatisfy(Identifier.isValidRunID) else {
+                refuse(client, .badHello, "resume_runs: at most \(4 * WatchedMarket.maxRuns) run ids")
                 return
             }
             guard let peer = client.line.peer, peer.pid == pid else {
@@ -574,7 +574,7 @@ public final class WatchdogServer {
     /// Asks the market's worker, over its live connection, to clear its latch; the operator's
     /// answer waits for the worker's `FAILSAFE_CLEARED` (or `latchClearTimeout`). Only the worker
     /// clears a latch: without a live connection the ack says so and the latch stays.
-    private func relayLatchClear(market: String, latch: MarketState.Latch, from client: ClientConnection, acknowledged: [Alert]) {
+    private func relayLatchClear(market: String, latch: WatchedMarket.Latch, from client: ClientConnection, acknowledged: [Alert]) {
         let holder = state.markets[market]?.lock?.runID
         guard let holder, let worker = clients.values.first(where: { $0.role == .worker(market: market, runID: holder) && !$0.line.isClosed })
         else {

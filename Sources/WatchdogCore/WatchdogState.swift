@@ -16,7 +16,7 @@ import Wire
 ///
 /// Codable: the snapshot is this value as JSON. After loading one, call `restartClocks(at:)`.
 public struct WatchdogState: Codable, Sendable, Equatable {
-    public var markets: [String: MarketState] = [:]
+    public var markets: [String: WatchedMarket] = [:]
     /// Every refused line or connection, by reason (all reasons present, zero or not).
     public var rejected: [String: Int64] = Dictionary(uniqueKeysWithValues: RejectionReason.allCases.map { ($0.rawValue, 0) })
     /// The alert history and numbering, which the rules change beside a market (see `apply`).
@@ -44,7 +44,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     }
 
     public init(configuredMarkets: [String] = [], now: WatchdogInstant = .now()) {
-        for name in configuredMarkets { markets[name] = MarketState(canonicalInstrument: name, now: now.monotonicNanos) }
+        for name in configuredMarkets { markets[name] = WatchedMarket(canonicalInstrument: name, now: now.monotonicNanos) }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -56,7 +56,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     /// The snapshot's four keys, all required (the ledger's two fields are keys of their own).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        markets = try c.decode([String: MarketState].self, forKey: .markets)
+        markets = try c.decode([String: WatchedMarket].self, forKey: .markets)
         rejected = try c.decode([String: Int64].self, forKey: .rejected)
         ledger = AlertLedger(
             history: try c.decode([Alert].self, forKey: .alertHistory),
@@ -76,7 +76,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     public mutating func restartClocks(at now: WatchdogInstant, configuredMarkets: [String]) {
         for name in Array(markets.keys) { markets[name]!.heartbeatReceivedAt = now.monotonicNanos }
         for name in configuredMarkets where markets[name] == nil {
-            markets[name] = MarketState(canonicalInstrument: name, now: now.monotonicNanos)
+            markets[name] = WatchedMarket(canonicalInstrument: name, now: now.monotonicNanos)
         }
         for reason in RejectionReason.allCases where rejected[reason.rawValue] == nil { rejected[reason.rawValue] = 0 }
     }
@@ -93,12 +93,12 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         // accesses do not overlap.
         let market = e.market
         return Self.apply(
-            e, to: &markets[market, default: MarketState(canonicalInstrument: market, now: now.monotonicNanos)], ledger: &ledger,
+            e, to: &markets[market, default: WatchedMarket(canonicalInstrument: market, now: now.monotonicNanos)], ledger: &ledger,
             now: now, resumed: resumed)
     }
 
     private static func apply(
-        _ e: Event, to m: inout MarketState, ledger: inout AlertLedger, now: WatchdogInstant, resumed: Bool
+        _ e: Event, to m: inout WatchedMarket, ledger: inout AlertLedger, now: WatchdogInstant, resumed: Bool
     ) -> Outcome {
         if e.isHeartbeat { return heartbeat(e, &m, &ledger, now) }
         let seq = e.seq ?? 0
@@ -121,13 +121,13 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         if let index {
             m.runs[index].appliedSeq = seq
         } else {
-            m.runs.append(MarketState.RunRecord(runID: e.runID, appliedSeq: seq, fence: e.fence, pid: e.pid))
-            if m.runs.count > MarketState.maxRuns { m.runs.removeFirst(m.runs.count - MarketState.maxRuns) }
+            m.runs.append(WatchedMarket.RunRecord(runID: e.runID, appliedSeq: seq, fence: e.fence, pid: e.pid))
+            if m.runs.count > WatchedMarket.maxRuns { m.runs.removeFirst(m.runs.count - WatchedMarket.maxRuns) }
         }
         m.counters.events += 1
         if e.fence == 0 {
             m.counters.refusals += 1
-            m.lastRefusal = MarketState.Refusal(runID: e.runID, pid: e.pid, ts: e.ts, holderRunID: e.data["holder_run_id"]?.stringValue)
+            m.lastRefusal = WatchedMarket.Refusal(runID: e.runID, pid: e.pid, ts: e.ts, holderRunID: e.data["holder_run_id"]?.stringValue)
             return .applied(runID: e.runID, seq: seq)
         }
         if e.fence < m.fenceHighWater {
@@ -149,7 +149,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     }
 
     private static func heartbeat(
-        _ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant
+        _ e: Event, _ m: inout WatchedMarket, _ ledger: inout AlertLedger, _ now: WatchdogInstant
     ) -> Outcome {
         guard e.fence > 0, e.fence >= m.fenceHighWater else {
             m.counters.staleFence += 1
@@ -166,7 +166,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     }
 
     /// An event of the current holder (fence at the high-water mark).
-    private static func current(_ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant) {
+    private static func current(_ e: Event, _ m: inout WatchedMarket, _ ledger: inout AlertLedger, _ now: WatchdogInstant) {
         // Parsed once, on first use: a decoded line keeps its data as bytes, and most types never read it.
         lazy var data = e.data
         switch EventType(rawValue: e.type) {
@@ -206,7 +206,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     e, &m, &ledger, now, previousRun: held.runID, previousPID: String(held.pid),
                     detail: "run \(held.runID) (pid \(held.pid)) never released the lock")
             }
-            m.lock = MarketState.LockHolder(runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: data["acquired_at_utc"]?.stringValue ?? e.ts)
+            m.lock = WatchedMarket.LockHolder(runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: data["acquired_at_utc"]?.stringValue ?? e.ts)
             m.releasedCleanly = false
             if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
         case .lockReleased:
@@ -219,7 +219,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             if let latch = data["latch"] {
                 m.latch = latch.objectValue.flatMap { o in
                     o["trigger"]?.stringValue.map {
-                        MarketState.Latch(
+                        WatchedMarket.Latch(
                             trigger: $0, reason: o["reason"]?.stringValue ?? "", latchedAtUTC: o["latched_at_utc"]?.stringValue,
                             runID: o["run_id"]?.stringValue)
                     }
@@ -228,7 +228,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         case .failsafeTriggered:
             let trigger = data["trigger"]?.stringValue ?? "UNKNOWN"
             let reason = data["reason"]?.stringValue ?? ""
-            m.latch = MarketState.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
+            m.latch = WatchedMarket.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
             ledger.raise(
                 .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched SHUTDOWN",
                 message: reason, rootCause: Self.failsafeCause(trigger),
@@ -251,17 +251,17 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 metadata: ["run_id": e.runID, "failed_checks": names.joined(separator: ","), "event_ts": e.ts])
         case .failsafeCleared:
             m.latch = nil
-            m.lastLatchCleared = MarketState.LatchClearance(
+            m.lastLatchCleared = WatchedMarket.LatchClearance(
                 trigger: data["trigger"]?.stringValue ?? "", by: data["cleared_by"]?.stringValue ?? "", atUTC: e.ts)
             for condition in Alert.Condition.latches { ledger.resolve(condition, in: &m, now) }
         case .healthStatus:
-            m.health = MarketState.Health(
+            m.health = WatchedMarket.Health(
                 healthy: data["healthy"]?.boolValue ?? false, reasons: data["reasons"]?.stringArrayValue ?? [], atUTC: e.ts)
         case .orderPlaced:
             if let id = data["client_order_id"]?.stringValue {
                 m.openOrders.removeAll { $0.clientOrderID == id }
                 m.openOrders.append(
-                    MarketState.Order(
+                    WatchedMarket.Order(
                         clientOrderID: id, stream: data["stream"]?.stringValue ?? "", symbol: data["symbol"]?.stringValue ?? "",
                         side: data["side"]?.stringValue ?? "", quantity: data["quantity"]?.intValue ?? 0,
                         limit: data["limit"]?.doubleValue, placedAtUTC: e.ts))
@@ -285,7 +285,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     }
 
     private static func crashed(
-        _ e: Event, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant, previousRun: String?,
+        _ e: Event, _ m: inout WatchedMarket, _ ledger: inout AlertLedger, _ now: WatchdogInstant, previousRun: String?,
         previousPID: String?, detail: String
     ) {
         ledger.raise(
@@ -312,7 +312,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         return changed
     }
 
-    private static func tick(_ m: inout MarketState, _ ledger: inout AlertLedger, now: WatchdogInstant, policy: HeartbeatPolicy) -> Bool {
+    private static func tick(_ m: inout WatchedMarket, _ ledger: inout AlertLedger, now: WatchdogInstant, policy: HeartbeatPolicy) -> Bool {
         let age = max(0, now.monotonicNanos - m.heartbeatReceivedAt)
         m.heartbeatAgeSeconds = Double(age) / 1e9
         let state = policy.state(ageNanos: age)
@@ -322,7 +322,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     }
 
     private static func setHeartbeatState(
-        _ state: HeartbeatState, _ m: inout MarketState, _ ledger: inout AlertLedger, _ now: WatchdogInstant
+        _ state: HeartbeatState, _ m: inout WatchedMarket, _ ledger: inout AlertLedger, _ now: WatchdogInstant
     ) {
         let was = m.heartbeatState
         guard state != was else { return }

@@ -109,7 +109,7 @@ import Testing
         let es = state.markets["ES"]!
         #expect(es.lock?.runID == "ES-run-b")
         #expect(es.counters.refusals == 1)
-        #expect(es.lastRefusal == MarketState.Refusal(runID: "ES-refused", pid: 77, ts: "2026-11-21T07:15:00.5Z", holderRunID: "ES-run-b"))
+        #expect(es.lastRefusal == WatchedMarket.Refusal(runID: "ES-refused", pid: 77, ts: "2026-11-21T07:15:00.5Z", holderRunID: "ES-run-b"))
         #expect(es.alerts.isEmpty)
     }
 
@@ -259,7 +259,7 @@ import Testing
         var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
         for i in 0..<70 { state.apply(event(.configReloaded, run: "ES-r\(i)", fence: Int64(i + 1), seq: 1), now: Self.start) }
         let runs = state.markets["ES"]!.runs.map(\.runID)
-        #expect(runs.count == MarketState.maxRuns)
+        #expect(runs.count == WatchedMarket.maxRuns)
         #expect(runs.first == "ES-r6")
         #expect(runs.last == "ES-r69")
     }

@@ -1,6 +1,6 @@
 /// What the watchdog knows of one canonical market (docs/PROTOCOL.md, "Status"). The JSON names
 /// are the status and snapshot field names.
-public struct MarketState: Codable, Sendable, Equatable {
+public struct WatchedMarket: Codable, Sendable, Equatable {
     /// The holder of the market's lock as its `CANONICAL_MARKET_LOCK_ACQUIRED` event named it.
     public struct LockHolder: Codable, Sendable, Equatable {
         public var runID: String

@@ -9,7 +9,7 @@
 ///  any live state ──stop──▶ STOPPING ──exit──▶ STOPPED
 /// ```
 /// BLOCKED and FATAL are left only by an operator's `start` (or `restart`).
-public enum MarketState: String, Codable, Sendable, CaseIterable {
+public enum SupervisionState: String, Codable, Sendable, CaseIterable {
     /// Spawned, waiting for `READY=1`.
     case starting = "STARTING"
     /// Ready, pinging its watchdog.
