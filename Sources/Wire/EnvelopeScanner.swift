@@ -9,10 +9,9 @@
 /// and the general path decides, with the exact reason and byte offset. A line a worker writes
 /// never needs the general path. `EnvelopeScannerTests` check that both paths agree.
 struct EnvelopeScanner {
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var index = 0
+    private var cursor: ByteCursor
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { cursor = ByteCursor(bytes) }
 
     /// The event on `line` (newline excluded), or nil when the general path must decide.
     static func event(_ line: UnsafeBufferPointer<UInt8>) -> Event? {
@@ -31,44 +30,44 @@ struct EnvelopeScanner {
         var tsRange = 0..<0
         var data = JSONObject()
         var dataBytes: Range<Int>?
-        skipWhitespace()
-        guard take(UInt8(ascii: "{")) else { return nil }
+        cursor.skipWhitespace()
+        guard cursor.take(UInt8(ascii: "{")) else { return nil }
         while true {
-            skipWhitespace()
+            cursor.skipWhitespace()
             guard let key = key() else { return nil }
             guard seen & key.rawValue == 0 else { return nil }
             seen |= key.rawValue
-            skipWhitespace()
-            guard take(UInt8(ascii: ":")) else { return nil }
-            skipWhitespace()
+            cursor.skipWhitespace()
+            guard cursor.take(UInt8(ascii: ":")) else { return nil }
+            cursor.skipWhitespace()
             switch key {
             case .v: guard let i = integer() else { return nil }; v = i
             case .pid: guard let i = integer() else { return nil }; pid = i
             case .fence: guard let i = integer() else { return nil }; fence = i
             case .seq: guard let i = integer() else { return nil }; seq = i
-            case .type: guard let s = plainString() else { return nil }; type = string(s)
-            case .market: guard let s = plainString() else { return nil }; market = string(s)
-            case .runID: guard let s = plainString() else { return nil }; runID = string(s)
-            case .ts: guard let s = plainString() else { return nil }; tsRange = s
+            case .type: guard let s = cursor.plainString() else { return nil }; type = cursor.string(s)
+            case .market: guard let s = cursor.plainString() else { return nil }; market = cursor.string(s)
+            case .runID: guard let s = cursor.plainString() else { return nil }; runID = cursor.string(s)
+            case .ts: guard let s = cursor.plainString() else { return nil }; tsRange = s
             case .data:
                 // Validated in place and kept as bytes when that is decided cheaply; else parsed.
-                if let end = JSONSkimmer.objectEnd(bytes, at: index, depth: 2) {
-                    dataBytes = index..<end
-                    index = end
+                if let end = JSONSkimmer.objectEnd(cursor.bytes, at: cursor.index, depth: 2) {
+                    dataBytes = cursor.index..<end
+                    cursor.index = end
                 } else {
-                    guard let (object, end) = try? JSONParser.parseObject(bytes, at: index, depth: 2) else { return nil }
+                    guard let (object, end) = try? JSONParser.parseObject(cursor.bytes, at: cursor.index, depth: 2) else { return nil }
                     data = object
-                    index = end
+                    cursor.index = end
                 }
             }
-            skipWhitespace()
-            if take(UInt8(ascii: ",")) { continue }
-            guard take(UInt8(ascii: "}")) else { return nil }
+            cursor.skipWhitespace()
+            if cursor.take(UInt8(ascii: ",")) { continue }
+            guard cursor.take(UInt8(ascii: "}")) else { return nil }
             break
         }
-        skipWhitespace()
-        guard index == bytes.count, seen & Self.required == Self.required else { return nil }
-        let ts = UnsafeBufferPointer(rebasing: bytes[tsRange])
+        cursor.skipWhitespace()
+        guard cursor.index == cursor.bytes.count, seen & Self.required == Self.required else { return nil }
+        let ts = UnsafeBufferPointer(rebasing: cursor.bytes[tsRange])
         guard v == WireFormat.version, Identifier.isValidType(type), Identifier.isValidMarket(market), Identifier.isValidRunID(runID),
             pid > 0, pid <= Int64(Int32.max), fence >= 0, UTCTimestamp.parse(ts) != nil
         else { return nil }
@@ -79,85 +78,46 @@ struct EnvelopeScanner {
         }
         if let dataBytes {
             return Event(
-                type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: string(tsRange),
-                dataBytes: Array(bytes[dataBytes]))
+                type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: cursor.string(tsRange),
+                dataBytes: Array(cursor.bytes[dataBytes]))
         }
-        return Event(type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: string(tsRange), data: data)
-    }
-
-    @inline(__always) private mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
-            }
-        }
-    }
-
-    @inline(__always) private mutating func take(_ byte: UInt8) -> Bool {
-        guard index < bytes.count, bytes[index] == byte else { return false }
-        index += 1
-        return true
+        return Event(type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: cursor.string(tsRange), data: data)
     }
 
     /// One of the nine envelope keys, written without escapes; nil for anything else.
     private mutating func key() -> Key? {
-        guard let range = plainString() else { return nil }
-        let b = bytes, s = range.lowerBound
+        guard let range = cursor.plainString() else { return nil }
+        let b = cursor.bytes, s = range.lowerBound
         switch range.count {
         case 1: return b[s] == UInt8(ascii: "v") ? .v : nil
-        case 2: return spells("ts", s) ? .ts : nil
-        case 3: return spells("pid", s) ? .pid : spells("seq", s) ? .seq : nil
-        case 4: return spells("type", s) ? .type : spells("data", s) ? .data : nil
-        case 5: return spells("fence", s) ? .fence : nil
-        case 6: return spells("market", s) ? .market : spells("run_id", s) ? .runID : nil
+        case 2: return cursor.spells("ts", at: s) ? .ts : nil
+        case 3: return cursor.spells("pid", at: s) ? .pid : cursor.spells("seq", at: s) ? .seq : nil
+        case 4: return cursor.spells("type", at: s) ? .type : cursor.spells("data", at: s) ? .data : nil
+        case 5: return cursor.spells("fence", at: s) ? .fence : nil
+        case 6: return cursor.spells("market", at: s) ? .market : cursor.spells("run_id", at: s) ? .runID : nil
         default: return nil
         }
-    }
-
-    @inline(__always) private func spells(_ word: StaticString, _ at: Int) -> Bool {
-        let w = word.utf8Start
-        for i in 0..<word.utf8CodeUnitCount where bytes[at + i] != w[i] { return false }
-        return true
-    }
-
-    /// The bytes between the quotes of a string with no escape and no control character; nil
-    /// for anything else (the general path handles escapes and reports the rest).
-    private mutating func plainString() -> Range<Int>? {
-        guard take(UInt8(ascii: "\"")) else { return nil }
-        let start = index
-        while index < bytes.count {
-            let b = bytes[index]
-            if b == UInt8(ascii: "\"") {
-                index += 1
-                return start..<(index - 1)
-            }
-            if b == UInt8(ascii: "\\") || b < 0x20 { return nil }
-            index += 1
-        }
-        return nil
     }
 
     /// A JSON integer of at most 18 digits (so it cannot overflow); nil for a fraction, an
     /// exponent, a leading zero, a longer one or anything that is not a number.
     private mutating func integer() -> Int64? {
-        let negative = take(UInt8(ascii: "-"))
-        let start = index
+        let negative = cursor.take(UInt8(ascii: "-"))
+        let bytes = cursor.bytes
+        let start = cursor.index
+        var index = start
         var magnitude: Int64 = 0
         while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
             guard index - start < 18 else { return nil }
             magnitude = magnitude * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
             index += 1
         }
+        cursor.index = index
         let digits = index - start
         guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             return nil
         }
         return negative ? -magnitude : magnitude
-    }
-
-    @inline(__always) private func string(_ range: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 }
