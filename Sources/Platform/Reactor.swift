@@ -22,16 +22,11 @@ public final class Reactor {
     /// Identifies a scheduled timer for `cancel`.
     public struct TimerID: Hashable, Sendable { let raw: UInt64 }
 
-    private struct Timer {
-        var id: UInt64
-        var deadline: Int64
-        var body: () -> Void
-    }
-
     private let epollFD: Int32
     private var handlers: [Int32: (Readiness) -> Void] = [:]
-    private var timers: [Timer] = []
-    private var nextTimerID: UInt64 = 1
+    private var timers = TimerQueue()
+    /// Now, in nanoseconds: the monotonic clock unless a test injected another.
+    private let clock: () -> Int64
     private var running = false
     private var signalFD: Int32 = -1
     /// Called when the loop has handled every descriptor that was ready and none is ready any
@@ -39,7 +34,12 @@ public final class Reactor {
     /// watchdog's group commit of its snapshot). Not called while descriptors keep being ready.
     public var onIdle: (() -> Void)?
 
-    public init() throws(SystemError) {
+    /// A loop whose timers run on `clock` (nanoseconds; the monotonic clock by default). A test may
+    /// inject a clock it moves itself: a timer is due once that clock has reached its deadline,
+    /// whatever the real time. For a loop without descriptors whose time moves only when the test
+    /// says, see `ManualReactor`.
+    public init(clock: @escaping () -> Int64 = MonotonicClock.nowNanos) throws(SystemError) {
+        self.clock = clock
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw SystemError("epoll_create1") }
     }
@@ -76,24 +76,20 @@ public final class Reactor {
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
     }
 
-    /// Runs `body` once, `nanos` from now on the monotonic clock.
+    /// Now on this loop's clock, in nanoseconds.
+    public var nowNanos: Int64 { clock() }
+
+    /// Runs `body` once, `nanos` from now on the loop's clock.
     @discardableResult
     public func schedule(afterNanos nanos: Int64, _ body: @escaping () -> Void) -> TimerID {
-        let id = nextTimerID
-        nextTimerID += 1
-        timers.append(Timer(id: id, deadline: MonotonicClock.nowNanos() + max(0, nanos), body: body))
-        return TimerID(raw: id)
+        timers.add(deadline: clock() + max(0, nanos), body)
     }
 
-    /// Runs `body` once, `seconds` from now.
-    @discardableResult
-    public func schedule(afterSeconds seconds: Double, _ body: @escaping () -> Void) -> TimerID {
-        schedule(afterNanos: Int64(seconds * 1e9), body)
-    }
+    // `schedule(afterSeconds:)` comes with `TimerScheduling`.
 
     /// Cancels a timer that has not run yet; does nothing otherwise.
     public func cancel(_ timer: TimerID) {
-        timers.removeAll { $0.id == timer.raw }
+        timers.cancel(timer)
     }
 
     /// Blocks `signals` for the process and calls `handler` with each one that arrives.
@@ -156,19 +152,12 @@ public final class Reactor {
     public func stop() { running = false }
 
     private func runDueTimers() {
-        let now = MonotonicClock.nowNanos()
-        var due: [Timer] = []
-        timers.removeAll { t in
-            if t.deadline <= now { due.append(t); return true }
-            return false
-        }
-        due.sort { $0.deadline < $1.deadline }
-        for t in due where running { t.body() }
+        for t in timers.removeDue(at: clock()) where running { t.body() }
     }
 
     private func nextTimeoutMillis() -> Int32 {
-        guard let earliest = timers.min(by: { $0.deadline < $1.deadline })?.deadline else { return -1 }
-        let delta = earliest - MonotonicClock.nowNanos()
+        guard let earliest = timers.earliestDeadline else { return -1 }
+        let delta = earliest - clock()
         if delta <= 0 { return 0 }
         return Int32(min(Int64(Int32.max), (delta + 999_999) / 1_000_000))
     }
