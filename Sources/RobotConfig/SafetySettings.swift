@@ -1,5 +1,5 @@
 /// The `safety` section: health limits, fail-safe triggers and order handling (docs/CONFIG.md).
-/// The defaults are SPEC.md's values.
+/// The defaults are the limits docs/robot-worker.md describes.
 public struct SafetySettings: Sendable, Equatable {
     /// Unhealthy above this many errors per minute.
     public var maxErrorsPerMinute: Double = 10

@@ -1,6 +1,6 @@
 import RobotConfig
 
-/// When to restart a worker that ended on its own (DESIGN.md, "Restart policy").
+/// When to restart a worker that ended on its own (docs/supervisor.md, "States": the restart policy).
 ///
 /// - A run that stayed up at least `minUptime` resets the backoff: its restart is immediate.
 /// - After a shorter run the delay is `backoffInitial × backoffMultiplier^n` for the n-th short run

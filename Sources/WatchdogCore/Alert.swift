@@ -1,4 +1,4 @@
-/// An operator alert (SPEC.md, "Health, safe mode and fail-safe"): rare and actionable.
+/// An operator alert (docs/watchdog.md, "Alerts"): rare and actionable.
 ///
 /// One alert is open per (market, condition) while the condition lasts; a repeat updates it
 /// (`occurrences`, `metadata`) instead of raising another. Conditions that are states

@@ -1,4 +1,4 @@
-/// One event: the envelope of SPEC.md "Events on the wire" and its `data` object.
+/// One event: the envelope of docs/PROTOCOL.md ("Events") and its `data` object.
 ///
 /// On the wire and in the journal an event is one line:
 /// ```

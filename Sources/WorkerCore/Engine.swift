@@ -3,7 +3,7 @@ import Wire
 import RobotConfig
 
 /// A worker's engine: consumes market data, keeps health, modes and the fail-safe latch, gates and
-/// fills SIM orders, and persists its snapshot (SPEC.md "Health, safe mode and fail-safe").
+/// fills SIM orders, and persists its snapshot (docs/robot-worker.md, "Modes, health and the fail-safe").
 ///
 /// Every decision is made by the pure cores (`HealthMonitor`, `FailSafe`, `SimExecution`,
 /// `StartupChecks`); the engine turns their answers into events and snapshot writes. It runs on the

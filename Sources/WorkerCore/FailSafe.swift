@@ -1,4 +1,5 @@
-/// The fail-safe triggers of SPEC.md and the latch they set.
+/// The fail-safe triggers (docs/robot-worker.md, "Modes, health and the fail-safe") and the latch
+/// they set.
 ///
 /// Triggers: market data stalled longer than `marketDataStalledSeconds` (10 min), event-log writes
 /// failing for longer than `eventLogFailingSeconds` (15 min), no snapshot for longer than

@@ -1,4 +1,4 @@
-/// A worker's health (SPEC.md): unhealthy when the error rate is above its limit, market data or
+/// A worker's health (docs/robot-worker.md, "Modes, health and the fail-safe"): unhealthy when the error rate is above its limit, market data or
 /// the last event-log write is older than its limit, or the execution queue is stalled.
 ///
 /// Pure: every time is monotonic seconds passed in, so each rule is tested at its threshold without

@@ -1,6 +1,6 @@
 import RobotConfig
 
-/// The identity invariants of SPEC.md "Markets and identity", checked on a market's spec:
+/// The identity invariants (docs/robot-worker.md, "Identity"), checked on a market's spec:
 /// 1. every stream id is canonical: it does not contain the execution instrument when that differs
 ///    from the canonical one (`MES1` under canonical `ES`);
 /// 2. each stream's instrument equals the canonical instrument;

@@ -1,4 +1,4 @@
-/// A simulated order (SPEC.md "Orders").
+/// A simulated order (docs/robot-worker.md, "SIM orders").
 public struct SimOrder: Sendable, Equatable, Codable {
     public enum Side: String, Sendable, Codable { case buy = "BUY", sell = "SELL" }
     public enum Status: String, Sendable, Codable { case open = "OPEN", filled = "FILLED", cancelled = "CANCELLED", timedOut = "TIMED_OUT" }

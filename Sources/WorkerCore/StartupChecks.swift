@@ -1,6 +1,7 @@
 import Wire
 
-/// The checks a worker runs on its own records before it trusts them (SPEC.md "Startup checks").
+/// The checks a worker runs on its own records before it trusts them (docs/robot-worker.md,
+/// "Modes, health and the fail-safe": the startup checks).
 ///
 /// Pure: it reads bytes (the journal and the snapshot, as found on disk) and a feed probe result,
 /// and returns each check's result. Any failure starts the worker in `OBSERVE_ONLY` with the reason;

@@ -1,4 +1,4 @@
-/// What a worker may do (SPEC.md "Health, safe mode and fail-safe").
+/// What a worker may do (docs/robot-worker.md, "Modes, health and the fail-safe").
 public enum SystemMode: String, Sendable, Codable, CaseIterable {
     /// May execute.
     case aggressive = "AGGRESSIVE"
