@@ -91,11 +91,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers the unit tests share (temporary folders, file identities); not a product.
+        .target(name: "TestSupport", dependencies: ["Platform"], path: "Tests/TestSupport"),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Platform"]),
-        .testTarget(name: "GuardTests", dependencies: ["Guard", "Platform", "Wire"]),
-        .testTarget(name: "RobotConfigTests", dependencies: ["RobotConfig", "Guard", "Wire"]),
-        .testTarget(name: "WorkerCoreTests", dependencies: ["WorkerCore", "RobotConfig", "Platform", "Wire"]),
+        .testTarget(name: "GuardTests", dependencies: ["TestSupport", "Guard", "Platform", "Wire"]),
+        .testTarget(name: "RobotConfigTests", dependencies: ["TestSupport", "RobotConfig", "Guard", "Wire"]),
+        .testTarget(name: "WorkerCoreTests", dependencies: ["TestSupport", "WorkerCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(

@@ -1,6 +1,7 @@
 import Guard
 import Platform
 import Testing
+import TestSupport
 import Wire
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Guard
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Platform
 import Testing
+import TestSupport
 
 @testable import Guard
 

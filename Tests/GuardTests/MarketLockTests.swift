@@ -1,6 +1,7 @@
 import Platform
 import Wire
 import Testing
+import TestSupport
 
 @testable import Guard
 

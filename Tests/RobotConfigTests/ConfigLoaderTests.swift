@@ -3,6 +3,7 @@ import Guard
 import Platform
 import RobotConfig
 import Testing
+import TestSupport
 
 @Suite("Default configuration")
 struct DefaultConfigurationTests {

@@ -2,28 +2,7 @@ import Foundation
 import RobotConfig
 import Wire
 import Testing
-
-/// A fresh folder from mkdtemp(3), removed by `remove()`.
-struct TemporaryFolder {
-    let path: String
-
-    init() throws {
-        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
-        var template = Array((base + "/robot-config-tests.XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        let created = try #require(made, "mkdtemp failed: errno \(errno)")
-        path = String(cString: created)
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-        return file
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
+import TestSupport
 
 /// The repository root: the first folder above this file that holds Package.swift.
 func repositoryRoot(from file: String = #filePath) throws -> String {

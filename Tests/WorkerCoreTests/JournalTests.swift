@@ -1,5 +1,6 @@
 import Wire
 import Testing
+import TestSupport
 import WorkerCore
 
 #if canImport(Glibc)
