@@ -1,5 +1,3 @@
-import Platform
-
 /// What one acquisition attempt gave.
 public enum MarketGuardOutcome {
     case acquired(any HeldMarketGuard, previous: PreviousHolder?)
@@ -18,7 +16,8 @@ public enum PreviousHolder: Sendable, Equatable {
 public struct MarketHolder: Sendable, Equatable {
     /// The holder's record, when it could be read and the authority confirms its pid.
     public var record: LockRecord?
-    /// Pids the kernel says hold the lock.
+    /// Pids the authority says hold the guard (for flock: the kernel's `/proc/locks`; the event
+    /// field is `kernel_pids`).
     public var kernelPIDs: [Int32]
     /// How the holder was found, for the event and the log.
     public var detail: String
