@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Platform
+import Synchronization
 import Wire
 
 /// The single-executor guard of one canonical market: an `flock(2)` on `canonical_M.lock`, held
@@ -78,6 +79,10 @@ public final class MarketLock {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    /// Tests only: called with the lock path between its `open` and its `flock`, where a test
+    /// replaces the file to check that the holder ends up locking the file the path names.
+    static let betweenOpenAndLock = Mutex<(@Sendable (String) -> Void)?>(nil)
+
     /// Tries once to take the lock of `canonical` (already canonicalised and checked).
     public static func acquire(
         canonical: String, lockPath: String, fencePath: String, runID: String, host: String
@@ -85,6 +90,7 @@ public final class MarketLock {
         for _ in 0..<16 {
             let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
             guard fd >= 0 else { throw .cannotUse(path: lockPath, SystemError("open")) }
+            if let hook = betweenOpenAndLock.withLock({ $0 }) { hook(lockPath) }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let e = SystemError("flock")
                 guard e.code == EWOULDBLOCK else {
