@@ -14,6 +14,8 @@ public final class Journal {
     private var fd: Int32
     /// How long the last successful append's `fdatasync` took, in nanoseconds.
     public private(set) var lastSyncNanos: Int64 = 0
+    /// Appends' `fdatasync` calls that returned success (the metric counts these, not events).
+    public private(set) var completedSyncs = 0
 
     public init(path: String) throws(SystemError) {
         self.path = path
@@ -80,6 +82,7 @@ public final class Journal {
             let syncStart = MonotonicClock.nowNanos()
             guard fdatasync(fd) == 0 else { throw SystemError("fdatasync \(path)") }
             lastSyncNanos = MonotonicClock.nowNanos() - syncStart
+            completedSyncs += 1
         } catch {
             _ = ftruncate(fd, off_t(before))
             throw error
