@@ -27,12 +27,14 @@
 #include <fuse.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
@@ -927,6 +929,8 @@ int main(int argc, char *argv[]) {
         return 64;
     }
     empty_folder(shadow_fd);
+    /* A test that dies leaves no mount behind: SIGTERM ends the loop, and fuse_main unmounts. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     char *fargv[64];
     int fargc = 0;
     fargv[fargc++] = argv[0];
