@@ -293,7 +293,9 @@ import Testing
         // The disk stops answering: events 4 and 5 are applied but their snapshot cannot be synced.
         try rig.fs.command("freeze")
         for seq in 4...5 { try client.send(event(run: run, seq: seq)) }
-        let during = acks(client, run: run, for: 1, until: 5)
+        // Once the snapshot holding them waits in its fsync, an ack sent any earlier is readable.
+        try waitFor("the watchdog's snapshot sync to block", seen: { "\(rig.fs.status())" }) { rig.fs.status()["blocked", default: 0] >= 1 ? true : nil }
+        let during = acks(client, run: run, for: 0.3, until: 5)
         #expect(during == 0, "acked seq \(during) while its snapshot could not be synced")
         try rig.powerCut()
         try rig.startWatchdog()

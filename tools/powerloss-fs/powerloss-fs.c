@@ -70,7 +70,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t thaw_cv = PTHREAD_COND_INITIALIZER;
 static int backing_fd = -1, shadow_fd = -1;
 static char *shadow_path;
-static unsigned long generation, fsyncs, fsyncdirs, cuts;
+static unsigned long generation, fsyncs, fsyncdirs, cuts, blocked;
 static int dead, frozen;
 static char *arm_text;
 
@@ -760,8 +760,8 @@ static int pl_read(const char *path, char *buf, size_t size, off_t off, struct f
         int dirty = 0;
         for (int i = 0; i < nfiles; i++) dirty += files[i].mode != CLEAN;
         char line[256];
-        int n = snprintf(line, sizeof line, "generation %lu dead %d frozen %d cuts %lu fsyncs %lu fsyncdirs %lu dirty_files %d dirty_dirs %d\n",
-                         generation, dead, frozen, cuts, fsyncs, fsyncdirs, dirty, ndirs);
+        int n = snprintf(line, sizeof line, "generation %lu dead %d frozen %d blocked %lu cuts %lu fsyncs %lu fsyncdirs %lu dirty_files %d dirty_dirs %d\n",
+                         generation, dead, frozen, blocked, cuts, fsyncs, fsyncdirs, dirty, ndirs);
         pthread_mutex_unlock(&mu);
         if (off >= n) return 0;
         size_t k = (size_t)(n - off) < size ? (size_t)(n - off) : size;
@@ -834,7 +834,9 @@ static int pl_release(const char *path, struct fuse_file_info *fi) {
 /* Waits while frozen. Returns 0 to go on, or -EIO when a cut came first (nothing became durable). */
 static int wait_thaw(void) {
     unsigned long gen = generation;
+    blocked++;
     while (frozen && generation == gen && !dead) pthread_cond_wait(&thaw_cv, &mu);
+    blocked--;
     return generation == gen && !dead ? 0 : -EIO;
 }
 

@@ -56,7 +56,7 @@ final class PowerLossMount: @unchecked Sendable {
     /// The power cut: everything not made durable is gone. Kill the processes first.
     func cut() throws { try command("cut") }
 
-    /// The status line (`generation G dead D frozen F cuts N fsyncs N ...`) as numbers by name.
+    /// The status line (`generation G dead D frozen F blocked N cuts N ...`) as numbers by name.
     func status() -> [String: Int] {
         guard let text = try? String(contentsOfFile: path + "/.powerloss", encoding: .utf8) else { return [:] }
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
