@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Platform
+import Synchronization
 import Wire
 
 /// A held flock guard of one canonical market (`FlockMarketGuard`): an `flock(2)` on
@@ -36,6 +37,10 @@ public final class MarketLock: HeldMarketGuard {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    /// Tests only: called with the lock path between its `open` and its `flock`, where a test
+    /// replaces the file to check that the holder ends up locking the file the path names.
+    static let betweenOpenAndLock = Mutex<(@Sendable (String) -> Void)?>(nil)
+
     /// Tries once to take the lock of `market` on the given lock and fence files.
     public static func acquire(
         market: CanonicalMarket, lockPath: String, fencePath: String, runID: String, host: String
@@ -43,6 +48,7 @@ public final class MarketLock: HeldMarketGuard {
         for _ in 0..<16 {
             let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
             guard fd >= 0 else { throw .cannotUse(path: lockPath, SystemError("open")) }
+            if let hook = betweenOpenAndLock.withLock({ $0 }) { hook(lockPath) }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let e = SystemError("flock")
                 guard e.code == EWOULDBLOCK else {

@@ -37,7 +37,7 @@ extension MetricName {
         "robot_events_emitted_total", "Events the worker journaled, by event type (heartbeats included).")
     public static let journalBytes = MetricName("robot_journal_bytes", "Size of the market's event journal (events.ndjson).")
     public static let journalFsyncSeconds = MetricName(
-        "robot_journal_fsync_seconds", "Time of one journal append's fdatasync.")
+        "robot_journal_fsync_seconds", "Time of each journal fdatasync that completed (returned success); the count is syncs done, not events.")
     public static let journalWriteFailures = MetricName(
         "robot_journal_write_failures_total", "Journal appends that failed (the event was not emitted).")
     public static let unackedEvents = MetricName(

@@ -66,14 +66,14 @@ public final class WorkerMetrics: Sendable {
         lastHeartbeat = registry.gauge(.workerLastHeartbeat, m)
     }
 
-    /// One event appended to the journal: `fsyncNanos` is its `fdatasync`, `journalSize` the
-    /// journal's size after it.
     /// Events journaled and not yet acknowledged by the watchdog (the link's outbox, all runs).
     public func unackedEvents(_ count: Int) { unacked.set(to: Double(count)) }
 
-    public func journaled(_ event: Event, fsyncNanos: Int64, journalSize: Int) {
+    /// One event appended to the journal: `fsyncNanos` is the `fdatasync` that completed for it
+    /// (nil when none did: nothing is observed), `journalSize` the journal's size after it.
+    public func journaled(_ event: Event, fsyncNanos: Int64?, journalSize: Int) {
         emitted[event.type]?.increment()
-        fsync.recordNanoseconds(fsyncNanos)
+        if let fsyncNanos { fsync.recordNanoseconds(fsyncNanos) }
         journalBytes.set(to: Double(journalSize))
         fence.set(to: Double(event.fence))
         guard let type = EventType(rawValue: event.type) else { return }

@@ -169,9 +169,11 @@ public final class Engine {
 
     private func trip(_ trigger: FailSafe.Trigger, _ reason: String) {
         latch = FailSafe.Latch(trigger: trigger, reason: reason, latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
-        writeSnapshot()
         let from = mode
+        // The latch reaches the disk with SHUTDOWN, before anything is journaled: a snapshot with a
+        // latch and AGGRESSIVE is inconsistent, and a start after a power cut would set it aside.
         mode = .shutdown
+        writeSnapshot()
         reportTrip((from, trigger, reason))
         writeSnapshot()
     }

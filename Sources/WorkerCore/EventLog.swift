@@ -26,6 +26,8 @@ public final class EventLog {
 
     private let journal: Journal
     private let clock: () -> Int64
+    /// The journal's completed syncs already reported to the metrics.
+    private var syncsReported: Int
 
     public init(market: String, runID: String, pid: Int32, journal: Journal, clock: @escaping () -> Int64 = UTCTimestamp.nowMicros) {
         self.market = market
@@ -33,6 +35,7 @@ public final class EventLog {
         self.pid = pid
         self.journal = journal
         self.clock = clock
+        syncsReported = journal.completedSyncs
     }
 
     /// Journals one event and forwards it. Returns the event, or nil when the journal write failed.
@@ -56,7 +59,9 @@ public final class EventLog {
         }
         onWrite?(true)
         if !isHeartbeat { lastSeq += 1 }
-        metrics?.journaled(event, fsyncNanos: journal.lastSyncNanos, journalSize: journal.size)
+        let synced = journal.completedSyncs > syncsReported
+        syncsReported = journal.completedSyncs
+        metrics?.journaled(event, fsyncNanos: synced ? journal.lastSyncNanos : nil, journalSize: journal.size)
         forward?(event, line)
         return event
     }

@@ -14,15 +14,26 @@ public final class Journal {
     private var fd: Int32
     /// How long the last successful append's `fdatasync` took, in nanoseconds.
     public private(set) var lastSyncNanos: Int64 = 0
+    /// Appends' `fdatasync` calls that returned success (the metric counts these, not events).
+    public private(set) var completedSyncs = 0
 
     public init(path: String) throws(SystemError) {
         self.path = path
         fd = try Self.openForAppend(path)
     }
 
+    /// Opens the journal for appending; a journal it creates is made durable at once (the folder
+    /// is fsynced), so the events synced into it survive a power loss with their file.
     private static func openForAppend(_ path: String) throws(SystemError) -> Int32 {
+        let existing = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
+        if existing >= 0 { return existing }
+        guard errno == ENOENT else { throw SystemError("open \(path)") }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw SystemError("open \(path)") }
+        do { try FileIO.syncDirectory(of: path) } catch {
+            close(fd)
+            throw error
+        }
         return fd
     }
 
@@ -33,8 +44,9 @@ public final class Journal {
 
     /// Renames the journal to `rotatedPath` (replacing the previous one) and starts an empty
     /// journal at `path`. Call it only while holding the market's lock and once every event in the
-    /// journal is acked: the rotated file is the last copy of what it holds. On failure the
-    /// journal keeps being appended where it was.
+    /// journal is acked: the rotated file is the last copy of what it holds. Creating the new
+    /// journal fsyncs the folder, which makes the rename durable too. On failure the journal keeps
+    /// being appended where it was.
     public func rotate() throws(SystemError) {
         guard rename(path, rotatedPath) == 0 else { throw SystemError("rename \(path)") }
         let fresh: Int32
@@ -46,7 +58,6 @@ public final class Journal {
         }
         close(fd)
         fd = fresh
-        try FileIO.syncDirectory(of: path)
     }
 
     deinit { close(fd) }
@@ -56,8 +67,7 @@ public final class Journal {
     public func quarantine(suffix: String) throws(SystemError) -> String {
         let aside = path + ".damaged-" + suffix
         guard rename(path, aside) == 0 else { throw SystemError("rename \(path)") }
-        let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard fresh >= 0 else { throw SystemError("open \(path)") }
+        let fresh = try Self.openForAppend(path)
         close(fd)
         fd = fresh
         return aside
@@ -72,6 +82,7 @@ public final class Journal {
             let syncStart = MonotonicClock.nowNanos()
             guard fdatasync(fd) == 0 else { throw SystemError("fdatasync \(path)") }
             lastSyncNanos = MonotonicClock.nowNanos() - syncStart
+            completedSyncs += 1
         } catch {
             _ = ftruncate(fd, off_t(before))
             throw error

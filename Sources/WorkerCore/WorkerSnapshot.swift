@@ -3,7 +3,7 @@ import Wire
 
 /// A worker's durable state besides its journal: its mode, the fail-safe latch (and who cleared it
 /// last), its orders and its position per stream. Written atomically (temporary file, fsync,
-/// rename) at `state/M/snapshot.json`, read at start by the startup checks.
+/// rename, fsync of the folder) at `state/M/snapshot.json`, read at start by the startup checks.
 public struct WorkerSnapshot: Sendable, Equatable, Codable {
     public var version = 1
     public var market: String

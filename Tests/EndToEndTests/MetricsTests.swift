@@ -63,7 +63,7 @@ import Testing
         #expect(scraped.value("robot_journal_write_failures_total", ["market": "ES"]) == 0)
         let total = Double(before.values.reduce(0, +)), totalAfter = Double(after.values.reduce(0, +))
         let syncs = try #require(scraped.value("robot_journal_fsync_seconds_count", ["market": "ES"]))
-        #expect(syncs >= total - 1 && syncs <= totalAfter, "one fdatasync per journaled event")
+        #expect(syncs >= total - 1 && syncs <= totalAfter, "one completed fdatasync per journaled event (counted by the journal, not per event)")
         #expect(scraped.families["robot_journal_fsync_seconds"] == "histogram")
         let size = Double((try? FileManager.default.attributesOfItem(atPath: home.journal("ES"))[.size] as? Int) ?? 0)
         let bytes = try #require(scraped.value("robot_journal_bytes", ["market": "ES"]))

@@ -1,4 +1,5 @@
 import Platform
+import Synchronization
 import Wire
 import Testing
 import TestSupport
@@ -214,6 +215,30 @@ struct MarketLockTests {
         #expect(holder.kernelPIDs == [getpid()])
         #expect(holder.detail.contains("the lock file was deleted or replaced"))
         withExtendedLifetime(first) {}
+    }
+
+    @Test("a lock file replaced between its open and its flock is locked again at the inode the path names")
+    func replacedBetweenOpenAndLock() throws {
+        let place = try LockPlace()
+        let path = place.lockPath
+        let replacements = Mutex(0)
+        MarketLock.betweenOpenAndLock.withLock {
+            $0 = { p in
+                guard p == path, replacements.withLock({ n in n += 1; return n }) == 1 else { return }
+                // Someone replaces the file after our open: a new inode at the path.
+                let tmp = path + ".new"
+                close(open(tmp, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644))
+                rename(tmp, path)
+            }
+        }
+        defer { MarketLock.betweenOpenAndLock.withLock { $0 = nil } }
+        let (lock, _) = try place.acquired("ES-20261121T071500Z-0000a001")
+        #expect(replacements.withLock { $0 } >= 2, "the file was replaced once and the lock was tried again")
+        #expect(lock.pathStillNamesLock, "the lock is held on an inode the path no longer names")
+        let other = open(path, O_RDWR | O_CLOEXEC)
+        defer { close(other) }
+        #expect(flock(other, LOCK_EX | LOCK_NB) != 0, "the file at the path is not locked")
+        #expect(try place.fence()?.lockInode == { var st = stat(); fstat(other, &st); return UInt64(st.st_ino) }())
     }
 
     @Test("a lock folder that does not exist cannot be used")
