@@ -81,6 +81,16 @@ def wall_seconds(ts):
     return whole + (float("0." + m.group(7)) if m.group(7) else 0.0)
 
 
+def run_started(run_id):
+    """Seconds since the epoch of the moment a run was named (`ES-20261121T071500Z-4f3a9c1b`: the worker
+    names its run before it takes the lock, to the second); None if the ID is not of that form."""
+    m = re.search(r"-(\d{8})T(\d{6})Z-[0-9a-f]+$", run_id or "")
+    if not m:
+        return None
+    d, t = m.groups()
+    return wall_seconds(f"{d[:4]}-{d[4:6]}-{d[6:]}T{t[:2]}:{t[2:4]}:{t[4:]}Z")
+
+
 def flock_holders():
     """(major, minor, inode) -> [pid] for every FLOCK held (waiters excluded), read from /proc/locks."""
     table = {}
@@ -307,8 +317,10 @@ def settle(markets, journal_of, status, history, timeout, keep_up=None, period=0
 def check_journal_locks(market, events, violations, lock_faults=()):
     """Fences of ACQUIRED strictly increasing; a new ACQUIRED only after the previous holder's
     RELEASED or a STALE report of it by the newcomer, or after a lock-file fault (wall-clock times in
-    `lock_faults`) since the previous ACQUIRED: a fresh lock file has no record to report stale.
-    Returns the fences in order."""
+    `lock_faults`) while the previous holder held the lock: a fresh lock file has no record to report
+    stale. The previous holder took the lock after it named its run (the run ID's time, to the second)
+    and may journal its ACQUIRED much later (stopped in between), so the window opens at the run's
+    name. Returns the fences in order."""
     fences, holder, holder_at, released = [], None, None, set()
     acquirers = {e.get("run_id") for e in events if e.get("type") == "CANONICAL_MARKET_LOCK_ACQUIRED"}
     stale_by = {}  # newcomer run -> stale run id (None: unknown holder)
@@ -321,6 +333,7 @@ def check_journal_locks(market, events, violations, lock_faults=()):
         elif t == "CANONICAL_MARKET_LOCK_ACQUIRED":
             fence = e.get("data", {}).get("fence", e.get("fence"))
             at = wall_seconds(e.get("ts"))
+            named = run_started(run)
             if fences and fence <= fences[-1]:
                 violations.append(f"{market}: fence {fence} of run {run} is not above the previous {fences[-1]}")
             fences.append(fence)
@@ -333,7 +346,7 @@ def check_journal_locks(market, events, violations, lock_faults=()):
                     # A stale run that never journaled its ACQUIRED died between taking the lock (record
                     # and fence written) and its first journal line: it held the lock after `holder`.
                     violations.append(f"{market}: run {run} reported {stale_by[run]} stale, but the last holder was {holder}")
-            holder, holder_at = run, at
+            holder, holder_at = run, (named if named is not None else at)
     return fences
 
 

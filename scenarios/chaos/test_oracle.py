@@ -124,3 +124,15 @@ def test_an_acquisition_without_release_or_stale_passes_only_after_a_lock_file_f
     violations = []
     oracle.check_journal_locks("ES", events + [event("C", 30, 1, "CANONICAL_MARKET_LOCK_ACQUIRED", 2)], violations, [deleted_at])
     assert any("not above the previous 2" in v for v in violations)
+
+
+def test_a_lock_file_fault_before_the_holder_journaled_its_acquisition_still_counts():
+    # The holder named its run at 07:15:00, took the lock, was stopped, and journaled ACQUIRED at
+    # 07:15:10; the lock file was deleted at 07:15:02, so the next run found no record.
+    events = [event("ES-20261121T071500Z-0000000a", 10, 1, "CANONICAL_MARKET_LOCK_ACQUIRED", 1, ts="2026-11-21T07:15:10.000000Z"),
+              event("ES-20261121T071520Z-0000000b", 20, 1, "CANONICAL_MARKET_LOCK_ACQUIRED", 2, ts="2026-11-21T07:15:21.000000Z")]
+    violations = []
+    oracle.check_journal_locks("ES", events, violations, [oracle.wall_seconds("2026-11-21T07:15:02.000000Z")])
+    assert violations == []
+    oracle.check_journal_locks("ES", events, violations, [oracle.wall_seconds("2026-11-21T07:14:50.000000Z")])
+    assert len(violations) == 1
