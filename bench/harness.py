@@ -666,6 +666,7 @@ def chaos(a, home, cfg, sp, out, names, workers):
     kills = [0]
     watch = oracle.LockWatch(lambda m: os.path.join(home, "runtime_locks", f"canonical_{m}.lock"), names, period=0.02)
     history = oracle.AppliedHistory()
+    journals = oracle.JournalCache()
 
     def status():
         try:
@@ -703,7 +704,7 @@ def chaos(a, home, cfg, sp, out, names, workers):
         th.join()
     # The killed workers come back and re-send: settled once nothing journaled is unapplied.
     t_settle = MONO()
-    st, before, after, behind = oracle.settle(names, lambda m: oracle.journal_events(home, m), status, history, 60, period=0.5)
+    st, before, after, behind = oracle.settle(names, lambda m: oracle.journal_events(home, m, journals), status, history, 60, period=0.5)
     settle_seconds = (MONO() - t_settle) / 1e9
     poller.finish()
     watch.finish()

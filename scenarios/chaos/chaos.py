@@ -216,6 +216,7 @@ def main():
     stack = Stack(args, home)
     watch = oracle.LockWatch(stack.lock_path, stack.markets)
     history = oracle.AppliedHistory()
+    journals = oracle.JournalCache()
     poller = oracle.StatusPoller(stack.status, history)
     orders = Orders(stack, random.Random(seed + 1), args.order_every)
     stopped = {}  # pid -> when to SIGCONT
@@ -389,7 +390,7 @@ def main():
             time.sleep(0.2)
         # Settle: polled until the watchdog has applied everything journaled before each status.
         st, before, after, behind = oracle.settle(
-            stack.markets, lambda m: oracle.journal_events(home, m), stack.status, history,
+            stack.markets, lambda m: oracle.journal_events(home, m, journals), stack.status, history,
             max(5.0, deadline - time.monotonic()), keep_up=ensure_up)
         if behind:
             violations.append(f"the watchdog did not catch up within {args.settle:g} s (IN FLIGHT never zero): {behind}")

@@ -53,11 +53,48 @@ def read_journal(path):
     return events, bad
 
 
-def journal_events(home, market):
+class JournalCache:
+    """Reads journal files incrementally: only the bytes appended since the last read are parsed, so
+    polling the journals of an hour-long run stays cheap. A file replaced (another inode) or shorter
+    than before is read again from the start."""
+
+    def __init__(self):
+        self.files = {}  # path -> [inode, offset, events, bad]
+        self.lock = threading.Lock()
+
+    def read(self, path):
+        with self.lock:
+            try:
+                with open(path, "rb") as f:
+                    st = os.fstat(f.fileno())
+                    known = self.files.get(path)
+                    if not known or known[0] != st.st_ino or st.st_size < known[1]:
+                        known = self.files[path] = [st.st_ino, 0, [], 0]
+                    f.seek(known[1])
+                    data = f.read()
+            except OSError:
+                return [], 0
+            end = data.rfind(b"\n") + 1  # a line still being written is read next time
+            for line in data[:end].split(b"\n"):
+                if not line:
+                    continue
+                try:
+                    e = json.loads(line)
+                    if not isinstance(e, dict) or "run_id" not in e:
+                        raise ValueError
+                    known[2].append(e)
+                except ValueError:
+                    known[3] += 1
+            known[1] += end
+            return list(known[2]), known[3]
+
+
+def journal_events(home, market, cache=None):
     """(events, undecodable lines) of a market's journal, the rotated file first."""
     events, bad = [], 0
     for name in ("events.1.ndjson", "events.ndjson"):
-        e, b = read_journal(os.path.join(home, "state", market, name))
+        path = os.path.join(home, "state", market, name)
+        e, b = cache.read(path) if cache else read_journal(path)
         events += e
         bad += b
     return events, bad

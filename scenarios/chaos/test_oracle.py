@@ -136,3 +136,16 @@ def test_a_lock_file_fault_before_the_holder_journaled_its_acquisition_still_cou
     assert violations == []
     oracle.check_journal_locks("ES", events, violations, [oracle.wall_seconds("2026-11-21T07:14:50.000000Z")])
     assert len(violations) == 1
+
+
+def test_the_journal_cache_reads_what_was_appended_and_starts_over_on_a_new_file(tmp_path):
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b'{"run_id":"A","seq":1}\n{"run_id":"A","se')
+    cache = oracle.JournalCache()
+    assert cache.read(str(path)) == ([{"run_id": "A", "seq": 1}], 0)
+    with open(path, "ab") as f:
+        f.write(b'q":2}\nnot json\n')
+    assert cache.read(str(path)) == ([{"run_id": "A", "seq": 1}, {"run_id": "A", "seq": 2}], 1)
+    (tmp_path / "new").write_bytes(b'{"run_id":"B","seq":1}\n')
+    os.rename(tmp_path / "new", path)
+    assert cache.read(str(path)) == ([{"run_id": "B", "seq": 1}], 0)
