@@ -33,6 +33,9 @@ import Testing
 
         let wedged = Date()
         #expect(try Self.wedge(home, "ES") == "wedged")
+        // A wedged loop never takes SIGTERM (it is read by the loop): if the supervisor failed to
+        // replace it, the test still ends it, by pid.
+        defer { if isAlive(oldPid) { kill(oldPid, SIGKILL) } }
         // Its other threads run: /metrics still answers, and the process is not stopped.
         let scrape = try MetricsProbe.request(port: port, timeout: 2)
         #expect(scrape.status == 200, "the /metrics thread runs while the loop is wedged")
