@@ -27,6 +27,10 @@ started = []  # every Popen, for cleanup
 extra_pids = set()  # children that left their group (runsv, s6 children), for cleanup
 
 
+# The supervisor's default `watchdog_kill_grace_seconds` (docs/CONFIG.md).
+DEFAULT_KILL_GRACE = 2.0
+
+
 def log(*a):
     print("bench:", *a, file=sys.stderr, flush=True)
 
@@ -407,11 +411,13 @@ def bench_worker_ready(a, base, results):
     results["worker_ready"] = summary(samples)
 
 
-def bench_hung(a, base, results):
-    home = os.path.join(base, "hung")
+def hung_series(a, base, tag, grace):
+    """SIGSTOP of a tiny child under our supervisor, `reps` times: from its last WATCHDOG=1 to its
+    replacement's start, ms. A stopped child cannot act on SIGABRT, so the kill grace is spent whole."""
+    home = os.path.join(base, tag)
     os.makedirs(home)
     sup = dict(FAST_RESTART)
-    sup.update({"watchdog_seconds": a.hung_timeout, "watchdog_kill_grace_seconds": a.hung_grace})
+    sup.update({"watchdog_seconds": a.hung_timeout, "watchdog_kill_grace_seconds": grace})
     stamp = os.path.join(home, "H000.stamp")
     sup["worker_command"] = [a.child, "--stamp", os.path.join(home, "{market}.stamp"), "--stamp-pings"]
     write_json(os.path.join(home, "robot.json"), robot_config(["H000"], sup))
@@ -425,7 +431,7 @@ def bench_hung(a, base, results):
             time.sleep(0.6)
             pid, _ = last_start(stamp)
             os.kill(pid, signal.SIGSTOP)
-            got = wait_for(lambda: (lambda q, t: (q, t) if q and q != pid else None)(*last_start(stamp)), 10, 0.001)
+            got = wait_for(lambda: (lambda q, t: (q, t) if q and q != pid else None)(*last_start(stamp)), 10 + grace, 0.001)
             if not got:
                 raise RuntimeError("hung: no replacement")
             pings = [t for w, q, t in read_stamps(stamp) if w in ("ping", "start") and q == pid]
@@ -437,8 +443,16 @@ def bench_hung(a, base, results):
                 pass
     finally:
         end(p)
-    results["hung"] = summary(samples)
+    return summary(samples)
+
+
+def bench_hung(a, base, results):
+    """The hung-worker figure at the chosen kill grace (`--hung-grace`, 0.01 s: the supervisor's
+    own reaction) and at the default grace (2 s: what a user who sets nothing gets)."""
+    results["hung"] = hung_series(a, base, "hung", a.hung_grace)
     results["hung_config"] = {"watchdog_seconds": a.hung_timeout, "watchdog_kill_grace_seconds": a.hung_grace}
+    results["hung_default_grace"] = hung_series(a, base, "hung-default", DEFAULT_KILL_GRACE)
+    results["hung_default_grace_config"] = {"watchdog_seconds": a.hung_timeout, "watchdog_kill_grace_seconds": DEFAULT_KILL_GRACE}
 
 
 # ---------------------------------------------------------------- watchdog ingestion
@@ -453,10 +467,13 @@ def start_watchdog(a, home, markets, snapshot_interval):
 
 
 def start_peer(a, home, kind):
-    """The Python peer, or (kind "raw") the raw-socket reference that does no work."""
+    """The Python peer (kind "python_durable": the one that fdatasyncs what it acks), or (kind "raw")
+    the raw-socket reference that does no work."""
     os.makedirs(os.path.join(home, "run"), exist_ok=True)
     sock = os.path.join(home, "run", "peer.sock")
     argv = [a.raw, sock] if kind == "raw" else [sys.executable, os.path.join(a.here, "peer_server.py"), sock]
+    if kind == "python_durable":
+        argv += ["--durable", os.path.join(home, "peer-journal.ndjson")]
     p = spawn(["taskset", "-c", "0"] + argv, stderr=open(os.path.join(home, "peer.log"), "a"))
     return p, sock
 
@@ -526,10 +543,11 @@ def bench_ingest(a, base, results):
 
 def bench_latency(a, base, results):
     """One writer at 1,000 events/s; per event the time from its write to the first message saying
-    it is applied (the watchdog's `applied` notice, the peer's ack) and to its ack (the watchdog's:
-    in a snapshot on disk). The watchdog runs its default configuration (snapshot_interval 0.05 s,
-    written at once when input pauses). Interleaved like every comparison."""
-    lats = {"watchdog": [], "python": [], "raw": []}
+    it is applied (the watchdog's `applied` notice, the peers' ack) and to its ack (the watchdog's:
+    in a snapshot on disk; the durable peer's: in its fdatasynced file). The watchdog runs its
+    default configuration (snapshot_interval 0.05 s, written at once when input pauses).
+    Interleaved like every comparison."""
+    lats = {"watchdog": [], "python_durable": [], "python": [], "raw": []}
     for rep in range(a.reps):
         for kind in random.sample(list(lats), len(lats)):
             p, sock, home = fresh_server(a, base, kind, "lat", ["L00"])
@@ -633,14 +651,31 @@ def watchdog_status(a, cfg, home):
 def chaos(a, home, cfg, sp, out, names, workers):
     """While 4 writers load the watchdog flat out, SIGKILL real workers again and again (each is
     replaced by the supervisor and re-sends its un-acked journal). Then: every writer's events
-    applied exactly once (applied seq == count, no gaps), and no market has a gap or an event
-    applied twice (a re-sent event is a counted duplicate, never applied again)."""
+    applied exactly once (applied seq == count, no gaps), and every run of every worker market
+    checked against its journal by the chaos test's oracle (scenarios/chaos/oracle.py): the stack
+    settles until nothing journaled is unapplied, no event lost or applied twice (run by run, and
+    the counter against the sum of applied seqs), no two runs' AGGRESSIVE windows overlapping,
+    fences increasing."""
+    sys.path.insert(0, os.path.join(a.here, "..", "scenarios", "chaos"))
+    import oracle
     sock = os.path.join(home, "run", "watchdog.sock")
     # Markets of their own: a writer holds its market's lock like a worker (the watchdog checks it),
     # and must not compete with the supervised workers.
     wm = [f"CHAOS{i}" for i in range(4)]
     stop = threading.Event()
     kills = [0]
+    watch = oracle.LockWatch(lambda m: os.path.join(home, "runtime_locks", f"canonical_{m}.lock"), names, period=0.02)
+    history = oracle.AppliedHistory()
+    journals = oracle.JournalCache()
+
+    def status():
+        try:
+            return watchdog_status(a, cfg, home)
+        except (subprocess.TimeoutExpired, ValueError):
+            return None
+    poller = oracle.StatusPoller(status, history, period=1.0)
+    watch.start()
+    poller.start()
 
     def killer():
         while not stop.is_set():
@@ -667,8 +702,22 @@ def chaos(a, home, cfg, sp, out, names, workers):
     finally:
         stop.set()
         th.join()
-    time.sleep(3)  # the killed workers come back and re-send
-    st = watchdog_status(a, cfg, home)
+    # The killed workers come back and re-send: settled once nothing journaled is unapplied.
+    t_settle = MONO()
+    st, before, after, behind = oracle.settle(names, lambda m: oracle.journal_events(home, m, journals), status, history, 60, period=0.5)
+    settle_seconds = (MONO() - t_settle) / 1e9
+    poller.finish()
+    watch.finish()
+    violations = [f"not settled within 60 s: {behind}"] if behind else []
+    runs = lost = twice = windows = 0
+    for m in names:
+        f = oracle.check_market(m, before[m], after[m], st, history, watch.last_held_ns, violations)
+        runs += f["runs"]
+        lost += f["lost"]
+        twice += f["applied_twice"]
+        windows += f["aggressive_windows"]
+    if watch.double:
+        violations.append(f"{len(watch.double)} sample(s) with two flock holders of one inode")
     gaps = dups = 0
     applied_ok = True
     for m, ms in st.get("markets", {}).items():
@@ -677,11 +726,14 @@ def chaos(a, home, cfg, sp, out, names, workers):
         dups += c.get("duplicates", 0)
     # the writers' runs: applied == count (status lists each market's runs with their applied seq)
     for run, m in writer_runs.items():
-        runs = st.get("markets", {}).get(m, {}).get("runs", [])
-        if not any(r.get("run_id") == run and r.get("applied_seq") == a.chaos_events for r in runs):
+        wruns = st.get("markets", {}).get(m, {}).get("runs", [])
+        if not any(r.get("run_id") == run and r.get("applied_seq") == a.chaos_events for r in wruns):
             applied_ok = False
     return {"kills": kills[0], "writer_events": a.chaos_events * len(wm), "writers_ok": ok_writers,
-            "gaps": gaps, "duplicates_counted_not_applied": dups, "writer_runs_complete": applied_ok}
+            "gaps": gaps, "duplicates_counted_not_applied": dups, "writer_runs_complete": applied_ok,
+            "settle_seconds": round(settle_seconds, 2), "worker_runs_checked": runs, "worker_events_lost": lost,
+            "worker_events_applied_twice": twice, "aggressive_windows": windows, "oracle_violations": violations[:20],
+            "oracle_violation_count": len(violations)}
 
 
 def main():

@@ -7,7 +7,12 @@ seq, ts, data), per-run seq de-duplication and a dict update of the market's sta
 against SO_PEERCRED, and acks the highest applied seq of a run after each chunk, as the watchdog
 acks after each snapshot. It writes no snapshot (the watchdog does, so this favours the peer).
 
-    python3 peer_server.py SOCKET
+With `--durable FILE` it is the fair peer for the durable ack: it appends the lines it applied from
+each chunk to FILE and `fdatasync`s it before it acks them (one sync per chunk, a group commit like
+the watchdog's snapshot), so an ack means what the watchdog's means: on disk. Without it, it is
+kept for reference.
+
+    python3 peer_server.py SOCKET [--durable FILE]
 """
 
 import asyncio
@@ -35,6 +40,7 @@ class Market:
 
 markets = {}
 rejected = 0
+durable = None  # the fd of --durable FILE
 
 
 def check(e, market):
@@ -74,6 +80,7 @@ async def serve(reader, writer):
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         acks = {}
+        kept = []
         for raw in lines:
             try:
                 e = json.loads(raw)
@@ -98,7 +105,11 @@ async def serve(reader, writer):
                 state.last_ts = e["ts"]
                 state.fence = max(state.fence, e["fence"])
                 state.events += 1
+                kept.append(raw)
             acks[run] = state.applied[run]
+        if durable is not None and kept:
+            os.write(durable, b"\n".join(kept) + b"\n")
+            os.fdatasync(durable)
         for run, seq in acks.items():
             writer.write(b'{"v":1,"type":"ack","run_id":"%s","seq":%d}\n' % (run.encode(), seq))
     writer.close()
@@ -113,4 +124,8 @@ async def main(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[2] == "--durable":
+        durable = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    elif len(sys.argv) != 2:
+        sys.exit("usage: peer_server.py SOCKET [--durable FILE]")
     asyncio.run(main(sys.argv[1]))

@@ -266,8 +266,14 @@ public final class Engine {
                     "run_id": .string($0.runID),
                 ])
             } ?? .null
+        // `monotonic_ns`: CLOCK_MONOTONIC, one clock for every process of the host, so an observer can
+        // order the AGGRESSIVE windows of successive runs (scenarios/chaos/oracle.py) without wall time.
         return log.emit(
-            .systemModeChange, ["from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason), "latch": latchData]) != nil
+            .systemModeChange,
+            [
+                "from": .string(old.rawValue), "to": .string(new.rawValue), "reason": .string(reason), "latch": latchData,
+                "monotonic_ns": .int(Int64((now() * 1e9).rounded())),
+            ]) != nil
     }
 
     /// Writes the snapshot atomically. A failure is counted against health, never fatal here; the

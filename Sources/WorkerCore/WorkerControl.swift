@@ -95,6 +95,11 @@ final class WorkerControl {
             c.send(WireCoding.line(reply(false, "not_permitted", "uid \(c.peer?.uid ?? 0) may not place or cancel orders")))
             return
         }
+        if request.type == TestWedge.requestType, TestWedge.allowed {
+            c.send(WireCoding.line(reply(true, "wedged", "the event loop blocks now (test only, \(TestWedge.environmentKey)=1)")))
+            reactor.schedule(afterNanos: 0) { TestWedge.blockForever() }
+            return
+        }
         c.send(WireCoding.line(answer(request)))
     }
 

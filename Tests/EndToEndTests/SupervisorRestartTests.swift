@@ -35,7 +35,8 @@ import Testing
         let toLock = try #require(seconds(from: killedAt, to: next.ts))
         print("restart after SIGKILL: kill -> new worker's CANONICAL_MARKET_LOCK_ACQUIRED \(Int(toLock * 1000)) ms; "
             + "kill -> RUNNING (READY=1) seen by status polling within \(Int(runningSeen * 1000)) ms")
-        #expect(toLock < 2.0, "restart took \(toLock) s")
+        // Measured 0.18-0.30 s (0.1 s backoff, a spawn, the start-up checks) on a loaded 2-core machine.
+        #expect(toLock < 0.75, "restart took \(toLock) s")
         #expect(supervisor.stderr.contains("ES pid \(oldPid) exited on signal 9 (SIGKILL)"), "\(supervisor.stderr)")
         // The watchdog shows the new holder.
         let shown = try waitFor("the watchdog to show ES held by pid \(next.pid)", seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "-")" }) {
@@ -67,8 +68,9 @@ import Testing
         let replaced = Date().timeIntervalSince(stopped)
         #expect(next.fence == old.fence + 1)
         #expect(!isAlive(oldPid), "the hung worker is gone")
-        // At most one watchdog period after its last ping, plus the grace, plus a restart.
-        #expect(replaced < 1.0 + 0.3 + 2.0, "replaced after \(replaced) s")
+        // At most one watchdog period after its last ping, plus the grace, plus a restart (measured
+        // 1.28-1.31 s; a doubled timeout or grace would pass 2 s).
+        #expect(replaced < 1.0 + 0.3 + 0.7, "replaced after \(replaced) s")
         #expect(replaced > 0.5, "the supervisor waited for the timeout (\(replaced) s)")
         let log = supervisor.stderr
         #expect(log.contains("ES pid \(oldPid) sent no WATCHDOG=1 for 1.0 s: watchdog timeout; SIGABRT now"), "\(log)")

@@ -55,6 +55,7 @@ import Testing
             let r = try home.watchdogCommand(["status", "ES"])
             return r.stdout.contains("IDENTITY VIOLATION") ? r : nil
         }
+        print("\(#function): status: SIGHUP -> IDENTITY VIOLATION in watchdog status in \(Int(Date().timeIntervalSince(sent) * 1000)) ms")
         #expect(Date().timeIntervalSince(sent) < 1.0)
         #expect(table.status == 1, "a violation is unhealthy")
         let violation = try #require(table.stdout.split(separator: "\n").first { $0.contains("violation:") })

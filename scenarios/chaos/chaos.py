@@ -1,29 +1,35 @@
 #!/usr/bin/env python3
-"""Chaos test of the whole stack (issue 9): kill any process at any moment, then prove that no event
-was lost, none applied twice, no two executors ever ran one market and every fence went up.
+"""Chaos test of the whole stack (issues 9 and 22): kill any process at any moment, delete or replace
+lock files, place orders all along, then prove that no event was lost or applied twice, no two
+executors ever traded one market at the same time, no client order ID repeated and no fence went back.
 
     scenarios/chaos/chaos.py --duration 60 --seed 42 [--bin .build/debug] [--markets 4] [--keep]
 
 It starts a watchdog and a supervisor (which starts one worker per market) in a fresh folder under
 /tmp with short heartbeat and invariant intervals, then for --duration seconds picks a random process
 of the stack (the watchdog, the supervisor or a worker) at random intervals and sends it SIGKILL, or
-SIGSTOP followed later by SIGCONT. It restarts what the supervisor does not restart itself: the
-watchdog, the supervisor, and markets left BLOCKED, FATAL or STOPPED. A sampler thread reads
-/proc/locks every 10 ms and records, per market, every pid holding the flock on the market's lock
-inode. At the end it lets the stack settle and checks the journals against `watchdog status --json`.
-
-Written in Python on purpose: the oracle shares no code with what it checks (its own journal and
-/proc/locks readers, not IPC's), and it stays out of the package's build. Only the standard library.
+SIGSTOP followed later by SIGCONT, or deletes or replaces a market's lock file, or starts a second
+`robot-worker` for a running market by hand (half the time just after deleting or replacing its lock
+file), which must be refused, and is ended after a while if it was not. It restarts what the
+supervisor does not restart itself: the watchdog, the supervisor, and markets left BLOCKED, FATAL or
+STOPPED. Meanwhile a thread places SIM orders (`robot-worker order`) round the markets, a sampler reads
+/proc/locks every 10 ms (every pid holding any inode a market's lock file has had, and when), and a
+poller records every run the watchdog's status lists. At the end every market must be RUNNING again,
+and the stack must settle: polled until nothing journaled before a status is unapplied in it (IN
+FLIGHT zero), within --settle seconds, or the run fails with what it saw. Then the oracle
+(scenarios/chaos/oracle.py, shared with bench/harness.py) checks every run of every market against
+its journal: exactly once, AGGRESSIVE windows that never overlap, fences, orders.
 
 Every process it starts, and every worker its supervisors started, is ended by pid (never by name).
 Exit status: 0 all checks held; 1 a violation (the seed to reproduce is printed); 2 the stack could not
-be brought up or settled (also with the seed).
+be brought up (also with the seed).
 """
 
 import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -31,6 +37,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oracle  # noqa: E402  (next to this file)
 
 MARKETS = [("ES", "MES"), ("NQ", "MNQ"), ("CL", "MCL"), ("YM", "MYM"), ("RTY", "M2K"), ("GC", "MGC")]
 
@@ -83,9 +92,9 @@ class Stack:
             env.pop(k, None)
         return env
 
-    def spawn(self, program):
+    def spawn(self, program, args=("run",)):
         out = open(os.path.join(self.home, f"{program}.log"), "a")
-        p = subprocess.Popen([os.path.join(self.bin, program), "run", "--config", self.config, "--home", self.home],
+        p = subprocess.Popen([os.path.join(self.bin, program)] + list(args) + ["--config", self.config, "--home", self.home],
                              stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=self.env(), start_new_session=True)
         out.close()
         self.started.append(p)
@@ -118,15 +127,8 @@ class Stack:
         sup = self.supervisor.pid if self.supervisor and self.supervisor.poll() is None else None
         return [pid for pid, ppid in processes_with_parent() if ppid == sup] if sup else []
 
-    def lock_inodes(self):
-        out = {}
-        for m in self.markets:
-            try:
-                st = os.stat(os.path.join(self.home, "runtime_locks", f"canonical_{m}.lock"))
-                out[m] = (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
-            except OSError:
-                pass
-        return out
+    def lock_path(self, market):
+        return os.path.join(self.home, "runtime_locks", f"canonical_{market}.lock")
 
     def own_pids(self):
         """Every live process running one of our binaries on this home (ours, the supervisors' workers, orphans)."""
@@ -161,145 +163,35 @@ def processes_with_parent():
     return out
 
 
-def proc_state(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            s = f.read()
-        return s[s.rindex(")") + 2]
-    except (OSError, ValueError):
-        return None
+class Orders(threading.Thread):
+    """Places a market buy of 1 on one market after another (`robot-worker order`) until stopped, and
+    keeps, per market, the client order IDs the workers answered `placed`, in order of placement."""
 
+    ID = re.compile(r"\b(SIM-[A-Z0-9]+-F\d+-\d+) placed")
 
-def flock_holders():
-    """(major, minor, inode) -> [pid] for every FLOCK held (waiters excluded), read from /proc/locks."""
-    table = {}
-    try:
-        with open("/proc/locks") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return table
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 6 or fields[1] != "FLOCK":
-            continue  # "->" lines (waiters) have the arrow in fields[1]
-        dev = fields[5].split(":")
-        if len(dev) != 3:
-            continue
-        key = (int(dev[0], 16), int(dev[1], 16), int(dev[2]))
-        table.setdefault(key, []).append(int(fields[4]))
-    return table
-
-
-class Sampler(threading.Thread):
-    """Every 10 ms: the holders of each market's lock inode. Two holders at once is a double executor;
-    no running (not stopped) holder is a gap in service."""
-
-    def __init__(self, stack):
+    def __init__(self, stack, rng, period):
         super().__init__(daemon=True)
-        self.stack = stack
+        self.stack, self.rng, self.period = stack, rng, period
         self.stop_flag = threading.Event()
-        self.samples = 0
-        self.double = []  # (time, market, pids)
-        self.longest_gap = {m: 0.0 for m in stack.markets}
-        self.down_since = {}
-        self.measuring = False
+        self.placed = {m: [] for m in stack.markets}
+        self.outcomes = {}
 
     def run(self):
-        inodes = {}
+        i = 0
         while not self.stop_flag.is_set():
-            if len(inodes) < len(self.stack.markets):
-                inodes = self.stack.lock_inodes()
-            table = flock_holders()
-            now = time.monotonic()
-            self.samples += 1
-            for m, key in inodes.items():
-                pids = table.get(key, [])
-                if len(set(pids)) > 1:
-                    self.double.append((time.time(), m, sorted(set(pids))))
-                running = any(proc_state(p) not in (None, "T", "t", "Z", "X") for p in pids)
-                if not self.measuring:
-                    continue
-                if running:
-                    since = self.down_since.pop(m, None)
-                    if since is not None:
-                        self.longest_gap[m] = max(self.longest_gap[m], now - since)
-                else:
-                    self.down_since.setdefault(m, now)
-            time.sleep(0.01)
+            m = self.stack.markets[i % len(self.stack.markets)]
+            i += 1
+            rc, out, err = self.stack.cli("robot-worker", ["order", "--market", m, "--side", "buy", "--qty", "1"], timeout=5)
+            found = self.ID.search(out)
+            kind = "placed" if rc == 0 and found else {1: "refused", 3: "no worker", -1: "timeout"}.get(rc, f"exit {rc}")
+            self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
+            if kind == "placed":
+                self.placed[m].append((time.monotonic_ns(), found.group(1)))
+            self.stop_flag.wait(self.rng.uniform(0, 2 * self.period))
 
     def finish(self):
         self.stop_flag.set()
         self.join()
-        now = time.monotonic()
-        for m, since in self.down_since.items():
-            self.longest_gap[m] = max(self.longest_gap[m], now - since)
-
-
-def read_journal(path):
-    """The events of one journal file, in file order; undecodable lines counted."""
-    events, bad = [], 0
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return events, bad
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        try:
-            e = json.loads(line)
-            if not isinstance(e, dict) or "run_id" not in e:
-                raise ValueError
-            events.append(e)
-        except ValueError:
-            bad += 1
-    return events, bad
-
-
-def journal_events(home, market):
-    events, bad = [], 0
-    for name in ("events.1.ndjson", "events.ndjson"):
-        e, b = read_journal(os.path.join(home, "state", market, name))
-        events += e
-        bad += b
-    return events, bad
-
-
-def runs_of(events):
-    """run_id -> sorted list of seqs (heartbeats have none)."""
-    runs = {}
-    for e in events:
-        if e.get("seq") is not None:
-            runs.setdefault(e["run_id"], []).append(e["seq"])
-    return runs
-
-
-def check_journal_locks(market, events, violations):
-    """Fences of ACQUIRED strictly increasing; a new ACQUIRED only after the previous holder's
-    RELEASED or a STALE report of it by the newcomer. Returns the fences in order."""
-    fences, holder, released = [], None, set()
-    acquirers = {e.get("run_id") for e in events if e.get("type") == "CANONICAL_MARKET_LOCK_ACQUIRED"}
-    stale_by = {}  # newcomer run -> stale run id (None: unknown holder)
-    for e in events:
-        t, run = e.get("type"), e.get("run_id")
-        if t == "CANONICAL_MARKET_LOCK_RELEASED":
-            released.add(run)
-        elif t == "CANONICAL_MARKET_LOCK_STALE":
-            stale_by[run] = e.get("data", {}).get("stale_run_id")
-        elif t == "CANONICAL_MARKET_LOCK_ACQUIRED":
-            fence = e.get("data", {}).get("fence", e.get("fence"))
-            if fences and fence <= fences[-1]:
-                violations.append(f"{market}: fence {fence} of run {run} is not above the previous {fences[-1]}")
-            fences.append(fence)
-            if holder is not None and holder not in released:
-                if run not in stale_by:
-                    violations.append(f"{market}: run {run} ACQUIRED while {holder} had neither RELEASED nor been reported STALE")
-                elif stale_by[run] not in (None, holder) and stale_by[run] in acquirers:
-                    # A stale run that never journaled its ACQUIRED died between taking the lock (record
-                    # and fence written) and its first journal line: it held the lock after `holder`.
-                    violations.append(f"{market}: run {run} reported {stale_by[run]} stale, but the last holder was {holder}")
-            holder = run
-    return fences
 
 
 def main():
@@ -308,19 +200,30 @@ def main():
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--bin", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../.build/debug"))
     parser.add_argument("--markets", type=int, default=4, choices=range(1, len(MARKETS) + 1))
-    parser.add_argument("--settle", type=float, default=60, help="the most seconds to wait for the stack to catch up")
+    parser.add_argument("--settle", type=float, default=60, help="the most seconds to wait for the stack to recover and catch up")
+    parser.add_argument("--order-every", type=float, default=0.2, help="mean seconds between two orders (all markets)")
+    parser.add_argument("--second-executor-share", type=float, default=0.05,
+                        help="the share of faults that start a second worker by hand (the rest: kills, stops, lock files)")
     parser.add_argument("--keep", action="store_true", help="keep the folder (always kept on failure)")
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     rng = random.Random(seed)
     home = tempfile.mkdtemp(prefix="ch.", dir="/tmp")
-    repro = f"scenarios/chaos/chaos.py --seed {seed} --duration {args.duration:g} --markets {args.markets}"
+    repro = (f"scenarios/chaos/chaos.py --seed {seed} --duration {args.duration:g} --markets {args.markets} "
+             f"--second-executor-share {args.second_executor_share:g}")
     log(f"seed {seed}, duration {args.duration:g} s, {args.markets} markets, folder {home}")
     stack = Stack(args, home)
-    sampler = Sampler(stack)
+    watch = oracle.LockWatch(stack.lock_path, stack.markets)
+    history = oracle.AppliedHistory()
+    journals = oracle.JournalCache()
+    poller = oracle.StatusPoller(stack.status, history)
+    orders = Orders(stack, random.Random(seed + 1), args.order_every)
     stopped = {}  # pid -> when to SIGCONT
-    kills = {k: 0 for k in ("worker_kill", "worker_stop", "watchdog_kill", "watchdog_stop", "supervisor_kill", "supervisor_stop")}
+    kills = {k: 0 for k in ("worker_kill", "worker_stop", "watchdog_kill", "watchdog_stop", "supervisor_kill", "supervisor_stop",
+                            "lock_delete", "lock_replace", "second_executor")}
+    strays = []  # [Popen, when to SIGTERM it]: workers started by hand, outside the supervisor
+    lock_faults = {m: [] for m in stack.markets}  # wall-clock times
     restarts = {"watchdog": 0, "supervisor": 0, "market_start": 0}
     starter = {"thread": None}
     figures, violations, status = {}, [], 0
@@ -357,20 +260,61 @@ def main():
                     pass
                 del stopped[pid]
 
+    def all_running():
+        sup = stack.supervisor_status()
+        return sup and all((sup.get("markets") or {}).get(m, {}).get("state") == "RUNNING" for m in stack.markets)
+
+    def lock_fault(how, m=None):
+        """Deletes a market's lock file, or replaces it by a copy of itself (a new inode, same bytes),
+        as an operator's `rm` or `cp` over it would."""
+        m = m or rng.choice(stack.markets)
+        path = stack.lock_path(m)
+        try:
+            if how == "delete":
+                os.unlink(path)
+            else:
+                with open(path, "rb") as f:
+                    data = f.read()
+                with open(path + ".chaos", "wb") as f:
+                    f.write(data)
+                os.rename(path + ".chaos", path)
+        except OSError:
+            return False
+        lock_faults[m].append(time.time())
+        return True
+
+    def second_executor():
+        """An operator's mistake: `robot-worker --market M` started by hand while M runs, half the
+        time just after its lock file was deleted or replaced. It must be refused (exit 100) unless
+        the market had no live holder; either way it is ended (SIGTERM) after a while."""
+        m = rng.choice(stack.markets)
+        if rng.random() < 0.5:
+            how = rng.choice(["delete", "replace"])
+            if lock_fault(how, m):
+                kills[f"lock_{how}"] += 1
+        strays.append([stack.spawn("robot-worker", ["--market", m]), time.monotonic() + rng.uniform(0.3, 1.5)])
+
+    def end_strays(now, everything=False):
+        for s in strays:
+            p, at = s
+            if p.poll() is None and at is not None and (everything or at <= now):
+                p.send_signal(signal.SIGCONT)
+                p.send_signal(signal.SIGTERM)
+                s[1] = None
+
     try:
         stack.start_watchdog()
         stack.start_supervisor()
-        sampler.start()
+        watch.start()
         deadline = time.monotonic() + 30
-        while True:
-            sup = stack.supervisor_status()
-            if sup and all((sup.get("markets") or {}).get(m, {}).get("state") == "RUNNING" for m in stack.markets):
-                break
+        while not all_running():
             if time.monotonic() > deadline:
-                raise SystemExit(f"the stack did not come up: {sup}")
+                raise SystemExit(f"the stack did not come up: {stack.supervisor_status()}")
             time.sleep(0.1)
         log("every market RUNNING; chaos starts")
-        sampler.measuring = True
+        watch.measuring = True
+        poller.start()
+        orders.start()
 
         end = time.monotonic() + args.duration
         next_kill = time.monotonic() + rng.uniform(0.2, 1.0)
@@ -378,20 +322,34 @@ def main():
         while time.monotonic() < end:
             now = time.monotonic()
             wake(now)
+            end_strays(now)
             ensure_up()
             if now >= next_check:
                 restart_markets()
                 next_check = now + 1.0
             if now >= next_kill:
                 roll = rng.random()
-                if roll < 0.55:
+                if roll < 0.5:
                     target = "worker"
-                elif roll < 0.8:
+                elif roll < 0.72:
                     target = "watchdog"
-                else:
+                elif roll < 0.9:
                     target = "supervisor"
+                elif roll < 1 - args.second_executor_share:
+                    target = "lock"
+                else:
+                    target = "second_executor"
                 how = "kill" if rng.random() < 0.7 else "stop"
-                if target == "worker":
+                if target == "second_executor":
+                    second_executor()
+                    kills["second_executor"] += 1
+                    pid = None
+                elif target == "lock":
+                    how = "delete" if how == "kill" else "replace"
+                    if lock_fault(how):
+                        kills[f"lock_{how}"] += 1
+                    pid = None
+                elif target == "worker":
                     pids = sorted(stack.workers())
                     pid = rng.choice(pids) if pids else None
                 else:
@@ -412,105 +370,61 @@ def main():
             time.sleep(0.02)
 
         log(f"chaos over: {sum(kills.values())} faults {kills}; settling")
+        orders.finish()
         wake(0, everything=True)
-        # Settle: everything up, every market RUNNING, the watchdog caught up with every journal.
+        end_strays(0, everything=True)
+        for p, _ in strays:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        # Recover: everything up and every market RUNNING again, within --settle seconds.
         deadline = time.monotonic() + args.settle
-        result, behind = None, ["no status yet"]
-        while time.monotonic() < deadline:
+        while not all_running():
+            if time.monotonic() > deadline:
+                violations.append(f"the stack did not recover within {args.settle:g} s: {stack.supervisor_status()}")
+                break
             ensure_up()
             restart_markets()
-            sup = stack.supervisor_status()
-            if not sup or not all((sup.get("markets") or {}).get(m, {}).get("state") == "RUNNING" for m in stack.markets):
-                time.sleep(0.2)
-                continue
-            before = {m: journal_events(home, m) for m in stack.markets}
-            time.sleep(0.3)
-            st = stack.status()
-            if not st:
-                continue
-            behind = []
-            for m in stack.markets:
-                applied = {r["run_id"]: r["applied_seq"] for r in st["markets"].get(m, {}).get("runs", [])}
-                for run, seqs in runs_of(before[m][0]).items():
-                    if run in applied and applied[run] < max(seqs):
-                        behind.append(f"{m} {run} {applied[run]}/{max(seqs)}")
-                    elif run not in applied and len(runs_of(before[m][0])) <= 64:
-                        behind.append(f"{m} {run} not seen")
-            if not behind:
-                result = (st, before, {m: journal_events(home, m) for m in stack.markets})
-                break
             time.sleep(0.2)
-        if result is None:
-            violations.append(f"the watchdog did not catch up within {args.settle:g} s: {behind[:8]}")
-            before = {m: journal_events(home, m) for m in stack.markets}
-            st = stack.status() or {"markets": {}}
-            result = (st, before, {m: journal_events(home, m) for m in stack.markets})
-        st, journals_before, journals = result
-        sampler.finish()
+        # Settle: polled until the watchdog has applied everything journaled before each status.
+        st, before, after, behind = oracle.settle(
+            stack.markets, lambda m: oracle.journal_events(home, m, journals), stack.status, history,
+            max(5.0, deadline - time.monotonic()), keep_up=ensure_up)
+        if behind:
+            violations.append(f"the watchdog did not catch up within {args.settle:g} s (IN FLIGHT never zero): {behind}")
+        poller.finish()
+        watch.finish()
 
-        # Checks.
         per_market = {}
-        total_emitted = total_applied = total_in_flight = lost = dup_applied = 0
         for m in stack.markets:
-            events, bad = journals[m]
-            runs = runs_of(events)
-            # Read before the status: everything in it must be applied (a live run journals on after it).
-            runs_before = runs_of(journals_before[m][0])
-            wm = st["markets"].get(m, {})
-            applied = {r["run_id"]: r["applied_seq"] for r in wm.get("runs", [])}
-            counters = wm.get("counters", {})
-            emitted = in_flight = 0
-            for run, seqs in runs.items():
-                if sorted(seqs) != list(range(1, len(seqs) + 1)):
-                    violations.append(f"{m}: run {run} journaled seqs that are not 1..n once each: {sorted(seqs)[:20]}")
-                last = max(seqs)
-                emitted += last
-                if run in applied and applied[run] < last and max(runs_before.get(run, [0])) <= applied[run]:
-                    in_flight += last - applied[run]  # journaled by a live run after the status was taken
-                if run in applied:
-                    settled = max(runs_before.get(run, [0]))
-                    if applied[run] < settled:
-                        lost += settled - applied[run]
-                    elif applied[run] > last:
-                        dup_applied += applied[run] - last
-                elif len(runs) <= 64:
-                    lost += last  # a run the watchdog never heard of
-            # Runs the watchdog no longer lists (it keeps 64 per market) are covered by the counter.
-            evicted = sum(max(s) for r, s in runs.items() if r not in applied) if len(runs) > 64 else 0
-            # Applied seqs of the watchdog's current runs are a lower bound of what the live runs journaled
-            # since the settle: count the live runs by what the watchdog applied.
-            expected = evicted + sum(min(applied[r], max(s)) for r, s in runs.items() if r in applied)
-            counted = counters.get("events", 0)
-            if counted > expected:
-                dup_applied += counted - expected
-            elif counted < expected:
-                lost += expected - counted
-            if counters.get("gaps", 0):
-                violations.append(f"{m}: the watchdog counted {counters['gaps']} missing seqs (gaps)")
-            if emitted != counted + in_flight:
-                violations.append(f"{m}: {emitted} seqs journaled, but {counted} applied and {in_flight} in flight")
-            fences = check_journal_locks(m, events, violations)
-            total_emitted += emitted
-            total_applied += counted
-            total_in_flight += in_flight
-            per_market[m] = {"runs": len(runs), "events_emitted": emitted, "events_applied": counted, "in_flight": in_flight,
-                             "duplicates_received": counters.get("duplicates", 0), "gaps": counters.get("gaps", 0),
-                             "acquisitions": len(fences), "fence_first": fences[0] if fences else None,
-                             "fence_last": fences[-1] if fences else None, "fences_increasing": fences == sorted(set(fences)),
-                             "undecodable_journal_lines": bad,
-                             "longest_without_worker_s": round(sampler.longest_gap[m], 3)}
-        if lost:
-            violations.append(f"{lost} event(s) journaled but never applied")
-        if dup_applied:
-            violations.append(f"{dup_applied} event(s) applied more than once")
-        if sampler.double:
-            violations.append(f"{len(sampler.double)} sample(s) with two flock holders of one market: {sampler.double[:5]}")
+            f = oracle.check_market(m, before[m], after[m], st, history, watch.last_held_ns, violations,
+                                    placed=orders.placed[m], lock_faults=lock_faults[m])
+            f["longest_without_worker_s"] = round(watch.longest_gap[m], 3)
+            f["lock_faults"] = len(lock_faults[m])
+            per_market[m] = f
+        totals = {k: sum(f[k] for f in per_market.values())
+                  for k in ("events_emitted", "events_applied", "in_flight", "late", "runs", "runs_forgotten_by_watchdog",
+                            "aggressive_windows", "orders_journaled", "orders_placed_seen", "lost", "applied_twice")}
+        handovers = [f["shortest_handover_ms"] for f in per_market.values() if f["shortest_handover_ms"] is not None]
+        if watch.double:
+            violations.append(f"{len(watch.double)} sample(s) with two flock holders of one inode: {watch.double[:5]}")
         figures = {
             "seed": seed, "duration_s": args.duration, "markets": len(stack.markets), "faults": kills,
-            "faults_total": sum(kills.values()), "restarts_by_chaos": restarts,
-            "lock_samples": sampler.samples, "double_executor_moments": len(sampler.double),
-            "events_emitted": total_emitted, "events_applied": total_applied, "in_flight": total_in_flight, "lost": lost, "applied_twice": dup_applied,
-            "longest_without_worker_s": round(max(sampler.longest_gap.values()), 3), "per_market": per_market,
+            "faults_total": sum(kills.values()), "restarts_by_chaos": restarts, "order_outcomes": orders.outcomes,
+            "second_executors": {"refused": sum(1 for p, _ in strays if p.returncode == 100),
+                                 "ran_while_the_market_had_no_holder": sum(1 for p, _ in strays if p.returncode != 100)},
+            "lock_samples": watch.samples, "double_executor_moments": len(watch.double), "statuses_polled": history.statuses,
+            "runs_checked": totals["runs"], "runs_forgotten_by_watchdog": totals["runs_forgotten_by_watchdog"],
+            "events_emitted": totals["events_emitted"], "events_applied": totals["events_applied"],
+            "in_flight": totals["in_flight"], "late": totals["late"],
+            "lost": totals["lost"], "applied_twice": totals["applied_twice"],
+            "aggressive_windows": totals["aggressive_windows"],
+            "overlapping_aggressive_windows": sum(1 for v in violations if "of two executors" in v),
+            "shortest_handover_ms": min(handovers) if handovers else None,
+            "orders_journaled": totals["orders_journaled"], "orders_placed": totals["orders_placed_seen"],
+            "longest_without_worker_s": round(max(watch.longest_gap.values()), 3), "per_market": per_market,
             "violations": violations,
         }
     except SystemExit as e:
@@ -518,7 +432,9 @@ def main():
         violations.append(str(e))
         figures = {"seed": seed, "violations": violations}
     finally:
-        sampler.stop_flag.set()
+        watch.stop_flag.set()
+        poller.stop_flag.set()
+        orders.stop_flag.set()
         wake(0, everything=True)
         # End everything by pid: the supervisor first (it stops its workers), then the watchdog, then stragglers.
         for p in (stack.supervisor, stack.watchdog):
@@ -538,17 +454,26 @@ def main():
 
     print("\n=== chaos figures ===")
     if "per_market" in figures:
-        print(f"seed {seed}, {figures['duration_s']:g} s, {figures['markets']} markets, lock samples {figures['lock_samples']}")
+        print(f"seed {seed}, {figures['duration_s']:g} s, {figures['markets']} markets, lock samples {figures['lock_samples']}, "
+              f"watchdog statuses polled {figures['statuses_polled']}")
         print(f"faults injected: {figures['faults_total']} {figures['faults']}")
-        print(f"restarts by chaos: {figures['restarts_by_chaos']}")
-        print("EMITTED: seqs journaled (read after the watchdog's status); APPLIED: the watchdog's counters.events;")
-        print("IN FLIGHT: journaled by a live run after the status was taken; EMITTED = APPLIED + IN FLIGHT when nothing is lost or doubled")
-        print(f"{'MARKET':6} {'RUNS':>5} {'EMITTED':>8} {'APPLIED':>8} {'IN FLIGHT':>9} {'DUP RECV':>8} {'FENCES':>12} {'NO WORKER':>9}")
+        print(f"restarts by chaos: {figures['restarts_by_chaos']}; orders: {figures['order_outcomes']}; "
+              f"second executors started by hand: {figures['second_executors']}")
+        print("EMITTED: seqs journaled; APPLIED: the watchdog's counters.events; IN FLIGHT: journaled before the settled status")
+        print("was asked and not applied in it (0 when settled); LATE: journaled by a live run after it was asked.")
+        print("EMITTED = APPLIED + IN FLIGHT + LATE when nothing is lost or doubled. WINDOWS: AGGRESSIVE windows (none overlap);")
+        print("HANDOVER: shortest time from one run's window to the next run's; ORDERS: journaled ORDER_PLACED.")
+        print(f"{'MARKET':6} {'RUNS':>5} {'EMITTED':>8} {'APPLIED':>8} {'IN FLIGHT':>9} {'LATE':>5} {'DUP RECV':>8} {'FENCES':>10} "
+              f"{'WINDOWS':>7} {'HANDOVER':>9} {'ORDERS':>6} {'LOCK FAULTS':>11} {'NO WORKER':>9}")
         for m, f in figures["per_market"].items():
-            print(f"{m:6} {f['runs']:>5} {f['events_emitted']:>8} {f['events_applied']:>8} {f['in_flight']:>9} {f['duplicates_received']:>8} "
-                  f"{str(f['fence_first']) + '..' + str(f['fence_last']):>12} {f['longest_without_worker_s']:>8}s")
-        print(f"lost {figures['lost']}, applied twice {figures['applied_twice']}, "
-              f"double-executor moments {figures['double_executor_moments']}, "
+            handover = "-" if f["shortest_handover_ms"] is None else f"{f['shortest_handover_ms']:g}ms"
+            print(f"{m:6} {f['runs']:>5} {f['events_emitted']:>8} {f['events_applied']:>8} {f['in_flight']:>9} {f['late']:>5} "
+                  f"{f['duplicates_received']:>8} {str(f['fence_first']) + '..' + str(f['fence_last']):>10} {f['aggressive_windows']:>7} "
+                  f"{handover:>9} {f['orders_journaled']:>6} {f['lock_faults']:>11} {f['longest_without_worker_s']:>8}s")
+        print(f"runs checked against their journals {figures['runs_checked']} (forgotten by the watchdog's status "
+              f"{figures['runs_forgotten_by_watchdog']}); lost {figures['lost']}, applied twice {figures['applied_twice']}, "
+              f"overlapping AGGRESSIVE windows {figures['overlapping_aggressive_windows']}, "
+              f"double flock holders {figures['double_executor_moments']}, "
               f"longest without a running worker {figures['longest_without_worker_s']} s")
     print("CHAOS_RESULT " + json.dumps(figures, sort_keys=True))
     if args.json:
