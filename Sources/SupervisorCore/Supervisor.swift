@@ -32,29 +32,23 @@ public final class Supervisor {
         init(machine: MarketSupervisor) { self.machine = machine }
     }
 
-    let options: SupervisorOptions
-    let reactor: Reactor
-    var config: Configuration
-    let controlFD: Int32
-    let controlPath: String
-    let notify: NotifySocket
-    var slots: [String: Slot] = [:]
-    var pidMarkets: [Int32: String] = [:]
-    var connections: [Int32: LineConnection] = [:]
-    var waiters: [Waiter] = []
-    var upstreamReady = false
-    var upstreamStatus = ""
-    var shuttingDown = false
-    var unknownNotifyDatagrams = 0
-    /// Refused control requests by reason (docs/PROTOCOL.md).
-    var rejectedRequests: [String: Int] = [:]
-    let selfPid = getpid()
-    let selfUid = getuid()
-    let workerDirectory: String
+    private let options: SupervisorOptions
+    private let reactor: Reactor
+    private var config: Configuration
+    private let control: ControlServer
+    private let notify: NotifySocket
+    private var slots: [String: Slot] = [:]
+    private var pidMarkets: [Int32: String] = [:]
+    private var upstreamReady = false
+    private var upstreamStatus = ""
+    private var shuttingDown = false
+    private(set) var unknownNotifyDatagrams = 0
+    private let selfPid = getpid()
+    private let workerDirectory: String
     /// The registry, process metrics and `/metrics` server of the supervisor.
-    let endpoint = MetricsEndpoint()
-    let metrics: SupervisorMetrics
-    let logger = Logger(label: "supervisor")
+    private let endpoint = MetricsEndpoint()
+    private let metrics: SupervisorMetrics
+    private let logger = Logger(label: "supervisor")
 
     /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
@@ -100,19 +94,20 @@ public final class Supervisor {
             unlink(paths.supervisorSocket)
             return fail(.osError, "\(error)")
         }
-        let supervisor = Supervisor(options: options, reactor: reactor, config: config, controlFD: controlFD, notify: notify)
+        let control = ControlServer(reactor: reactor, listenFD: controlFD, path: paths.supervisorSocket)
+        let supervisor = Supervisor(options: options, reactor: reactor, config: config, control: control, notify: notify)
         return supervisor.serve()
     }
 
-    private init(options: SupervisorOptions, reactor: Reactor, config: Configuration, controlFD: Int32, notify: NotifySocket) {
+    private init(options: SupervisorOptions, reactor: Reactor, config: Configuration, control: ControlServer, notify: NotifySocket) {
         self.options = options
         self.reactor = reactor
         self.config = config
-        self.controlFD = controlFD
-        self.controlPath = config.paths.supervisorSocket
+        self.control = control
         self.notify = notify
         self.workerDirectory = Self.ownDirectory()
         self.metrics = SupervisorMetrics(registry: endpoint.registry)
+        control.supervisor = self
     }
 
     private func serve() -> SupervisorExitStatus {
@@ -120,7 +115,7 @@ public final class Supervisor {
             try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { [unowned self] signal in
                 switch signal {
                 case SIGCHLD: self.reapAny()
-                case SIGHUP: self.reload(requestedBy: "SIGHUP", answer: nil)
+                case SIGHUP: _ = self.reload(requestedBy: "SIGHUP")
                 default: self.shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT")
                 }
             }
@@ -128,10 +123,10 @@ public final class Supervisor {
             return Self.fail(.osError, "\(error)")
         }
         reactor.watch(notify.fd) { [unowned self] _ in self.readNotifications() }
-        reactor.watch(controlFD) { [unowned self] _ in self.acceptConnections() }
+        control.start()
         note(
             "pid \(selfPid): supervising \(config.marketNames.joined(separator: ", ")) from \(config.source); "
-                + "control socket \(controlPath), notify socket \(notify.path)", event: "SUPERVISOR_STARTED")
+                + "control socket \(control.path), notify socket \(notify.path)", event: "SUPERVISOR_STARTED")
         // After the single-instance guard: a refused second supervisor never takes the port.
         if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: logger) }
         if let usec = SdNotify.watchdogMicros() { schedulePing(everyNanos: Int64(usec) * 1000 / 2) }
@@ -141,9 +136,7 @@ public final class Supervisor {
         }
         reactor.run()
         endpoint.shutdown()
-        reactor.unwatch(controlFD)
-        close(controlFD)
-        unlink(controlPath)
+        control.close()
         notify.unlinkPath()
         note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
         return .ok
@@ -153,7 +146,7 @@ public final class Supervisor {
 
     /// Carries out `actions` of `market`'s machine, then reschedules its deadline and answers
     /// whatever the change settles.
-    func apply(_ market: String, _ actions: [SupervisorAction]) {
+    private func apply(_ market: String, _ actions: [SupervisorAction]) {
         guard let slot = slots[market] else { return }
         countTimeouts(slot)
         for action in actions {
@@ -172,7 +165,7 @@ public final class Supervisor {
             slots[market] = nil
             note("\(market): removed (no longer in the configuration)", market: market, event: "MARKET_REMOVED")
         }
-        checkWaiters()
+        control.checkWaiters()
         updateUpstream()
         if shuttingDown, slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
     }
@@ -201,7 +194,7 @@ public final class Supervisor {
 
     /// A new market's slot, its metrics registered at 0.
     @discardableResult
-    func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
+    private func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
         let slot = Slot(machine: MarketSupervisor(market: market, settings: settings))
         slots[market] = slot
         metrics.register(market: market)
@@ -301,6 +294,51 @@ public final class Supervisor {
         if slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
     }
 
+    /// Re-reads the configuration: starts added markets, stops removed ones, leaves the others
+    /// alone (new supervisor settings apply to them from their next deadline). A configuration
+    /// that does not load is refused and the running one kept.
+    func reload(requestedBy who: String) -> ReloadOutcome {
+        guard !shuttingDown else { return .ignored }
+        let fresh: Configuration
+        do {
+            fresh = try options.load()
+        } catch {
+            note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
+            return .refused("\(error)")
+        }
+        if fresh.paths.socketDir != config.paths.socketDir {
+            note(
+                "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts", event: "RELOADED",
+                .warning)
+        }
+        let kept = Set(slots.filter { !$0.value.removing }.keys)
+        let wanted = Set(fresh.markets.keys)
+        let added = wanted.subtracting(kept).sorted()
+        let removed = kept.subtracting(wanted).sorted()
+        config = fresh
+        for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
+        let list = ControlServer.list
+        note(
+            "\(who): configuration reloaded from \(fresh.source); added: \(list(added)), removed: \(list(removed)), "
+                + "unchanged: \(list(kept.intersection(wanted).sorted()))", event: "RELOADED")
+        for market in removed {
+            guard let slot = slots[market] else { continue }
+            slot.removing = true
+            apply(market, slot.machine.stop(now: now()))
+        }
+        for market in added {
+            let slot: Slot
+            if let existing = slots[market] {
+                existing.removing = false
+                slot = existing
+            } else {
+                slot = makeSlot(market, settings: fresh.supervisor)
+            }
+            apply(market, slot.machine.start(now: now(), byOperator: false))
+        }
+        return .reloaded(added: added, removed: removed, settings: fresh.supervisor)
+    }
+
     // MARK: systemd
 
     /// READY=1 once every market is settled (RUNNING, BLOCKED, FATAL or STOPPED); STATUS= on every change.
@@ -341,7 +379,7 @@ public final class Supervisor {
     func now() -> Double { Double(MonotonicClock.nowNanos()) / 1e9 }
 
     /// The absolute configuration path, nil for the embedded default.
-    var configFile: String? {
+    private var configFile: String? {
         guard config.source != DefaultConfiguration.name else { return nil }
         if config.source.hasPrefix("/") { return config.source }
         guard let cwd = getcwd(nil, 0) else { return config.source }
@@ -361,7 +399,7 @@ public final class Supervisor {
 
     /// One line about a change of the supervisor's or a market's state (`supervisor: …` on stderr,
     /// or a journal entry with MARKET= and EVENT=).
-    func note(_ message: String, market: String? = nil, event: String, _ level: Logger.Level = .info) {
+    private func note(_ message: String, market: String? = nil, event: String, _ level: Logger.Level = .info) {
         var metadata: Logger.Metadata = ["event": "\(event)"]
         if let market { metadata["market"] = "\(market)" }
         logger.log(level: level, "\(message)", metadata: metadata)
@@ -376,5 +414,36 @@ public final class Supervisor {
     private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
         Logger(label: "supervisor").error("\(message)", metadata: ["event": "SUPERVISOR_START_FAILED"])
         return status
+    }
+}
+
+/// The narrow interface the control server uses.
+extension Supervisor: ControlledSupervisor {
+    var configuration: Configuration { config }
+    var isShuttingDown: Bool { shuttingDown }
+    var isReady: Bool { upstreamReady }
+    var supervisedMarkets: [String] { Array(slots.keys) }
+
+    func machine(of market: String) -> (machine: MarketSupervisor, removing: Bool)? {
+        slots[market].map { ($0.machine, $0.removing) }
+    }
+
+    func operatorAsked(_ command: ControlRequest.Command, market: String) {
+        guard let slot = slots[market] else { return }
+        let t = now()
+        let was = slot.machine.state.rawValue
+        switch command {
+        case .start:
+            note("\(market): start requested by an operator (was \(was))", market: market, event: "MARKET_START_REQUESTED")
+            apply(market, slot.machine.start(now: t, byOperator: true))
+        case .restart:
+            note("\(market): restart requested by an operator (was \(was))", market: market, event: "MARKET_RESTART_REQUESTED")
+            apply(market, slot.machine.restart(now: t))
+        case .stop:
+            note("\(market): stop requested by an operator (was \(was))", market: market, event: "MARKET_STOP_REQUESTED")
+            apply(market, slot.machine.stop(now: t))
+        case .status, .reload:
+            return
+        }
     }
 }
