@@ -49,9 +49,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ProcessShell",
+            dependencies: ["Platform", "Observability", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "WorkerCore",
             dependencies: [
-                "Platform", "Wire", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "RobotConfig", "CShim", "Observability", "ProcessShell",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -64,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "WatchdogCore",
-            dependencies: ["Platform", "Wire", "RobotConfig", "Observability"]
+            dependencies: ["Platform", "Wire", "RobotConfig", "Observability", "ProcessShell"]
         ),
         .executableTarget(
             name: "watchdog",
@@ -76,7 +80,7 @@ let package = Package(
         .target(
             name: "SupervisorCore",
             dependencies: [
-                "Platform", "Wire", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "RobotConfig", "CShim", "Observability", "ProcessShell",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,6 +101,7 @@ let package = Package(
             name: "ObservabilityTests",
             dependencies: ["Observability", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        .testTarget(name: "ProcessShellTests", dependencies: ["ProcessShell", "WorkerCore", "WatchdogCore", "SupervisorCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig"]),
     ]
 )

@@ -264,10 +264,12 @@ final class ControlServer {
 
     private func refusal(_ reason: RefusalReason, _ message: String) -> ControlResponse {
         rejectedRequests[reason.rawValue, default: 0] += 1
-        return response(ok: false, failure: .refused, message: message, markets: nil)
+        return response(ok: false, failure: .refused, reason: reason.rawValue, message: message, markets: nil)
     }
 
-    private func response(ok: Bool, failure: ControlResponse.Failure? = nil, message: String, markets: [String]?) -> ControlResponse {
+    private func response(
+        ok: Bool, failure: ControlResponse.Failure? = nil, reason: String? = nil, message: String, markets: [String]?
+    ) -> ControlResponse {
         let t = supervisor?.now() ?? Double(MonotonicClock.nowNanos()) / 1e9
         let wall = UTCTimestamp.nowMicros()
         var rows: [String: MarketStatus]?
@@ -277,7 +279,7 @@ final class ControlServer {
             rows = r
         }
         return ControlResponse(
-            ok: ok, failure: failure, message: message, markets: rows, supervisorPid: selfPid, ready: supervisor?.isReady ?? false,
+            ok: ok, failure: failure, reason: reason, message: message, markets: rows, supervisorPid: selfPid, ready: supervisor?.isReady ?? false,
             unknownNotifyDatagrams: supervisor?.unknownNotifyDatagrams ?? 0, rejected: rejectedRequests)
     }
 

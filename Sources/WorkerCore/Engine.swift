@@ -1,3 +1,4 @@
+import Observability
 import Wire
 import RobotConfig
 
@@ -306,7 +307,7 @@ public final class Engine {
     private func healthData(_ r: HealthMonitor.Report) -> JSONObject {
         [
             "healthy": .bool(r.healthy), "reasons": .strings(r.reasons), "rules": .strings(r.rules), "uptime_seconds": .double(now() - startedAt),
-            "rss_bytes": .int(Worker.residentBytes()), "error_rate_per_minute": .double(r.errorsPerMinute),
+            "rss_bytes": .int(ProcessMetrics.residentBytes() ?? 0), "error_rate_per_minute": .double(r.errorsPerMinute),
             "market_data_age_seconds": r.marketDataAgeSeconds.map { .double($0) } ?? .null,
             "event_log_age_seconds": r.eventLogAgeSeconds.map { .double($0) } ?? .null,
             "snapshot_age_seconds": r.snapshotAgeSeconds.map { .double($0) } ?? .null, "execution_queue": .string(r.queue.rawValue),

@@ -143,7 +143,7 @@ public final class Worker {
             .heartbeat,
             [
                 "mode": .string(engine.mode.rawValue), "uptime_seconds": .double(uptimeSeconds),
-                "rss_bytes": .int(Self.residentBytes()),
+                "rss_bytes": .int(ProcessMetrics.residentBytes() ?? 0),
                 "interval_seconds": .double(config.timings.heartbeatInterval),
             ])
     }
@@ -247,18 +247,6 @@ public final class Worker {
         let badge = identity.passing ? "identity OK" : "IDENTITY VIOLATION"
         SdNotify.send(
             SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(badge), \(engine.mode.rawValue), run \(log.runID)"))
-    }
-
-    static func residentBytes() -> Int64 {
-        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return 0 }
-        let fields = buffer[0..<n].split(separator: UInt8(ascii: " "))
-        guard fields.count > 1, let pages = Int64(String(decoding: fields[1], as: UTF8.self)) else { return 0 }
-        return pages * Int64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// One line about a change of this worker's state, with its market, run and fence, and `event`
