@@ -8,13 +8,16 @@ public struct ProcessLog: Sendable {
     public let logger: Logger
     /// The level of a line that names none.
     public let level: Logger.Level
+    /// The `event` of a failed start (`fail`): `WORKER_START_FAILED`, `WATCHDOG_START_FAILED`, ...
+    public let failureEvent: String
 
     /// A log labelled `label` (the program's name) whose every line carries `metadata`.
-    public init(_ label: String, metadata: Logger.Metadata = [:], level: Logger.Level = .info) {
+    public init(_ label: String, metadata: Logger.Metadata = [:], level: Logger.Level = .info, failureEvent: String) {
         var logger = Logger(label: label)
         for (key, value) in metadata { logger[metadataKey: key] = value }
         self.logger = logger
         self.level = level
+        self.failureEvent = failureEvent
     }
 
     /// One line about a change.
@@ -27,11 +30,11 @@ public struct ProcessLog: Sendable {
         logger.log(level: level ?? self.level, "\(message)", metadata: fields)
     }
 
-    /// A start-up step failed: one error line, with `event` unless `metadata` names another, and
-    /// the status the program exits with.
-    public func fail<Status: ProgramExitStatus>(_ status: Status, _ message: String, event: String, metadata: Logger.Metadata = [:]) -> Status {
+    /// A start-up step failed: one error line, with `failureEvent` unless `metadata` names another
+    /// event, and the status the program exits with.
+    public func fail<Status: ProgramExitStatus>(_ status: Status, _ message: String, metadata: Logger.Metadata = [:]) -> Status {
         var fields = metadata
-        if fields["event"] == nil { fields["event"] = "\(event)" }
+        if fields["event"] == nil { fields["event"] = "\(failureEvent)" }
         logger.log(level: .error, "\(message)", metadata: fields)
         return status
     }

@@ -19,9 +19,11 @@ public enum SharedExitStatus: Int32, Sendable, CaseIterable {
     case anotherInstance = 100
 }
 
-/// A program's exit statuses: each one either has a shared meaning (and then its number) or is the
-/// program's own.
-public protocol ProgramExitStatus: RawRepresentable, CaseIterable, Sendable where RawValue == Int32 {
+/// A program's exit statuses: each one either has a shared meaning, and then its shared number, or
+/// is the program's own, and then a number the table does not use (`ExitStatusTests`).
+public protocol ProgramExitStatus: RawRepresentable, CaseIterable, Sendable where RawValue == Int32 {}
+
+extension ProgramExitStatus {
     /// The shared meaning of this status, nil when it is the program's own.
-    var shared: SharedExitStatus? { get }
+    public var shared: SharedExitStatus? { SharedExitStatus(rawValue: rawValue) }
 }

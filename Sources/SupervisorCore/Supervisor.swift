@@ -5,6 +5,7 @@ import Platform
 import Wire
 import Logging
 import Observability
+import ProcessShell
 import RobotConfig
 
 /// What `supervisor` was asked to run with.
@@ -48,32 +49,33 @@ public final class Supervisor {
     /// The registry, process metrics and `/metrics` server of the supervisor.
     private let endpoint = MetricsEndpoint()
     private let metrics: SupervisorMetrics
-    private let logger = Logger(label: "supervisor")
+    /// Lines about the supervisor and its markets (`ProcessLog`: message, market, event).
+    private let log = Supervisor.startLog
+    /// The same log, before there is a supervisor.
+    private static let startLog = ProcessLog("supervisor", failureEvent: "SUPERVISOR_START_FAILED")
 
     /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
         // A closed stderr or client must not kill the supervisor; workers get SIGPIPE back at its
         // default disposition from cshim_spawn.
         signal(SIGPIPE, SIG_IGN)
-        ProcessLogging.bootstrap(identifier: "supervisor", environment: options.environment)
         let reactor: Reactor
         do {
-            reactor = try Reactor()
-            // Blocked from the first moment: a signal during start-up waits for the loop.
-            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { _ in }
+            // Signals blocked from the first moment: one arriving during start-up waits for the loop.
+            reactor = try ProcessShell.begin(identifier: "supervisor", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP, SIGCHLD])
         } catch {
-            return fail(.osError, "\(error)")
+            return Self.startLog.fail(.osError, "\(error)")
         }
         let config: Configuration
         do {
             config = try options.load()
         } catch {
-            return fail(.config, "\(error)")
+            return Self.startLog.fail(.config, "\(error)")
         }
         // The configuration refused a socket_dir too long for any socket under it.
         let paths = config.paths
         do { try Directories.make(paths.socketDir) } catch {
-            return fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)")
+            return Self.startLog.fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)")
         }
         // The single-instance guard: the control socket is bound first, and refused while another
         // supervisor serves it. Only then is the notify socket (re)bound.
@@ -82,9 +84,9 @@ public final class Supervisor {
             controlFD = try UnixSocket.listen(path: paths.supervisorSocket, mode: 0o660)
         } catch {
             if error.code == EADDRINUSE {
-                return fail(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one")
+                return Self.startLog.fail(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one")
             }
-            return fail(.osError, "\(error)")
+            return Self.startLog.fail(.osError, "\(error)")
         }
         let notify: NotifySocket
         do {
@@ -92,7 +94,7 @@ public final class Supervisor {
         } catch {
             close(controlFD)
             unlink(paths.supervisorSocket)
-            return fail(.osError, "\(error)")
+            return Self.startLog.fail(.osError, "\(error)")
         }
         let control = ControlServer(reactor: reactor, listenFD: controlFD, path: paths.supervisorSocket)
         let supervisor = Supervisor(options: options, reactor: reactor, config: config, control: control, notify: notify)
@@ -120,16 +122,16 @@ public final class Supervisor {
                 }
             }
         } catch {
-            return Self.fail(.osError, "\(error)")
+            return Self.startLog.fail(.osError, "\(error)")
         }
         reactor.watch(notify.fd) { [unowned self] _ in self.readNotifications() }
         control.start()
-        note(
+        log.note(
             "pid \(selfPid): supervising \(config.marketNames.joined(separator: ", ")) from \(config.source); "
                 + "control socket \(control.path), notify socket \(notify.path)", event: "SUPERVISOR_STARTED")
         // After the single-instance guard: a refused second supervisor never takes the port.
-        if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: logger) }
-        if let usec = SdNotify.watchdogMicros() { schedulePing(everyNanos: Int64(usec) * 1000 / 2) }
+        if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: log.logger) }
+        ProcessShell.pingWatchdog(on: reactor)
         for market in config.marketNames {
             let slot = makeSlot(market, settings: config.supervisor)
             apply(market, slot.machine.start(now: now(), byOperator: false))
@@ -138,7 +140,7 @@ public final class Supervisor {
         endpoint.shutdown()
         control.close()
         notify.unlinkPath()
-        note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
+        log.note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
         return .ok
     }
 
@@ -154,8 +156,8 @@ public final class Supervisor {
             case .spawn: spawn(slot)
             case .signalWorker(let s): slot.process?.signal(s)
             case .signalGroup(let s): slot.process?.signalGroup(s)
-            case .log(let line): note(line, market: market, event: "MARKET_" + slot.machine.state.rawValue)
-            case .alert(let line): note("ALERT: " + line, market: market, event: "MARKET_ALERT", .critical)
+            case .log(let line): log.note(line, market: market, event: "MARKET_" + slot.machine.state.rawValue)
+            case .alert(let line): log.note("ALERT: " + line, market: market, event: "MARKET_ALERT", .critical)
             }
         }
         metrics.state(market: market, slot.machine.state.rawValue)
@@ -163,7 +165,7 @@ public final class Supervisor {
         if slot.removing, slot.machine.state == .stopped, slot.process == nil {
             if let t = slot.timer { reactor.cancel(t) }
             slots[market] = nil
-            note("\(market): removed (no longer in the configuration)", market: market, event: "MARKET_REMOVED")
+            log.note("\(market): removed (no longer in the configuration)", market: market, event: "MARKET_REMOVED")
         }
         control.checkWaiters()
         updateUpstream()
@@ -260,7 +262,7 @@ public final class Supervisor {
             guard let market = market(ofSender: pid), let slot = slots[market] else {
                 unknownNotifyDatagrams += 1
                 if unknownNotifyDatagrams <= 10 || unknownNotifyDatagrams.nonzeroBitCount == 1 {
-                    note(
+                    log.note(
                         "notify datagram from pid \(pid), which is none of the workers; ignored (\(unknownNotifyDatagrams) so far)",
                         event: "NOTIFY_FROM_STRANGER", .warning)
                 }
@@ -282,11 +284,11 @@ public final class Supervisor {
 
     private func shutdown(_ why: String) {
         guard !shuttingDown else {
-            note("\(why) again: still waiting for the workers to end", event: "SUPERVISOR_STOPPING")
+            log.note("\(why) again: still waiting for the workers to end", event: "SUPERVISOR_STOPPING")
             return
         }
         shuttingDown = true
-        note("\(why): stopping every worker", event: "SUPERVISOR_STOPPING")
+        log.note("\(why): stopping every worker", event: "SUPERVISOR_STOPPING")
         SdNotify.send("STOPPING=1")
         for market in slots.keys.sorted() {
             if let slot = slots[market] { apply(market, slot.machine.stop(now: now())) }
@@ -303,11 +305,11 @@ public final class Supervisor {
         do {
             fresh = try options.load()
         } catch {
-            note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
+            log.note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
             return .refused("\(error)")
         }
         if fresh.paths.socketDir != config.paths.socketDir {
-            note(
+            log.note(
                 "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts", event: "RELOADED",
                 .warning)
         }
@@ -318,7 +320,7 @@ public final class Supervisor {
         config = fresh
         for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
         let list = ControlServer.list
-        note(
+        log.note(
             "\(who): configuration reloaded from \(fresh.source); added: \(list(added)), removed: \(list(removed)), "
                 + "unchanged: \(list(kept.intersection(wanted).sorted()))", event: "RELOADED")
         for market in removed {
@@ -347,7 +349,7 @@ public final class Supervisor {
         if !upstreamReady, !shuttingDown, slots.values.allSatisfy({ $0.machine.state.isSettled }) {
             upstreamReady = true
             upstreamStatus = text
-            note("every market is settled (\(text)); READY=1", event: "SUPERVISOR_READY")
+            log.note("every market is settled (\(text)); READY=1", event: "SUPERVISOR_READY")
             SdNotify.send("READY=1\n" + SdNotify.statusLine(text))
             return
         }
@@ -367,12 +369,6 @@ public final class Supervisor {
         return text
     }
 
-    private func schedulePing(everyNanos nanos: Int64) {
-        reactor.schedule(afterNanos: nanos) { [unowned self] in
-            SdNotify.send("WATCHDOG=1")
-            self.schedulePing(everyNanos: nanos)
-        }
-    }
 
     // MARK: helpers
 
@@ -397,24 +393,12 @@ public final class Supervisor {
         return String(path[..<slash])
     }
 
-    /// One line about a change of the supervisor's or a market's state (`supervisor: …` on stderr,
-    /// or a journal entry with MARKET= and EVENT=).
-    private func note(_ message: String, market: String? = nil, event: String, _ level: Logger.Level = .info) {
-        var metadata: Logger.Metadata = ["event": "\(event)"]
-        if let market { metadata["market"] = "\(market)" }
-        logger.log(level: level, "\(message)", metadata: metadata)
-    }
-
     /// One plain line on stderr, prefixed `supervisor: `: the client commands' messages.
     static func printError(_ message: String) {
         var line = Array("supervisor: \(message)\n".utf8)
         line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
-        Logger(label: "supervisor").error("\(message)", metadata: ["event": "SUPERVISOR_START_FAILED"])
-        return status
-    }
 }
 
 /// The narrow interface the control server uses.
@@ -434,13 +418,13 @@ extension Supervisor: ControlledSupervisor {
         let was = slot.machine.state.rawValue
         switch command {
         case .start:
-            note("\(market): start requested by an operator (was \(was))", market: market, event: "MARKET_START_REQUESTED")
+            log.note("\(market): start requested by an operator (was \(was))", market: market, event: "MARKET_START_REQUESTED")
             apply(market, slot.machine.start(now: t, byOperator: true))
         case .restart:
-            note("\(market): restart requested by an operator (was \(was))", market: market, event: "MARKET_RESTART_REQUESTED")
+            log.note("\(market): restart requested by an operator (was \(was))", market: market, event: "MARKET_RESTART_REQUESTED")
             apply(market, slot.machine.restart(now: t))
         case .stop:
-            note("\(market): stop requested by an operator (was \(was))", market: market, event: "MARKET_STOP_REQUESTED")
+            log.note("\(market): stop requested by an operator (was \(was))", market: market, event: "MARKET_STOP_REQUESTED")
             apply(market, slot.machine.stop(now: t))
         case .status, .reload:
             return

@@ -25,18 +25,3 @@ public enum SupervisorExitStatus: Int32, Sendable, CaseIterable, ProgramExitStat
     /// run: another supervisor already serves the control socket (the single-instance guard).
     case alreadyRunning = 100
 }
-
-extension SupervisorExitStatus {
-    public var shared: SharedExitStatus? {
-        switch self {
-        case .ok: .ok
-        case .notRunning: .notRunning
-        case .usage: .usage
-        case .osError: .osError
-        case .notPermitted: .notPermitted
-        case .config: .config
-        case .alreadyRunning: .anotherInstance
-        case .notAllRunning, .refused: nil
-        }
-    }
-}

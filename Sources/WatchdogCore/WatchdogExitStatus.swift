@@ -28,18 +28,3 @@ public enum WatchdogExitStatus: Int32, Sendable, CaseIterable, ProgramExitStatus
     /// The configuration is invalid.
     case config = 78
 }
-
-extension WatchdogExitStatus {
-    public var shared: SharedExitStatus? {
-        switch self {
-        case .ok: .ok
-        case .notRunning: .notRunning
-        case .usage: .usage
-        case .osError: .osError
-        case .notPermitted: .notPermitted
-        case .config: .config
-        case .alreadyRunning: .anotherInstance
-        case .unhealthy, .snapshotDamaged, .protocolError, .cannotCreate: nil
-        }
-    }
-}

@@ -6,6 +6,7 @@ import Platform
 import Wire
 import Logging
 import Observability
+import ProcessShell
 import RobotConfig
 
 /// `watchdog run`: the shell around `WatchdogState`, wiring of rooms with one job each. One reactor
@@ -67,14 +68,13 @@ public final class WatchdogServer {
                 }
             }
         } catch {
-            Diagnostics.note("\(error)")
-            return .osError
+            return Diagnostics.log.fail(.osError, "\(error)")
         }
         reactor.watch(listener.fd) { [unowned self] _ in self.acceptAll() }
         reactor.onIdle = { [unowned self] in self.committer.idle(state: self.state, clients: self.clients) }
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
         scheduleTick(every: tickSeconds)
-        if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
+        ProcessShell.pingWatchdog(on: reactor)
         if let port = config.metrics.watchdogPort {
             endpoint.serve(host: config.metrics.host, port: port, logger: Diagnostics.logger)
             scheduleMetricsSync()
@@ -123,13 +123,6 @@ public final class WatchdogServer {
             }
             self.sendStatus()
             self.scheduleTick(every: seconds)
-        }
-    }
-
-    private func schedulePing(every nanos: Int64) {
-        reactor.schedule(afterNanos: nanos) { [unowned self] in
-            SdNotify.send("WATCHDOG=1")
-            self.schedulePing(every: nanos)
         }
     }
 

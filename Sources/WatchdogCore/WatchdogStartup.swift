@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import Foundation
-import Observability
 import Platform
+import ProcessShell
 import RobotConfig
 import Wire
 
@@ -32,11 +32,9 @@ enum WatchdogStartup {
     }
 
     static func prepare(_ options: WatchdogOptions) -> Result<Ready, Failure> {
-        ProcessLogging.bootstrap(identifier: "watchdog", environment: options.environment)
         let reactor: Reactor
         do {
-            reactor = try Reactor()
-            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { _ in }
+            reactor = try ProcessShell.begin(identifier: "watchdog", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP])
         } catch {
             return .failure(Failure(.osError, "\(error)"))
         }
@@ -122,8 +120,7 @@ extension WatchdogServer {
         case .success(let ready):
             return WatchdogServer(ready).serve()
         case .failure(let failure):
-            Diagnostics.note(failure.message)
-            return failure.status
+            return Diagnostics.log.fail(failure.status, failure.message)
         }
     }
 }

@@ -30,18 +30,3 @@ public enum ExitStatus: Int32, Sendable, CaseIterable, ProgramExitStatus {
     /// Another live executor holds this canonical market's lock: fail closed, do not restart.
     case alreadyActive = 100
 }
-
-extension ExitStatus {
-    public var shared: SharedExitStatus? {
-        switch self {
-        case .ok: .ok
-        case .notRunning: .notRunning
-        case .usage: .usage
-        case .osError: .osError
-        case .notPermitted: .notPermitted
-        case .config: .config
-        case .alreadyActive: .anotherInstance
-        case .refused, .lockStateDamaged, .software, .cannotCreate, .parentGone: nil
-        }
-    }
-}

@@ -5,6 +5,7 @@ import Platform
 import Wire
 import Logging
 import Observability
+import ProcessShell
 import RobotConfig
 
 /// What `robot-worker` was asked to run.
@@ -46,7 +47,7 @@ public final class Worker {
         var control: WorkerControl?
         var endpoint: MetricsEndpoint
         var metrics: WorkerMetrics
-        var logger: Logger
+        var diagnostics: ProcessLog
     }
 
     private let options: WorkerOptions
@@ -70,7 +71,10 @@ public final class Worker {
     private let endpoint: MetricsEndpoint
     private let metrics: WorkerMetrics
     /// Carries `market`, `run_id` and `fence` into every line (journal fields MARKET=, RUN_ID=, FENCE=).
-    private let logger: Logger
+    private let diagnostics: ProcessLog
+    /// The worker's log before (and outside) a running worker: start-up failures, the engine's and
+    /// the link's lines.
+    static let log = ProcessLog("robot-worker", level: .error, failureEvent: "WORKER_START_FAILED")
 
     /// Starts the worker and runs it until it stops; returns its exit status.
     public static func run(_ options: WorkerOptions) -> ExitStatus { WorkerStartup.run(options) }
@@ -91,15 +95,15 @@ public final class Worker {
         control = parts.control
         endpoint = parts.endpoint
         metrics = parts.metrics
-        logger = parts.logger
-        let (engine, logger, canonical) = (parts.engine, parts.logger, parts.canonical)
+        diagnostics = parts.diagnostics
+        let (engine, diagnostics, canonical) = (parts.engine, parts.diagnostics, parts.canonical)
         feed = FeedSource(
             spec: spec.feed, reactor: reactor, instruments: [canonical, executionOverride ?? spec.execution],
             onTick: { [unowned engine] tick in engine.tick(tick) },
             onStatus: { [unowned engine] connected, detail in engine.feed(connected: connected, detail: detail) },
             onBadLine: { [unowned engine] why in
                 engine.recordError()
-                logger.log(level: .warning, "\(canonical): feed: \(why)", metadata: ["event": "FEED_BAD_LINE"])
+                diagnostics.note("\(canonical): feed: \(why)", event: "FEED_BAD_LINE", .warning)
             })
         link.onWelcome = { [unowned self] in self.emitHeartbeat() }
         link.onClearLatch = { [unowned self] by in
@@ -123,7 +127,7 @@ public final class Worker {
         scheduleHeartbeat(after: 0)
         scheduleInvariants()
         scheduleEvaluation(every: evaluationInterval)
-        if let usec = SdNotify.watchdogMicros() { schedulePing(every: Int64(usec) * 1000 / 2) }
+        ProcessShell.pingWatchdog(on: reactor)
         reactor.run()
         endpoint.shutdown()
         return exitStatus
@@ -176,13 +180,6 @@ public final class Worker {
                 self.sendStatus()
             }
             self.scheduleEvaluation(every: seconds)
-        }
-    }
-
-    private func schedulePing(every nanos: Int64) {
-        reactor.schedule(afterNanos: nanos) { [unowned self] in
-            SdNotify.send("WATCHDOG=1")
-            self.schedulePing(every: nanos)
         }
     }
 
@@ -252,11 +249,11 @@ public final class Worker {
     /// One line about a change of this worker's state, with its market, run and fence, and `event`
     /// naming the change (the journal's `EVENT=` field).
     private func note(_ message: String, event: String, _ level: Logger.Level = .info) {
-        logger.log(level: level, "\(message)", metadata: ["event": "\(event)"])
+        diagnostics.note(message, event: event, level)
     }
 
-    /// A line from outside a running worker (start-up failures, the engine's snapshot errors).
+    /// A line from outside a running worker (the engine's and the link's).
     static func note(_ message: String, _ level: Logger.Level = .error, _ metadata: Logger.Metadata = [:]) {
-        Logger(label: "robot-worker").log(level: level, "\(message)", metadata: metadata)
+        log.note(message, level, metadata: metadata)
     }
 }

@@ -5,6 +5,7 @@ import Platform
 import Wire
 import Logging
 import Observability
+import ProcessShell
 import RobotConfig
 
 /// `robot-worker run`'s start-up, one step after another (docs/robot-worker.md): each step takes
@@ -48,10 +49,7 @@ enum WorkerStartup {
     static func run(_ options: WorkerOptions) -> ExitStatus {
         switch lock(options) {
         case .failure(let failure):
-            var metadata = failure.metadata
-            if metadata["event"] == nil { metadata["event"] = "WORKER_START_FAILED" }
-            Worker.note(failure.message, .error, metadata)
-            return failure.status
+            return Worker.log.fail(failure.status, failure.message, metadata: failure.metadata)
         case .success(let locked):
             return Worker(open(locked)).serve()
         }
@@ -60,17 +58,15 @@ enum WorkerStartup {
     // MARK: up to the lock
 
     static func lock(_ options: WorkerOptions) -> Result<Locked, Failure> {
-        ProcessLogging.bootstrap(identifier: "robot-worker", environment: options.environment)
-        if let problem = SupervisorParent.askForTerminationOnParentDeath(environment: options.environment) {
-            return .failure(Failure(status: .parentGone, message: problem))
-        }
         let reactor: Reactor
         do {
-            reactor = try Reactor()
-            // Blocked from the first moment: a SIGTERM during start-up waits for the loop.
-            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { _ in }
+            // Signals blocked from the first moment: a SIGTERM during start-up waits for the loop.
+            reactor = try ProcessShell.begin(identifier: "robot-worker", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP])
         } catch {
             return .failure(Failure(status: .osError, message: "\(error)"))
+        }
+        if let problem = SupervisorParent.askForTerminationOnParentDeath(environment: options.environment) {
+            return .failure(Failure(status: .parentGone, message: problem))
         }
         let config: Configuration
         do {
@@ -159,13 +155,10 @@ enum WorkerStartup {
         let endpoint = MetricsEndpoint()
         let metrics = WorkerMetrics(registry: endpoint.registry, market: canonical)
         log.metrics = metrics
-        var logger = Logger(label: "robot-worker")
-        logger[metadataKey: "market"] = "\(canonical)"
-        logger[metadataKey: "run_id"] = "\(log.runID)"
-        logger[metadataKey: "fence"] = "\(lock.record.fence)"
-        let note = { (message: String, event: String, level: Logger.Level) in
-            logger.log(level: level, "\(message)", metadata: ["event": "\(event)"])
-        }
+        let diagnostics = ProcessLog(
+            "robot-worker", metadata: ["market": "\(canonical)", "run_id": "\(log.runID)", "fence": "\(lock.record.fence)"],
+            failureEvent: Worker.log.failureEvent)
+        let note = { (message: String, event: String, level: Logger.Level) in diagnostics.note(message, event: event, level) }
         let paths = config.paths
 
         // The records: a torn tail cut, the startup checks over the bytes read once.
@@ -204,7 +197,7 @@ enum WorkerStartup {
                 "host": .string(lock.record.host), "execution_instrument": .string(execution),
             ])
         note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID)", EventType.lockAcquired.rawValue, .info)
-        if let port = config.metrics.workerPorts[canonical] { endpoint.serve(host: config.metrics.host, port: port, logger: logger) }
+        if let port = config.metrics.workerPorts[canonical] { endpoint.serve(host: config.metrics.host, port: port, logger: diagnostics.logger) }
         log.emit(.canonicalizationSelfTest, selfTestData(config: config, symbol: locked.options.symbol, canonical: canonical, execution: execution, spec: spec))
         var identity = IdentityWatch(intervalSeconds: config.timings.invariantsInterval)
         if let event = identity.check(canonical: canonical, execution: execution, streams: spec.streams, now: MonotonicClock.nowNanos()).event {
@@ -235,7 +228,7 @@ enum WorkerStartup {
             options: locked.options, reactor: reactor, config: config, canonical: canonical, spec: spec,
             executionOverride: locked.market.normalized == canonical ? nil : locked.market.normalized, log: log, lock: lock,
             identity: identity, startedAt: startedAt, engine: engine, link: link, control: control, endpoint: endpoint, metrics: metrics,
-            logger: logger)
+            diagnostics: diagnostics)
     }
 
     /// A journal or snapshot that failed its check is moved aside (kept for the operator) so the
