@@ -8,12 +8,9 @@ import Observability
 import ProcessShell
 import RobotConfig
 
-/// What `supervisor` was asked to run with.
-/// What `supervisor run` runs on: its configuration's location.
-public typealias SupervisorOptions = ConfigLocation
-
 /// `supervisor run`: one worker per configured market, restarted by the `MarketSupervisor` state
-/// machines, controlled over the control socket, reporting to systemd through sd_notify.
+/// machines, controlled over the control socket (`ControlServer`), reporting to systemd through
+/// sd_notify. `SupervisorStartup` makes it.
 ///
 /// The shell around the pure machines, on one reactor thread (the main thread): it spawns workers,
 /// learns their deaths from pidfds (and SIGCHLD, defensively), reads their sd_notify datagrams,
@@ -52,67 +49,20 @@ public final class Supervisor {
     /// Lines about the supervisor and its markets (`ProcessLog`: message, market, event).
     private let log = Supervisor.startLog
     /// The same log, before there is a supervisor.
-    private static let startLog = ProcessLog("supervisor", failureEvent: "SUPERVISOR_START_FAILED")
+    static let startLog = ProcessLog("supervisor", failureEvent: "SUPERVISOR_START_FAILED")
 
-    /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
-    public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
-        // A closed stderr or client must not kill the supervisor; workers get SIGPIPE back at its
-        // default disposition from cshim_spawn.
-        signal(SIGPIPE, SIG_IGN)
-        let reactor: Reactor
-        do {
-            // Signals blocked from the first moment: one arriving during start-up waits for the loop.
-            reactor = try ProcessShell.begin(identifier: "supervisor", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP, SIGCHLD])
-        } catch {
-            return Self.startLog.fail(.osError, "\(error)")
-        }
-        let config: Configuration
-        do {
-            config = try options.load()
-        } catch {
-            return Self.startLog.fail(.config, "\(error)")
-        }
-        // The configuration refused a socket_dir too long for any socket under it.
-        let paths = config.paths
-        do { try Directories.make(paths.socketDir) } catch {
-            return Self.startLog.fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)")
-        }
-        // The single-instance guard: the control socket is bound first, and refused while another
-        // supervisor serves it. Only then is the notify socket (re)bound.
-        let controlFD: Int32
-        do {
-            controlFD = try UnixSocket.listen(path: paths.supervisorSocket, mode: 0o660)
-        } catch {
-            if error.code == EADDRINUSE {
-                return Self.startLog.fail(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one")
-            }
-            return Self.startLog.fail(.osError, "\(error)")
-        }
-        let notify: NotifySocket
-        do {
-            notify = try NotifySocket(path: paths.supervisorNotifySocket)
-        } catch {
-            close(controlFD)
-            unlink(paths.supervisorSocket)
-            return Self.startLog.fail(.osError, "\(error)")
-        }
-        let control = ControlServer(reactor: reactor, listenFD: controlFD, path: paths.supervisorSocket)
-        let supervisor = Supervisor(options: options, reactor: reactor, config: config, control: control, notify: notify)
-        return supervisor.serve()
-    }
-
-    private init(options: SupervisorOptions, reactor: Reactor, config: Configuration, control: ControlServer, notify: NotifySocket) {
-        self.options = options
-        self.reactor = reactor
-        self.config = config
-        self.control = control
-        self.notify = notify
+    init(_ ready: SupervisorStartup.Ready) {
+        self.options = ready.options
+        self.reactor = ready.reactor
+        self.config = ready.config
+        self.control = ready.control
+        self.notify = ready.notify
         self.workerDirectory = Self.ownDirectory()
         self.metrics = SupervisorMetrics(registry: endpoint.registry)
         control.supervisor = self
     }
 
-    private func serve() -> SupervisorExitStatus {
+    func serve() -> SupervisorExitStatus {
         do {
             try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { [unowned self] signal in
                 switch signal {
