@@ -87,7 +87,7 @@ public final class Engine {
             if !ok, self.failedWrites == 0 {
                 Worker.note(
                     "\(self.market): journal write failed: \(self.log.lastWriteError.map { "\($0)" } ?? "unknown error"); events are held back "
-                        + "(not sent) until it works again; fail-safe after \(HealthMonitor.show(self.settings.eventLogFailingSeconds)) s",
+                        + "(not sent) until it works again; fail-safe after \(SecondsText.compact(self.settings.eventLogFailingSeconds)) s",
                     .error, ["market": "\(self.market)", "event": "JOURNAL_WRITE_FAILED"])
             } else if ok, self.failedWrites > 0 {
                 Worker.note(
