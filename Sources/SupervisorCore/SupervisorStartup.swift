@@ -67,24 +67,13 @@ enum SupervisorStartup {
         return .success(Ready(options: options, reactor: reactor, config: config, control: control, notify: notify))
     }
 
-    /// A step failed: its exit status and the line logged.
-    struct Failure: Error {
-        var status: SupervisorExitStatus
-        var message: String
-
-        init(_ status: SupervisorExitStatus, _ message: String) {
-            self.status = status
-            self.message = message
-        }
-    }
+    typealias Failure = StartupFailure<SupervisorExitStatus>
 }
 
 extension Supervisor {
     /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
-        switch SupervisorStartup.prepare(options) {
-        case .success(let ready): return Supervisor(ready).serve()
-        case .failure(let failure): return startLog.fail(failure.status, failure.message)
-        }
+        let prepared = SupervisorStartup.prepare(options)  // first: it bootstraps logging
+        return startLog.run(prepared) { Supervisor($0).serve() }
     }
 }

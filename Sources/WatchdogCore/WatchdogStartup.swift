@@ -101,26 +101,13 @@ enum WatchdogStartup {
         }
     }
 
-    /// A step failed: its exit status and the line logged.
-    struct Failure: Error {
-        var status: WatchdogExitStatus
-        var message: String
-
-        init(_ status: WatchdogExitStatus, _ message: String) {
-            self.status = status
-            self.message = message
-        }
-    }
+    typealias Failure = StartupFailure<WatchdogExitStatus>
 }
 
 extension WatchdogServer {
     /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
-        switch WatchdogStartup.prepare(options) {
-        case .success(let ready):
-            return WatchdogServer(ready).serve()
-        case .failure(let failure):
-            return Diagnostics.log.fail(failure.status, failure.message)
-        }
+        let prepared = WatchdogStartup.prepare(options)  // first: it bootstraps logging
+        return Diagnostics.log.run(prepared) { WatchdogServer($0).serve() }
     }
 }

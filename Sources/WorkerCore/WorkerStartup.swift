@@ -18,12 +18,7 @@ import RobotConfig
 /// ```
 /// A step that fails before the lock is held ends the process with its exit status and one line.
 enum WorkerStartup {
-    /// A step failed: its exit status and the line logged (with journal fields).
-    struct Failure: Error {
-        var status: ExitStatus
-        var message: String
-        var metadata: Logger.Metadata = [:]
-    }
+    typealias Failure = StartupFailure<ExitStatus>
 
     /// The market this run serves, as the command line named it.
     struct Market {
@@ -47,12 +42,8 @@ enum WorkerStartup {
 
     /// Every step; the worker it makes runs until it stops.
     static func run(_ options: WorkerOptions) -> ExitStatus {
-        switch lock(options) {
-        case .failure(let failure):
-            return Worker.log.fail(failure.status, failure.message, metadata: failure.metadata)
-        case .success(let locked):
-            return Worker(open(locked)).serve()
-        }
+        let locked = lock(options)  // first: it bootstraps logging
+        return Worker.log.run(locked) { Worker(open($0)).serve() }
     }
 
     // MARK: up to the lock
@@ -63,16 +54,16 @@ enum WorkerStartup {
             // Signals blocked from the first moment: a SIGTERM during start-up waits for the loop.
             reactor = try ProcessShell.begin(identifier: "robot-worker", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP])
         } catch {
-            return .failure(Failure(status: .osError, message: "\(error)"))
+            return .failure(Failure(.osError, "\(error)"))
         }
         if let problem = SupervisorParent.askForTerminationOnParentDeath(environment: options.environment) {
-            return .failure(Failure(status: .parentGone, message: problem))
+            return .failure(Failure(.parentGone, problem))
         }
         let config: Configuration
         do {
             config = try options.location.load()
         } catch {
-            return .failure(Failure(status: .config, message: "\(error)"))
+            return .failure(Failure(.config, "\(error)"))
         }
         let market: Market
         switch resolve(options.symbol, in: config) {
@@ -83,12 +74,12 @@ enum WorkerStartup {
         let paths = config.paths
         for dir in [paths.lockDir, paths.marketStateDir(canonical)] {
             do { try Directories.make(dir) } catch {
-                return .failure(Failure(status: .cannotCreate, message: "\(dir): cannot create the folder: \(error)"))
+                return .failure(Failure(.cannotCreate, "\(dir): cannot create the folder: \(error)"))
             }
         }
         let journal: Journal
         do { journal = try Journal(path: paths.journal(canonical)) } catch {
-            return .failure(Failure(status: .cannotCreate, message: "\(paths.journal(canonical)): cannot open the journal: \(error)"))
+            return .failure(Failure(.cannotCreate, "\(paths.journal(canonical)): cannot open the journal: \(error)"))
         }
         let runID = makeRunID(canonical)
         let log = EventLog(market: canonical, runID: runID, pid: getpid(), journal: journal)
@@ -99,8 +90,8 @@ enum WorkerStartup {
                 runID: runID, host: FileIO.hostName())
         } catch {
             switch error {
-            case .fenceDamaged: return .failure(Failure(status: .lockStateDamaged, message: "\(error)"))
-            case .cannotUse, .unstable: return .failure(Failure(status: .cannotCreate, message: "\(error)"))
+            case .fenceDamaged: return .failure(Failure(.lockStateDamaged, "\(error)"))
+            case .cannotUse, .unstable: return .failure(Failure(.cannotCreate, "\(error)"))
             }
         }
         switch outcome {
@@ -112,7 +103,7 @@ enum WorkerStartup {
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
             return .failure(
                 Failure(
-                    status: .alreadyActive, message: "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)",
+                    .alreadyActive, "\(canonical): another executor holds \(paths.lockFile(canonical)): \(who); \(holder.detail)",
                     metadata: ["market": "\(canonical)", "run_id": "\(runID)", "event": "\(EventType.alreadyActive.rawValue)"]))
         case .acquired(let lock, let previous):
             log.fence = lock.record.fence
@@ -129,14 +120,14 @@ enum WorkerStartup {
             canonical = try config.instrumentMap.canonical(of: symbol)
             normalized = try config.instrumentMap.normalized(symbol)
         } catch {
-            return .failure(Failure(status: .config, message: "--market: \(error)"))
+            return .failure(Failure(.config, "--market: \(error)"))
         }
         guard let spec = config.markets[canonical] else {
             let via = canonical == normalized ? "" : " (canonical \(canonical))"
             return .failure(
                 Failure(
-                    status: .config,
-                    message: "\(config.source): markets: no market \(normalized)\(via) is configured; configured: "
+                    .config,
+                    "\(config.source): markets: no market \(normalized)\(via) is configured; configured: "
                         + config.marketNames.joined(separator: ", ")))
         }
         return .success(Market(canonical: canonical, normalized: normalized, spec: spec))
