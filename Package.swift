@@ -53,9 +53,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ProcessShell",
+            dependencies: ["Platform", "Observability", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "WorkerCore",
             dependencies: [
-                "Platform", "Wire", "Guard", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "Guard", "RobotConfig", "CShim", "Observability", "ProcessShell",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -68,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "WatchdogCore",
-            dependencies: ["Platform", "Wire", "Guard", "RobotConfig", "Observability"]
+            dependencies: ["Platform", "Wire", "Guard", "RobotConfig", "Observability", "ProcessShell"]
         ),
         .executableTarget(
             name: "watchdog",
@@ -80,7 +84,7 @@ let package = Package(
         .target(
             name: "SupervisorCore",
             dependencies: [
-                "Platform", "Wire", "RobotConfig", "CShim", "Observability",
+                "Platform", "Wire", "RobotConfig", "CShim", "Observability", "ProcessShell",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -104,6 +108,7 @@ let package = Package(
             name: "ObservabilityTests",
             dependencies: ["Observability", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        .testTarget(name: "ProcessShellTests", dependencies: ["ProcessShell", "WorkerCore", "WatchdogCore", "SupervisorCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig"]),
     ]
 )

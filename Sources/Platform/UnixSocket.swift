@@ -17,25 +17,35 @@ public enum UnixSocket {
     /// already accepts connections there; a leftover socket file nobody serves is replaced.
     public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
         if isServing(path) { throw SystemError("bind \(path)", code: EADDRINUSE) }
+        let fd = try bind(path: path, type: Int32(SOCK_STREAM.rawValue), mode: mode)
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let e = SystemError("listen \(path)")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    /// A new socket of `type` (close-on-exec, non-blocking) bound to `path` with file mode `mode`;
+    /// a socket file left at the path is replaced, any other file refused (EEXIST).
+    public static func bind(path: String, type: Int32, mode: mode_t) throws(SystemError) -> Int32 {
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError("bind \(path): not a socket", code: EEXIST) }
             unlink(path)
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket") }
         // The mode is set by umask at bind time, so no other user ever sees a wider socket.
         let old = umask(0o777 & ~mode)
-        let bound = withAddress(path) { bind(fd, $0, $1) }
+        let bound = withAddress(path) { Glibc.bind(fd, $0, $1) }
         umask(old)
-        guard let bound else { preconditionFailure("socket path longer than \(maxPathBytes) bytes: \(path)") }
+        guard let bound else {
+            close(fd)
+            throw SystemError("bind \(path): longer than \(maxPathBytes) bytes", code: ENAMETOOLONG)
+        }
         guard bound == 0 else {
             let e = SystemError("bind \(path)")
-            close(fd)
-            throw e
-        }
-        guard Glibc.listen(fd, backlog) == 0 else {
-            let e = SystemError("listen \(path)")
             close(fd)
             throw e
         }

@@ -34,6 +34,8 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var v: Int64 = 1
     public var ok: Bool
     public var failure: Failure?
+    /// A refusal's reason (one of `rejected`'s keys, `not_permitted` ...), nil otherwise.
+    public var reason: String?
     public var message: String
     public var markets: [String: MarketStatus]?
     public var supervisorPid: Int32
@@ -46,10 +48,11 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var rejected: [String: Int]
 
     public init(
-        ok: Bool, failure: Failure? = nil, message: String, markets: [String: MarketStatus]?, supervisorPid: Int32, ready: Bool,
-        unknownNotifyDatagrams: Int, rejected: [String: Int] = [:]
+        ok: Bool, failure: Failure? = nil, reason: String? = nil, message: String, markets: [String: MarketStatus]?, supervisorPid: Int32,
+        ready: Bool, unknownNotifyDatagrams: Int, rejected: [String: Int] = [:]
     ) {
         self.rejected = rejected
+        self.reason = reason
         self.ok = ok
         self.failure = failure
         self.message = message
@@ -60,7 +63,7 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case v, ok, failure, message, markets, ready, rejected
+        case v, ok, failure, reason, message, markets, ready, rejected
         case supervisorPid = "supervisor_pid"
         case unknownNotifyDatagrams = "unknown_notify_datagrams"
     }

@@ -1,5 +1,6 @@
 import Platform
 import RobotConfig
+import Wire
 
 #if canImport(Glibc)
 import Glibc

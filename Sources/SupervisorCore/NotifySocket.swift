@@ -17,21 +17,8 @@ final class NotifySocket {
     /// Binds `path` with mode 0660; throws when the socket cannot be created or bound.
     init(path: String) throws(SystemError) {
         self.path = path
-        var st = stat()
-        if lstat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError("bind \(path): not a socket", code: EEXIST) }
-            unlink(path)
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket") }
-        let old = umask(0o117)
-        let rc = UnixSocket.withAddress(path) { bind(fd, $0, $1) }
-        umask(old)
-        guard let rc else {
-            close(fd)
-            throw SystemError("bind \(path): longer than \(UnixSocket.maxPathBytes) bytes", code: ENAMETOOLONG)
-        }
-        guard rc == 0, cshim_enable_passcred(fd) == 0 else {
+        let fd = try UnixSocket.bind(path: path, type: Int32(SOCK_DGRAM.rawValue), mode: 0o660)
+        guard cshim_enable_passcred(fd) == 0 else {
             let e = SystemError("bind \(path)")
             close(fd)
             throw e

@@ -5,14 +5,12 @@ import Platform
 import Wire
 import Logging
 import Observability
+import ProcessShell
 import RobotConfig
 
-/// What `supervisor` was asked to run with.
-/// What `supervisor run` runs on: its configuration's location.
-public typealias SupervisorOptions = ConfigLocation
-
 /// `supervisor run`: one worker per configured market, restarted by the `MarketSupervisor` state
-/// machines, controlled over the control socket, reporting to systemd through sd_notify.
+/// machines, controlled over the control socket (`ControlServer`), reporting to systemd through
+/// sd_notify. `SupervisorStartup` makes it.
 ///
 /// The shell around the pure machines, on one reactor thread (the main thread): it spawns workers,
 /// learns their deaths from pidfds (and SIGCHLD, defensively), reads their sd_notify datagrams,
@@ -32,120 +30,67 @@ public final class Supervisor {
         init(machine: MarketSupervisor) { self.machine = machine }
     }
 
-    let options: SupervisorOptions
-    let reactor: Reactor
-    var config: Configuration
-    let controlFD: Int32
-    let controlPath: String
-    let notify: NotifySocket
-    var slots: [String: Slot] = [:]
-    var pidMarkets: [Int32: String] = [:]
-    var connections: [Int32: LineConnection] = [:]
-    var waiters: [Waiter] = []
-    var upstreamReady = false
-    var upstreamStatus = ""
-    var shuttingDown = false
-    var unknownNotifyDatagrams = 0
-    /// Refused control requests by reason (docs/PROTOCOL.md).
-    var rejectedRequests: [String: Int] = [:]
-    let selfPid = getpid()
-    let selfUid = getuid()
-    let workerDirectory: String
+    private let options: SupervisorOptions
+    private let reactor: Reactor
+    private var config: Configuration
+    private let control: ControlServer
+    private let notify: NotifySocket
+    private var slots: [String: Slot] = [:]
+    private var pidMarkets: [Int32: String] = [:]
+    private var upstreamReady = false
+    private var upstreamStatus = ""
+    private var shuttingDown = false
+    private(set) var unknownNotifyDatagrams = 0
+    private let selfPid = getpid()
+    private let workerDirectory: String
     /// The registry, process metrics and `/metrics` server of the supervisor.
-    let endpoint = MetricsEndpoint()
-    let metrics: SupervisorMetrics
-    let logger = Logger(label: "supervisor")
+    private let endpoint = MetricsEndpoint()
+    private let metrics: SupervisorMetrics
+    /// Lines about the supervisor and its markets (`ProcessLog`: message, market, event).
+    private let log = Supervisor.startLog
+    /// The same log, before there is a supervisor.
+    static let startLog = ProcessLog("supervisor", failureEvent: "SUPERVISOR_START_FAILED")
 
-    /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
-    public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
-        // A closed stderr or client must not kill the supervisor; workers get SIGPIPE back at its
-        // default disposition from cshim_spawn.
-        signal(SIGPIPE, SIG_IGN)
-        ProcessLogging.bootstrap(identifier: "supervisor", environment: options.environment)
-        let reactor: Reactor
-        do {
-            reactor = try Reactor()
-            // Blocked from the first moment: a signal during start-up waits for the loop.
-            try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { _ in }
-        } catch {
-            return fail(.osError, "\(error)")
-        }
-        let config: Configuration
-        do {
-            config = try options.load()
-        } catch {
-            return fail(.config, "\(error)")
-        }
-        // The configuration refused a socket_dir too long for any socket under it.
-        let paths = config.paths
-        do { try Directories.make(paths.socketDir) } catch {
-            return fail(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)")
-        }
-        // The single-instance guard: the control socket is bound first, and refused while another
-        // supervisor serves it. Only then is the notify socket (re)bound.
-        let controlFD: Int32
-        do {
-            controlFD = try UnixSocket.listen(path: paths.supervisorSocket, mode: 0o660)
-        } catch {
-            if error.code == EADDRINUSE {
-                return fail(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one")
-            }
-            return fail(.osError, "\(error)")
-        }
-        let notify: NotifySocket
-        do {
-            notify = try NotifySocket(path: paths.supervisorNotifySocket)
-        } catch {
-            close(controlFD)
-            unlink(paths.supervisorSocket)
-            return fail(.osError, "\(error)")
-        }
-        let supervisor = Supervisor(options: options, reactor: reactor, config: config, controlFD: controlFD, notify: notify)
-        return supervisor.serve()
-    }
-
-    private init(options: SupervisorOptions, reactor: Reactor, config: Configuration, controlFD: Int32, notify: NotifySocket) {
-        self.options = options
-        self.reactor = reactor
-        self.config = config
-        self.controlFD = controlFD
-        self.controlPath = config.paths.supervisorSocket
-        self.notify = notify
+    init(_ ready: SupervisorStartup.Ready) {
+        self.options = ready.options
+        self.reactor = ready.reactor
+        self.config = ready.config
+        self.control = ready.control
+        self.notify = ready.notify
         self.workerDirectory = Self.ownDirectory()
         self.metrics = SupervisorMetrics(registry: endpoint.registry)
+        control.supervisor = self
     }
 
-    private func serve() -> SupervisorExitStatus {
+    func serve() -> SupervisorExitStatus {
         do {
             try reactor.onSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { [unowned self] signal in
                 switch signal {
                 case SIGCHLD: self.reapAny()
-                case SIGHUP: self.reload(requestedBy: "SIGHUP", answer: nil)
+                case SIGHUP: _ = self.reload(requestedBy: "SIGHUP")
                 default: self.shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT")
                 }
             }
         } catch {
-            return Self.fail(.osError, "\(error)")
+            return Self.startLog.fail(.osError, "\(error)")
         }
         reactor.watch(notify.fd) { [unowned self] _ in self.readNotifications() }
-        reactor.watch(controlFD) { [unowned self] _ in self.acceptConnections() }
-        note(
+        control.start()
+        log.note(
             "pid \(selfPid): supervising \(config.marketNames.joined(separator: ", ")) from \(config.source); "
-                + "control socket \(controlPath), notify socket \(notify.path)", event: "SUPERVISOR_STARTED")
+                + "control socket \(control.path), notify socket \(notify.path)", event: "SUPERVISOR_STARTED")
         // After the single-instance guard: a refused second supervisor never takes the port.
-        if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: logger) }
-        if let usec = SdNotify.watchdogMicros() { schedulePing(everyNanos: Int64(usec) * 1000 / 2) }
+        if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: log.logger) }
+        ProcessShell.pingWatchdog(on: reactor)
         for market in config.marketNames {
             let slot = makeSlot(market, settings: config.supervisor)
             apply(market, slot.machine.start(now: now(), byOperator: false))
         }
         reactor.run()
         endpoint.shutdown()
-        reactor.unwatch(controlFD)
-        close(controlFD)
-        unlink(controlPath)
+        control.close()
         notify.unlinkPath()
-        note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
+        log.note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
         return .ok
     }
 
@@ -153,7 +98,7 @@ public final class Supervisor {
 
     /// Carries out `actions` of `market`'s machine, then reschedules its deadline and answers
     /// whatever the change settles.
-    func apply(_ market: String, _ actions: [SupervisorAction]) {
+    private func apply(_ market: String, _ actions: [SupervisorAction]) {
         guard let slot = slots[market] else { return }
         countTimeouts(slot)
         for action in actions {
@@ -161,8 +106,8 @@ public final class Supervisor {
             case .spawn: spawn(slot)
             case .signalWorker(let s): slot.process?.signal(s)
             case .signalGroup(let s): slot.process?.signalGroup(s)
-            case .log(let line): note(line, market: market, event: "MARKET_" + slot.machine.state.rawValue)
-            case .alert(let line): note("ALERT: " + line, market: market, event: "MARKET_ALERT", .critical)
+            case .log(let line): log.note(line, market: market, event: "MARKET_" + slot.machine.state.rawValue)
+            case .alert(let line): log.note("ALERT: " + line, market: market, event: "MARKET_ALERT", .critical)
             }
         }
         metrics.state(market: market, slot.machine.state.rawValue)
@@ -170,9 +115,9 @@ public final class Supervisor {
         if slot.removing, slot.machine.state == .stopped, slot.process == nil {
             if let t = slot.timer { reactor.cancel(t) }
             slots[market] = nil
-            note("\(market): removed (no longer in the configuration)", market: market, event: "MARKET_REMOVED")
+            log.note("\(market): removed (no longer in the configuration)", market: market, event: "MARKET_REMOVED")
         }
-        checkWaiters()
+        control.checkWaiters()
         updateUpstream()
         if shuttingDown, slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
     }
@@ -201,7 +146,7 @@ public final class Supervisor {
 
     /// A new market's slot, its metrics registered at 0.
     @discardableResult
-    func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
+    private func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
         let slot = Slot(machine: MarketSupervisor(market: market, settings: settings))
         slots[market] = slot
         metrics.register(market: market)
@@ -267,7 +212,7 @@ public final class Supervisor {
             guard let market = market(ofSender: pid), let slot = slots[market] else {
                 unknownNotifyDatagrams += 1
                 if unknownNotifyDatagrams <= 10 || unknownNotifyDatagrams.nonzeroBitCount == 1 {
-                    note(
+                    log.note(
                         "notify datagram from pid \(pid), which is none of the workers; ignored (\(unknownNotifyDatagrams) so far)",
                         event: "NOTIFY_FROM_STRANGER", .warning)
                 }
@@ -289,16 +234,61 @@ public final class Supervisor {
 
     private func shutdown(_ why: String) {
         guard !shuttingDown else {
-            note("\(why) again: still waiting for the workers to end", event: "SUPERVISOR_STOPPING")
+            log.note("\(why) again: still waiting for the workers to end", event: "SUPERVISOR_STOPPING")
             return
         }
         shuttingDown = true
-        note("\(why): stopping every worker", event: "SUPERVISOR_STOPPING")
+        log.note("\(why): stopping every worker", event: "SUPERVISOR_STOPPING")
         SdNotify.send("STOPPING=1")
         for market in slots.keys.sorted() {
             if let slot = slots[market] { apply(market, slot.machine.stop(now: now())) }
         }
         if slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
+    }
+
+    /// Re-reads the configuration: starts added markets, stops removed ones, leaves the others
+    /// alone (new supervisor settings apply to them from their next deadline). A configuration
+    /// that does not load is refused and the running one kept.
+    func reload(requestedBy who: String) -> ReloadOutcome {
+        guard !shuttingDown else { return .ignored }
+        let fresh: Configuration
+        do {
+            fresh = try options.load()
+        } catch {
+            log.note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
+            return .refused("\(error)")
+        }
+        if fresh.paths.socketDir != config.paths.socketDir {
+            log.note(
+                "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts", event: "RELOADED",
+                .warning)
+        }
+        let kept = Set(slots.filter { !$0.value.removing }.keys)
+        let wanted = Set(fresh.markets.keys)
+        let added = wanted.subtracting(kept).sorted()
+        let removed = kept.subtracting(wanted).sorted()
+        config = fresh
+        for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
+        let list = ControlServer.list
+        log.note(
+            "\(who): configuration reloaded from \(fresh.source); added: \(list(added)), removed: \(list(removed)), "
+                + "unchanged: \(list(kept.intersection(wanted).sorted()))", event: "RELOADED")
+        for market in removed {
+            guard let slot = slots[market] else { continue }
+            slot.removing = true
+            apply(market, slot.machine.stop(now: now()))
+        }
+        for market in added {
+            let slot: Slot
+            if let existing = slots[market] {
+                existing.removing = false
+                slot = existing
+            } else {
+                slot = makeSlot(market, settings: fresh.supervisor)
+            }
+            apply(market, slot.machine.start(now: now(), byOperator: false))
+        }
+        return .reloaded(added: added, removed: removed, settings: fresh.supervisor)
     }
 
     // MARK: systemd
@@ -309,7 +299,7 @@ public final class Supervisor {
         if !upstreamReady, !shuttingDown, slots.values.allSatisfy({ $0.machine.state.isSettled }) {
             upstreamReady = true
             upstreamStatus = text
-            note("every market is settled (\(text)); READY=1", event: "SUPERVISOR_READY")
+            log.note("every market is settled (\(text)); READY=1", event: "SUPERVISOR_READY")
             SdNotify.send("READY=1\n" + SdNotify.statusLine(text))
             return
         }
@@ -329,19 +319,13 @@ public final class Supervisor {
         return text
     }
 
-    private func schedulePing(everyNanos nanos: Int64) {
-        reactor.schedule(afterNanos: nanos) { [unowned self] in
-            SdNotify.send("WATCHDOG=1")
-            self.schedulePing(everyNanos: nanos)
-        }
-    }
 
     // MARK: helpers
 
     func now() -> Double { Double(MonotonicClock.nowNanos()) / 1e9 }
 
     /// The absolute configuration path, nil for the embedded default.
-    var configFile: String? {
+    private var configFile: String? {
         guard config.source != DefaultConfiguration.name else { return nil }
         if config.source.hasPrefix("/") { return config.source }
         guard let cwd = getcwd(nil, 0) else { return config.source }
@@ -359,22 +343,41 @@ public final class Supervisor {
         return String(path[..<slash])
     }
 
-    /// One line about a change of the supervisor's or a market's state (`supervisor: …` on stderr,
-    /// or a journal entry with MARKET= and EVENT=).
-    func note(_ message: String, market: String? = nil, event: String, _ level: Logger.Level = .info) {
-        var metadata: Logger.Metadata = ["event": "\(event)"]
-        if let market { metadata["market"] = "\(market)" }
-        logger.log(level: level, "\(message)", metadata: metadata)
-    }
-
     /// One plain line on stderr, prefixed `supervisor: `: the client commands' messages.
     static func printError(_ message: String) {
         var line = Array("supervisor: \(message)\n".utf8)
         line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
-        Logger(label: "supervisor").error("\(message)", metadata: ["event": "SUPERVISOR_START_FAILED"])
-        return status
+}
+
+/// The narrow interface the control server uses.
+extension Supervisor: ControlledSupervisor {
+    var configuration: Configuration { config }
+    var isShuttingDown: Bool { shuttingDown }
+    var isReady: Bool { upstreamReady }
+    var supervisedMarkets: [String] { Array(slots.keys) }
+
+    func machine(of market: String) -> (machine: MarketSupervisor, removing: Bool)? {
+        slots[market].map { ($0.machine, $0.removing) }
+    }
+
+    func operatorAsked(_ command: ControlRequest.Command, market: String) {
+        guard let slot = slots[market] else { return }
+        let t = now()
+        let was = slot.machine.state.rawValue
+        switch command {
+        case .start:
+            log.note("\(market): start requested by an operator (was \(was))", market: market, event: "MARKET_START_REQUESTED")
+            apply(market, slot.machine.start(now: t, byOperator: true))
+        case .restart:
+            log.note("\(market): restart requested by an operator (was \(was))", market: market, event: "MARKET_RESTART_REQUESTED")
+            apply(market, slot.machine.restart(now: t))
+        case .stop:
+            log.note("\(market): stop requested by an operator (was \(was))", market: market, event: "MARKET_STOP_REQUESTED")
+            apply(market, slot.machine.stop(now: t))
+        case .status, .reload:
+            return
+        }
     }
 }

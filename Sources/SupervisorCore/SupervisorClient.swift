@@ -8,7 +8,8 @@ import RobotConfig
 /// control socket, one answer, printed; the exit status says how it went (`SupervisorExitStatus`).
 ///
 /// The socket is found through the same configuration as `supervisor run` (`--config`, `--home`).
-/// When nothing serves it: one line naming the path tried, exit 3.
+/// When nothing serves it: one line naming the path tried, exit 3; when its mode keeps this user
+/// out, or the request needs root or the supervisor's user: exit 77. Errors go to stderr.
 public enum SupervisorClient {
     public static func run(_ request: ControlRequest, json: Bool, options: SupervisorOptions) -> SupervisorExitStatus {
         let config: Configuration
@@ -21,7 +22,7 @@ public enum SupervisorClient {
         let client: LineClient
         do { client = try LineClient(path: path) } catch {
             if error.code == EACCES {
-                return fail(.osError, "\(path): permission denied (the socket is mode 0660: run as root, the supervisor's user or its group)")
+                return fail(.notPermitted, "\(path): permission denied (the socket is mode 0660: run as root, the supervisor's user or its group)")
             }
             return fail(.notRunning, "the supervisor is not running: nothing serves \(path) (\(String(cString: strerror(error.code))))")
         }
@@ -52,7 +53,8 @@ public enum SupervisorClient {
             return .ok
         }
         Supervisor.printError(response.message)
-        return response.failure == .refused ? .refused : .notAllRunning
+        if response.failure == .refused { return response.reason == "not_permitted" ? .notPermitted : .refused }
+        return .notAllRunning
     }
 
     /// The status table: a header line, one row per market, then the alerts.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Platform
 import Wire
 import RobotConfig
 
@@ -17,12 +21,18 @@ public struct OperatorClient {
     public init(socketPath: String) { self.socketPath = socketPath }
 
     /// Sends `request` and returns the answer line. Throws `.notRunning` when nothing serves the
-    /// socket, `.notPermitted` when the watchdog refused the request for this user.
+    /// socket, `.notPermitted` when the socket's mode keeps this user out or the watchdog refused
+    /// the request for this user.
     public func send(_ request: OperatorRequest) throws(Failure) -> [UInt8] {
         let client: LineClient
         do {
             client = try LineClient(path: socketPath)
         } catch {
+            if error.code == EACCES {
+                throw Failure(
+                    status: .notPermitted,
+                    description: "\(socketPath): permission denied (the socket is mode 0660 in a 0750 folder: run as root, the watchdog's user or its group)")
+            }
             throw Failure(status: .notRunning, description: "watchdog is not running: cannot connect to \(socketPath) (\(error))")
         }
         let line: [UInt8]

@@ -67,12 +67,13 @@ final class SnapshotWriter {
 
     private let channel: Channel
     private let reactor: Reactor
-    private let done: (Result<Void, SystemError>) -> Void
+    /// Runs on the reactor's thread after each write.
+    var done: (Result<Void, SystemError>) -> Void
     /// A write is in flight (loop side).
     private(set) var isBusy = false
 
     /// Starts the thread. `done` runs on the reactor's thread after each write.
-    init(file: SnapshotFile, reactor: Reactor, done: @escaping (Result<Void, SystemError>) -> Void) throws(SystemError) {
+    init(file: SnapshotFile, reactor: Reactor, done: @escaping (Result<Void, SystemError>) -> Void = { _ in }) throws(SystemError) {
         channel = try Channel(file: file)
         self.reactor = reactor
         self.done = done

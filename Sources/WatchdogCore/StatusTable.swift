@@ -1,3 +1,5 @@
+import Wire
+
 /// Renders a `StatusReport` as the operator's table: one market per row, the identity badge
 /// (`IDENTITY OK` green, `IDENTITY VIOLATION` red, `IDENTITY UNKNOWN` before the first check),
 /// the mode (marked `latched` while a latch holds it), the worker's health and open orders; under
@@ -18,7 +20,7 @@ public struct StatusTable {
                 continue
             }
             let holder = m.lock.map { "pid \($0.pid) fence \($0.fence)" } ?? "none"
-            let heartbeat = "\(m.heartbeatState.rawValue) \(formatSeconds(m.heartbeatAgeSeconds))s"
+            let heartbeat = "\(m.heartbeatState.rawValue) \(SecondsText.tenths(m.heartbeatAgeSeconds))s"
             let badge: String
             switch m.lastIdentityInvariantsPass {
             case true?: badge = "IDENTITY OK"

@@ -1,5 +1,8 @@
-/// The exit statuses of `watchdog` (docs/watchdog.md, "Exit statuses").
-public enum WatchdogExitStatus: Int32, Sendable, CaseIterable {
+import ProcessShell
+
+/// The exit statuses of `watchdog` (docs/watchdog.md, "Exit statuses"; the shared ones in
+/// docs/EXIT-STATUS.md).
+public enum WatchdogExitStatus: Int32, Sendable, CaseIterable, ProgramExitStatus {
     /// `run`: stopped on SIGTERM/SIGINT with the snapshot saved. `status`: every market healthy.
     /// `ack`: something was acknowledged.
     case ok = 0
@@ -12,8 +15,8 @@ public enum WatchdogExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// `run`: the snapshot file is damaged; refused rather than forget which events were applied.
     case snapshotDamaged = 65
-    /// `run`: another watchdog already serves this socket.
-    case alreadyRunning = 69
+    /// `run`: another watchdog already serves this socket (was 69 before the shared table).
+    case alreadyRunning = 100
     /// `status`, `ack`: the watchdog answered something this build does not understand.
     case protocolError = 70
     /// A system call failed (epoll, listen on an adopted socket, writing the snapshot at exit).

@@ -333,7 +333,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             if let last = m.lastHeartbeatUTC, !m.releasedCleanly {
                 ledger.raise(
                     .heartbeatLost, in: &m, now, severity: .critical, title: "\(m.canonicalInstrument): heartbeat lost",
-                    message: "no heartbeat for \(formatSeconds(m.heartbeatAgeSeconds)) s; the last one was stamped \(last)",
+                    message: "no heartbeat for \(SecondsText.tenths(m.heartbeatAgeSeconds)) s; the last one was stamped \(last)",
                     rootCause: "the worker is stopped, hung, dead or cut off from the watchdog",
                     action: "check the worker of \(m.canonicalInstrument) (`supervisor status`, its log); restart it if it is hung",
                     metadata: [
@@ -388,4 +388,3 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     public var openAlertCount: Int { markets.values.reduce(0) { $0 + $1.alerts.count + $1.inhibitedAlerts.count } }
 }
 
-func formatSeconds(_ s: Double) -> String { String(Double(Int(s * 10)) / 10) }

@@ -1,4 +1,5 @@
 import Platform
+import Observability
 import Wire
 import RobotConfig
 
@@ -87,7 +88,7 @@ public final class Engine {
             if !ok, self.failedWrites == 0 {
                 Worker.note(
                     "\(self.market): journal write failed: \(self.log.lastWriteError.map { "\($0)" } ?? "unknown error"); events are held back "
-                        + "(not sent) until it works again; fail-safe after \(HealthMonitor.show(self.settings.eventLogFailingSeconds)) s",
+                        + "(not sent) until it works again; fail-safe after \(SecondsText.compact(self.settings.eventLogFailingSeconds)) s",
                     .error, ["market": "\(self.market)", "event": "JOURNAL_WRITE_FAILED"])
             } else if ok, self.failedWrites > 0 {
                 Worker.note(
@@ -315,7 +316,7 @@ public final class Engine {
     private func healthData(_ r: HealthMonitor.Report) -> JSONObject {
         [
             "healthy": .bool(r.healthy), "reasons": .strings(r.reasons), "rules": .strings(r.rules), "uptime_seconds": .double(now() - startedAt),
-            "rss_bytes": .int(Worker.residentBytes()), "error_rate_per_minute": .double(r.errorsPerMinute),
+            "rss_bytes": .int(ProcessMetrics.residentBytes() ?? 0), "error_rate_per_minute": .double(r.errorsPerMinute),
             "market_data_age_seconds": r.marketDataAgeSeconds.map { .double($0) } ?? .null,
             "event_log_age_seconds": r.eventLogAgeSeconds.map { .double($0) } ?? .null,
             "snapshot_age_seconds": r.snapshotAgeSeconds.map { .double($0) } ?? .null, "execution_queue": .string(r.queue.rawValue),

@@ -1,3 +1,5 @@
+import Wire
+
 /// The fail-safe triggers (docs/robot-worker.md, "Modes, health and the fail-safe") and the latch
 /// they set.
 ///
@@ -71,14 +73,14 @@ public struct FailSafe: Sendable {
     public mutating func evaluate(health: HealthMonitor, now: Double) -> (Trigger, String)? {
         let dataAge = now - (health.lastMarketData ?? startedAt)
         if dataAge > thresholds.marketDataStalledSeconds {
-            return (.marketDataStalled, "no market data for \(HealthMonitor.show(dataAge)) s (limit \(HealthMonitor.show(thresholds.marketDataStalledSeconds)) s)")
+            return (.marketDataStalled, "no market data for \(SecondsText.compact(dataAge)) s (limit \(SecondsText.compact(thresholds.marketDataStalledSeconds)) s)")
         }
         if let since = eventLogFailingSince, now - since > thresholds.eventLogFailingSeconds {
-            return (.eventLogFailing, "event-log writes failing for \(HealthMonitor.show(now - since)) s (limit \(HealthMonitor.show(thresholds.eventLogFailingSeconds)) s)")
+            return (.eventLogFailing, "event-log writes failing for \(SecondsText.compact(now - since)) s (limit \(SecondsText.compact(thresholds.eventLogFailingSeconds)) s)")
         }
         let snapshotAge = now - (health.lastSnapshotWrite ?? startedAt)
         if snapshotAge > thresholds.noSnapshotSeconds {
-            return (.noSnapshot, "no snapshot written for \(HealthMonitor.show(snapshotAge)) s (limit \(HealthMonitor.show(thresholds.noSnapshotSeconds)) s)")
+            return (.noSnapshot, "no snapshot written for \(SecondsText.compact(snapshotAge)) s (limit \(SecondsText.compact(thresholds.noSnapshotSeconds)) s)")
         }
         let report = health.report(now: now)
         if report.healthy {
@@ -87,7 +89,7 @@ public struct FailSafe: Sendable {
             let since = unhealthySince ?? now
             unhealthySince = since
             if now - since >= thresholds.healthFailingSeconds {
-                return (.healthFailing, "unhealthy for \(HealthMonitor.show(now - since)) s: " + report.reasons.joined(separator: "; "))
+                return (.healthFailing, "unhealthy for \(SecondsText.compact(now - since)) s: " + report.reasons.joined(separator: "; "))
             }
         }
         return nil

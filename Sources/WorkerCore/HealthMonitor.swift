@@ -1,3 +1,5 @@
+import Wire
+
 /// A worker's health (docs/robot-worker.md, "Modes, health and the fail-safe"): unhealthy when the error rate is above its limit, market data or
 /// the last event-log write is older than its limit, or the execution queue is stalled.
 ///
@@ -57,18 +59,18 @@ public struct HealthMonitor: Sendable {
         var rules: [String] = []
         let rate = errorsPerMinute(now: now)
         if rate > thresholds.maxErrorsPerMinute {
-            reasons.append("error rate \(Int(rate))/min is above \(Self.show(thresholds.maxErrorsPerMinute))/min")
+            reasons.append("error rate \(Int(rate))/min is above \(SecondsText.compact(thresholds.maxErrorsPerMinute))/min")
             rules.append("error_rate")
         }
         // Before the first update, age counts from the start: a feed that never delivers goes stale too.
         let dataAge = now - (lastMarketData ?? startedAt)
         if dataAge > thresholds.marketDataStaleSeconds {
-            reasons.append("market data is \(Self.show(dataAge)) s old (limit \(Self.show(thresholds.marketDataStaleSeconds)) s)")
+            reasons.append("market data is \(SecondsText.compact(dataAge)) s old (limit \(SecondsText.compact(thresholds.marketDataStaleSeconds)) s)")
             rules.append("market_data_stale")
         }
         let logAge = now - (lastEventLogWrite ?? startedAt)
         if logAge > thresholds.eventLogStaleSeconds {
-            reasons.append("the last event-log write is \(Self.show(logAge)) s old (limit \(Self.show(thresholds.eventLogStaleSeconds)) s)")
+            reasons.append("the last event-log write is \(SecondsText.compact(logAge)) s old (limit \(SecondsText.compact(thresholds.eventLogStaleSeconds)) s)")
             rules.append("event_log_stale")
         }
         if queue == .stalled {
@@ -78,9 +80,5 @@ public struct HealthMonitor: Sendable {
         return Report(
             reasons: reasons, rules: rules, errorsPerMinute: rate, marketDataAgeSeconds: lastMarketData.map { now - $0 },
             eventLogAgeSeconds: lastEventLogWrite.map { now - $0 }, snapshotAgeSeconds: lastSnapshotWrite.map { now - $0 }, queue: queue)
-    }
-
-    static func show(_ d: Double) -> String {
-        d == d.rounded() && abs(d) < 1e12 ? String(Int64(d)) : String((d * 10).rounded() / 10)
     }
 }

@@ -7,18 +7,19 @@ import RobotConfig
 
 /// The operator's side of a worker's control socket, for `robot-worker order` and `cancel`.
 public enum WorkerClient {
-    /// Sends one request to the running worker of `market` and prints its answer. Returns the exit
-    /// status: 0 done, 1 refused (blocked, rejected, not found, not permitted), 3 not running, 78
-    /// configuration error.
-    public static func ask(market: String, configPath: String?, home: String?, _ request: WorkerRequest) -> Int32 {
+    /// Sends one request to the running worker of `market` and prints its answer (stdout); errors
+    /// go to stderr. Returns the exit status: `ok` done, `refused` (blocked, rejected, not found),
+    /// `notPermitted` (the worker refused this user, or the socket's mode keeps it out),
+    /// `notRunning`, `config` (docs/robot-worker.md, docs/EXIT-STATUS.md).
+    public static func ask(market: String, configPath: String?, home: String?, _ request: WorkerRequest) -> ExitStatus {
         let config: Configuration
         let canonical: CanonicalMarket
         do {
             config = try ConfigLoader.load(configPath: configPath, home: home, environment: ProcessInfoEnvironment.current())
             canonical = try config.instrumentMap.canonical(of: market)
         } catch {
-            print("robot-worker: \(error)")
-            return 78
+            printError("\(error)")
+            return .config
         }
         let path = config.paths.workerSocket(canonical)
         let response: WorkerResponse
@@ -27,13 +28,27 @@ public enum WorkerClient {
             try client.send(WireCoding.line(request))
             response = try WireCoding.decode(WorkerResponse.self, from: client.readLine(timeoutSeconds: 10))
         } catch let e as SystemError where e.code == ENOENT || e.code == ECONNREFUSED {
-            print("robot-worker: no worker for \(canonical) is running (nothing serves \(path))")
-            return 3
+            printError("no worker for \(canonical) is running (nothing serves \(path))")
+            return .notRunning
+        } catch let e as SystemError where e.code == EACCES {
+            printError("\(path): permission denied (the socket is mode 0660: run as root, the worker's user or its group)")
+            return .notPermitted
         } catch {
-            print("robot-worker: \(path): \(error)")
-            return 3
+            printError("\(path): \(error)")
+            return .notRunning
         }
-        print("\(canonical) [\(response.mode)]: \(response.message)")
-        return response.ok ? 0 : 1
+        let answer = "\(canonical) [\(response.mode)]: \(response.message)"
+        if response.outcome == "not_permitted" {
+            printError(answer)
+            return .notPermitted
+        }
+        print(answer)
+        return response.ok ? .ok : .refused
+    }
+
+    /// One line on stderr, prefixed `robot-worker: `.
+    static func printError(_ message: String) {
+        var line = Array("robot-worker: \(message)\n".utf8)
+        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 }

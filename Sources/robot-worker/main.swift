@@ -14,7 +14,7 @@ struct RobotWorkerCommand: ParsableCommand {
         abstract: "Run one canonical market's executor, or ask a running one for a SIM order.",
         discussion: "Exit statuses of run: 0 stopped, 64 usage, 65 fence file damaged, 73 cannot create the lock or state folder, "
             + "75 started by a supervisor that is already gone, 78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
-            + "See docs/robot-worker.md.",
+            + "See docs/robot-worker.md and docs/EXIT-STATUS.md.",
         subcommands: [Run.self, Order.self, Cancel.self],
         defaultSubcommand: Run.self)
 }
@@ -47,7 +47,7 @@ struct Run: ParsableCommand {
 struct Order: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running worker to place a SIM order and print the outcome.",
-        discussion: "Exit statuses: 0 placed, 1 blocked or rejected, 3 the worker is not running, 78 configuration error.")
+        discussion: "Exit statuses: 0 placed, 1 blocked or rejected, 3 the worker is not running, 77 not permitted, 78 configuration error.")
 
     @OptionGroup var common: Common
     @Option(help: "buy or sell.") var side: String
@@ -57,20 +57,22 @@ struct Order: ParsableCommand {
 
     func run() throws {
         let request = WorkerRequest(type: "order", side: side, quantity: qty, stream: stream, limit: limit)
-        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, request))
+        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, request).rawValue)
     }
 }
 
 struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running worker to cancel an open SIM order (allowed in every mode).",
-        discussion: "Exit statuses: 0 cancelled, 1 no such open order, 3 the worker is not running, 78 configuration error.")
+        discussion: "Exit statuses: 0 cancelled, 1 no such open order, 3 the worker is not running, 77 not permitted, 78 configuration error.")
 
     @OptionGroup var common: Common
     @Argument(help: "The client order ID (SIM-ES-F7-000001).") var id: String
 
     func run() throws {
-        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id)))
+        throw ExitCode(
+            WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id))
+                .rawValue)
     }
 }
 

@@ -9,8 +9,8 @@ struct SupervisorCommand: ParsableCommand {
         commandName: "supervisor",
         abstract: "Run one robot-worker per configured market and control them.",
         discussion: "Exit statuses: 0 done (status: every market RUNNING), 1 not every market RUNNING or the change failed, "
-            + "2 request refused, 3 the supervisor is not running, 64 usage, 71 system error, 78 configuration error, "
-            + "100 another supervisor already runs. See docs/supervisor.md.",
+            + "2 request refused, 3 the supervisor is not running, 64 usage, 71 system error, 77 not permitted, "
+            + "78 configuration error, 100 another supervisor already runs. See docs/supervisor.md and docs/EXIT-STATUS.md.",
         subcommands: [Run.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self])
 }
 

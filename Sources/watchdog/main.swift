@@ -9,8 +9,8 @@ struct WatchdogCommand: ParsableCommand {
         commandName: "watchdog",
         abstract: "Ingest the workers' events, track heartbeats, identity, locks and alerts, answer status queries.",
         discussion: "Exit statuses: 0 ok/healthy, 1 unhealthy or nothing acknowledged, 3 watchdog not running, 64 usage, "
-            + "65 damaged snapshot, 69 another watchdog serves the socket, 70 unexpected answer, 71 system error, "
-            + "73 cannot create folders, 77 not permitted, 78 configuration error. See docs/watchdog.md.",
+            + "65 damaged snapshot, 70 unexpected answer, 71 system error, 73 cannot create folders, 77 not permitted, "
+            + "78 configuration error, 100 another watchdog serves the socket. See docs/watchdog.md and docs/EXIT-STATUS.md.",
         subcommands: [Run.self, Status.self, Acknowledge.self])
 }
 

@@ -91,13 +91,13 @@ import Testing
         #expect(lines.first?.contains(home.watchdogSocket) == true, "\(down.stderr)")
     }
 
-    @Test func aSecondWatchdogOnTheSameSocketRefusesWithStatus69() throws {
+    @Test func aSecondWatchdogOnTheSameSocketRefusesWithStatus100() throws {
         let home = try TestHome()
         defer { home.cleanup() }
         try home.writeConfig(TestConfig())
         let first = try home.startWatchdog()
         let second = try home.start("watchdog", ["run"], name: "second-watchdog")
-        #expect(try second.waitForExit() == 69)
+        #expect(try second.waitForExit() == 100)
         #expect(second.stderr.contains("another watchdog already serves \(home.watchdogSocket)"), "\(second.stderr)")
         #expect(second.stderr.split(separator: "\n").count == 1)
         #expect(first.isRunning)

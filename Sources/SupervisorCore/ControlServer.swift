@@ -5,6 +5,38 @@ import Platform
 import Wire
 import RobotConfig
 
+/// What the control server sees of the supervisor and may ask of it: nothing more. The supervisor
+/// carries out every change; the server only parses, checks permission, waits and answers.
+protocol ControlledSupervisor: AnyObject {
+    /// Monotonic seconds, the machines' clock.
+    func now() -> Double
+    /// The running configuration (instrument map, configured markets, supervisor settings).
+    var configuration: Configuration { get }
+    var isShuttingDown: Bool { get }
+    /// READY=1 was sent (or would be) upstream.
+    var isReady: Bool { get }
+    var unknownNotifyDatagrams: Int { get }
+    /// Every market with a machine, removed ones still stopping included.
+    var supervisedMarkets: [String] { get }
+    /// `market`'s machine, and whether a reload is removing it; nil when it has none.
+    func machine(of market: String) -> (machine: MarketSupervisor, removing: Bool)?
+    /// `3/3 running`, or `2/3 running; CL FATAL`.
+    func summary() -> String
+    /// An operator asked to start, stop or restart `market` (a supervised one).
+    func operatorAsked(_ command: ControlRequest.Command, market: String)
+    /// Re-reads the configuration (see `Supervisor.reload`).
+    func reload(requestedBy who: String) -> ReloadOutcome
+}
+
+/// What a reload did.
+enum ReloadOutcome {
+    /// Shutting down: nothing was done.
+    case ignored
+    /// The configuration did not load; the running one is kept.
+    case refused(String)
+    case reloaded(added: [String], removed: [String], settings: SupervisorSettings)
+}
+
 /// A request that is answered when the markets it changed get where they were asked to go, or at
 /// its deadline.
 final class Waiter {
@@ -25,9 +57,40 @@ final class Waiter {
 
 /// The control socket (docs/PROTOCOL.md, "Supervisor control socket"): one JSON request per line,
 /// one response line each. State-changing requests only from root or the supervisor's own user.
-extension Supervisor {
-    func acceptConnections() {
-        while let fd = UnixSocket.accept(controlFD) {
+final class ControlServer {
+    /// The supervisor it serves (it owns this server).
+    weak var supervisor: (any ControlledSupervisor)?
+    private let reactor: Reactor
+    private let listenFD: Int32
+    let path: String
+    private var connections: [Int32: LineConnection] = [:]
+    private var waiters: [Waiter] = []
+    /// Refused control requests by reason (docs/PROTOCOL.md).
+    private var rejectedRequests: [String: Int] = [:]
+    private let selfPid = getpid()
+    private let selfUid = getuid()
+
+    /// Serves the bound, listening socket `listenFD` at `path`.
+    init(reactor: Reactor, listenFD: Int32, path: String) {
+        self.reactor = reactor
+        self.listenFD = listenFD
+        self.path = path
+    }
+
+    /// Accepts connections from now on.
+    func start() {
+        reactor.watch(listenFD) { [unowned self] _ in self.acceptConnections() }
+    }
+
+    /// Stops listening and removes the socket file.
+    func close() {
+        reactor.unwatch(listenFD)
+        Glibc.close(listenFD)
+        unlink(path)
+    }
+
+    private func acceptConnections() {
+        while let fd = UnixSocket.accept(listenFD) {
             let connection = LineConnection(fd: fd, reactor: reactor, maxLineBytes: WireFormat.maxLineBytes)
             connections[fd] = connection
             connection.onFrame = { [unowned self, unowned connection] frame in
@@ -45,6 +108,7 @@ extension Supervisor {
     }
 
     private func handle(_ line: [UInt8], from connection: LineConnection) {
+        guard let supervisor else { return }
         let fd = connection.fd
         guard let request = try? WireCoding.decode(ControlRequest.self, from: line) else {
             answer(fd, refusal(.invalidRequest, "not a request; expected {\"v\":1,\"command\":\"status|start|stop|restart|reload\",\"market\":\"ES\"}"))
@@ -56,55 +120,49 @@ extension Supervisor {
                 answer(fd, refusal(.notPermitted, "permission denied: \(who) may only ask for status (\(request.command.rawValue) needs root or uid \(selfUid))"))
                 return
             }
-            if shuttingDown {
+            if supervisor.isShuttingDown {
                 answer(fd, refusal(.shuttingDown, "the supervisor is shutting down; \(request.command.rawValue) refused"))
                 return
             }
         }
         switch request.command {
         case .status:
-            answer(fd, response(ok: true, message: summary(), markets: Array(slots.keys)))
+            answer(fd, response(ok: true, message: supervisor.summary(), markets: supervisor.supervisedMarkets))
         case .reload:
-            reload(requestedBy: "reload request", answer: fd)
+            reload(supervisor, requestedBy: "reload request", answer: fd)
         case .start, .stop, .restart:
             guard let symbol = request.market, !symbol.isEmpty else {
                 answer(fd, refusal(.invalidRequest, "\(request.command.rawValue) needs a market"))
                 return
             }
+            let config = supervisor.configuration
             let market: String
             do { market = try config.instrumentMap.canonical(of: symbol).name } catch {
                 answer(fd, refusal(.unknownMarket, "\(error)"))
                 return
             }
-            guard let slot = slots[market], !slot.removing else {
+            guard let slot = supervisor.machine(of: market), !slot.removing else {
                 let via = market == symbol.uppercased() ? "" : " (canonical \(market))"
                 answer(fd, refusal(.unknownMarket, "unknown market \(symbol.uppercased())\(via); configured: \(config.marketNames.joined(separator: ", "))"))
                 return
             }
-            change(request.command, market: market, slot: slot, fd: fd)
+            change(request.command, market: market, pidBefore: slot.machine.pid, supervisor, fd: fd)
         }
     }
 
-    private func change(_ command: ControlRequest.Command, market: String, slot: Slot, fd: Int32) {
-        let s = config.supervisor
-        let before = slot.machine.pid
-        let t = now()
+    private func change(_ command: ControlRequest.Command, market: String, pidBefore before: Int32?, _ supervisor: any ControlledSupervisor, fd: Int32) {
+        let s = supervisor.configuration.supervisor
+        supervisor.operatorAsked(command, market: market)
         switch command {
         case .start:
-            note("\(market): start requested by an operator (was \(slot.machine.state.rawValue))", market: market, event: "MARKET_START_REQUESTED")
-            apply(market, slot.machine.start(now: t, byOperator: true))
             wait(fd, markets: [market], timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
                 self.outcome(market, want: .running, pidOtherThan: nil)
             }
         case .restart:
-            note("\(market): restart requested by an operator (was \(slot.machine.state.rawValue))", market: market, event: "MARKET_RESTART_REQUESTED")
-            apply(market, slot.machine.restart(now: t))
             wait(fd, markets: [market], timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
                 self.outcome(market, want: .running, pidOtherThan: before)
             }
         case .stop:
-            note("\(market): stop requested by an operator (was \(slot.machine.state.rawValue))", market: market, event: "MARKET_STOP_REQUESTED")
-            apply(market, slot.machine.stop(now: t))
             wait(fd, markets: [market], timeout: s.stopTimeout + 1) { [unowned self] in
                 self.outcome(market, want: .stopped, pidOtherThan: nil)
             }
@@ -116,7 +174,7 @@ extension Supervisor {
     /// Done when `market` is in `want`, failed when it settled elsewhere (or went to BACKOFF after a
     /// failed start), nil while under way.
     private func outcome(_ market: String, want: SupervisionState, pidOtherThan old: Int32?) -> (done: Bool, message: String)? {
-        guard let m = slots[market]?.machine else { return (false, "\(market) is no longer configured") }
+        guard let m = supervisor?.machine(of: market)?.machine else { return (false, "\(market) is no longer configured") }
         if m.state == want, old == nil || m.pid != old {
             let pid = m.pid.map { " (pid \($0))" } ?? ""
             return (true, "\(market): \(want.rawValue)\(pid)")
@@ -141,7 +199,8 @@ extension Supervisor {
                 outcome().map { self.response(ok: $0.done, failure: $0.done ? nil : .failed, message: $0.message, markets: markets) }
             },
             timedOut: { [unowned self] in
-                let states = markets.map { "\($0) \(self.slots[$0]?.machine.state.rawValue ?? "removed")" }.joined(separator: ", ")
+                let states = markets.map { "\($0) \(self.supervisor?.machine(of: $0)?.machine.state.rawValue ?? "removed")" }
+                    .joined(separator: ", ")
                 return self.response(
                     ok: false, failure: .failed, message: "timed out after \(SecondsText.format(timeout)): \(states)", markets: markets)
             })
@@ -156,7 +215,7 @@ extension Supervisor {
         waiters.append(waiter)
     }
 
-    /// Answers every waiter whose change is done or failed.
+    /// Answers every waiter whose change is done or failed (the supervisor calls it after each change).
     func checkWaiters() {
         guard !waiters.isEmpty else { return }
         for w in waiters {
@@ -167,70 +226,33 @@ extension Supervisor {
         }
     }
 
-    // MARK: reload
-
-    /// Re-reads the configuration: starts added markets, stops removed ones, leaves the others
-    /// alone (new supervisor settings apply to them from their next deadline). A configuration
-    /// that does not load is refused and the running one kept.
-    func reload(requestedBy who: String, answer fd: Int32?) {
-        guard !shuttingDown else { return }
-        let fresh: Configuration
-        do {
-            fresh = try options.load()
-        } catch {
-            note("\(who): reload refused, running configuration kept: \(error)", event: "RELOAD_FAILED", .error)
-            if let fd { answer(fd, response(ok: false, failure: .failed, message: "reload refused, running configuration kept: \(error)", markets: nil)) }
+    /// A reload request: answered once every added market is settled and every removed one gone.
+    private func reload(_ supervisor: any ControlledSupervisor, requestedBy who: String, answer fd: Int32) {
+        switch supervisor.reload(requestedBy: who) {
+        case .ignored:
             return
-        }
-        if fresh.paths.socketDir != config.paths.socketDir {
-            note(
-                "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts", event: "RELOADED",
-                .warning)
-        }
-        let kept = Set(slots.filter { !$0.value.removing }.keys)
-        let wanted = Set(fresh.markets.keys)
-        let added = wanted.subtracting(kept).sorted()
-        let removed = kept.subtracting(wanted).sorted()
-        config = fresh
-        for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
-        note(
-            "\(who): configuration reloaded from \(fresh.source); added: \(list(added)), removed: \(list(removed)), "
-                + "unchanged: \(list(kept.intersection(wanted).sorted()))", event: "RELOADED")
-        for market in removed {
-            guard let slot = slots[market] else { continue }
-            slot.removing = true
-            apply(market, slot.machine.stop(now: now()))
-        }
-        for market in added {
-            let slot: Slot
-            if let existing = slots[market] {
-                existing.removing = false
-                slot = existing
-            } else {
-                slot = makeSlot(market, settings: fresh.supervisor)
+        case .refused(let error):
+            answer(fd, response(ok: false, failure: .failed, message: "reload refused, running configuration kept: \(error)", markets: nil))
+        case .reloaded(let added, let removed, let s):
+            let message = "reloaded; added: \(Self.list(added)), removed: \(Self.list(removed))"
+            wait(fd, markets: added + removed, timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
+                if removed.contains(where: { self.supervisor?.machine(of: $0) != nil }) { return nil }
+                var failures: [String] = []
+                for market in added {
+                    guard let m = self.supervisor?.machine(of: market)?.machine else { continue }
+                    if m.state == .starting || m.state == .stopping { return nil }
+                    if m.state != .running { failures.append("\(market) \(m.state.rawValue)") }
+                }
+                return failures.isEmpty ? (true, message) : (false, message + "; not running: " + failures.joined(separator: ", "))
             }
-            apply(market, slot.machine.start(now: now(), byOperator: false))
-        }
-        guard let fd else { return }
-        let s = fresh.supervisor
-        let message = "reloaded; added: \(list(added)), removed: \(list(removed))"
-        wait(fd, markets: added + removed, timeout: s.stopTimeout + s.startTimeout + 1) { [unowned self] in
-            if removed.contains(where: { self.slots[$0] != nil }) { return nil }
-            var failures: [String] = []
-            for market in added {
-                guard let m = self.slots[market]?.machine else { continue }
-                if m.state == .starting || m.state == .stopping { return nil }
-                if m.state != .running { failures.append("\(market) \(m.state.rawValue)") }
-            }
-            return failures.isEmpty ? (true, message) : (false, message + "; not running: " + failures.joined(separator: ", "))
         }
     }
 
-    private func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: " ") }
+    static func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: " ") }
 
     // MARK: responses
 
-    func answer(_ fd: Int32, _ response: ControlResponse) {
+    private func answer(_ fd: Int32, _ response: ControlResponse) {
         connections[fd]?.send(WireCoding.line(response))
     }
 
@@ -240,23 +262,25 @@ extension Supervisor {
         case unknownMarket = "unknown_market", shuttingDown = "shutting_down"
     }
 
-    func refusal(_ reason: RefusalReason, _ message: String) -> ControlResponse {
+    private func refusal(_ reason: RefusalReason, _ message: String) -> ControlResponse {
         rejectedRequests[reason.rawValue, default: 0] += 1
-        return response(ok: false, failure: .refused, message: message, markets: nil)
+        return response(ok: false, failure: .refused, reason: reason.rawValue, message: message, markets: nil)
     }
 
-    func response(ok: Bool, failure: ControlResponse.Failure? = nil, message: String, markets: [String]?) -> ControlResponse {
-        let t = now()
+    private func response(
+        ok: Bool, failure: ControlResponse.Failure? = nil, reason: String? = nil, message: String, markets: [String]?
+    ) -> ControlResponse {
+        let t = supervisor?.now() ?? Double(MonotonicClock.nowNanos()) / 1e9
         let wall = UTCTimestamp.nowMicros()
         var rows: [String: MarketStatus]?
         if let markets {
             var r: [String: MarketStatus] = [:]
-            for market in markets { if let m = slots[market]?.machine { r[market] = Self.status(of: m, now: t, wallMicros: wall) } }
+            for market in markets { if let m = supervisor?.machine(of: market)?.machine { r[market] = Self.status(of: m, now: t, wallMicros: wall) } }
             rows = r
         }
         return ControlResponse(
-            ok: ok, failure: failure, message: message, markets: rows, supervisorPid: selfPid, ready: upstreamReady,
-            unknownNotifyDatagrams: unknownNotifyDatagrams, rejected: rejectedRequests)
+            ok: ok, failure: failure, reason: reason, message: message, markets: rows, supervisorPid: selfPid, ready: supervisor?.isReady ?? false,
+            unknownNotifyDatagrams: supervisor?.unknownNotifyDatagrams ?? 0, rejected: rejectedRequests)
     }
 
     /// One market's status row; machine times (monotonic) become UTC by their distance from `now`.
