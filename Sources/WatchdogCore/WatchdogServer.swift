@@ -68,6 +68,8 @@ public final class WatchdogServer {
     /// The registry, process metrics and `/metrics` server (docs/METRICS.md).
     private let endpoint = MetricsEndpoint()
     private lazy var metricsSync = WatchdogMetricsSync(metrics: WatchdogMetrics(registry: endpoint.registry))
+    /// The live status page, when configured (docs/watchdog.md, "Dashboard").
+    private let dashboard = DashboardPublisher()
 
     /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
@@ -85,6 +87,7 @@ public final class WatchdogServer {
         } catch {
             return fail(.config, "\(error)")
         }
+        do { _ = try config.dashboard.readToken() } catch { return fail(.config, "\(error)") }
         let socketPath = config.paths.watchdogSocket
         let snapshot = SnapshotFile(stateDir: config.paths.stateDir)
         for dir in [config.paths.socketDir, snapshot.folder] {
@@ -172,11 +175,13 @@ public final class WatchdogServer {
             endpoint.serve(host: config.metrics.host, port: port, logger: Diagnostics.logger)
             scheduleMetricsSync()
         }
+        dashboard.start(config: config, reactor: reactor, metrics: endpoint) { [unowned self] in self.statusReport(now: .now()) }
         Diagnostics.note(
             "serving \(config.paths.watchdogSocket)\(ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()
+        dashboard.shutdown()
         endpoint.shutdown()
         return exitStatus
     }
@@ -251,6 +256,7 @@ public final class WatchdogServer {
     /// wait on (sooner when input pauses: `saveOnPause`), within `lazySaveSeconds` when `lazily`.
     private func markDirty(lazily: Bool = false) {
         dirty = true
+        dashboard.changed = true
         if !lazily { eventsWaiting = true }
         let delay = lazily ? max(Self.lazySaveSeconds, config.watchdog.snapshotInterval) : config.watchdog.snapshotInterval
         scheduleSave(at: MonotonicClock.nowNanos() + Int64(delay * 1e9))
@@ -557,12 +563,7 @@ public final class WatchdogServer {
         switch request.type {
         case .status:
             if state.tick(now: now, policy: policy) { markDirty() }
-            var markets = state.markets
-            if let only = request.market { markets = markets.filter { $0.key == only } }
-            let report = StatusReport(
-                generatedAtUTC: now.utc, watchdogPID: getpid(), configuredMarkets: config.marketNames, markets: markets,
-                rejected: state.rejected, connections: clients.count, alertHistory: state.alertHistory)
-            client.line.send(WireCoding.line(report))
+            client.line.send(WireCoding.line(statusReport(now: now, only: request.market)))
         case .ack:
             let market = request.market ?? ""
             let done = state.acknowledge(market: market, alertID: request.alertID, now: now)
@@ -615,6 +616,15 @@ public final class WatchdogServer {
     }
 
     // MARK: helpers
+
+    /// The status document (`watchdog status --json`, the dashboard's `/api/status`).
+    private func statusReport(now: WatchdogInstant, only market: String? = nil) -> StatusReport {
+        var markets = state.markets
+        if let market { markets = markets.filter { $0.key == market } }
+        return StatusReport(
+            generatedAtUTC: now.utc, watchdogPID: getpid(), configuredMarkets: config.marketNames, markets: markets,
+            rejected: state.rejected, connections: clients.count, alertHistory: state.alertHistory)
+    }
 
     private static func fail(_ status: WatchdogExitStatus, _ message: String) -> WatchdogExitStatus {
         Diagnostics.note(message)
