@@ -111,7 +111,9 @@ enum DashboardPage {
             var c = document.getElementById('conn');
             c.className = 'conn ' + state;
             c.textContent = text;
+            var was = document.body.getAttribute('data-conn');
             document.body.setAttribute('data-conn', state);
+            if (was !== state) render();
           }
 
           function connect() {
@@ -240,7 +242,8 @@ enum DashboardPage {
             var bad = cards.filter(function (c) { return c.classList.contains('bad'); }).length;
             var warn = cards.filter(function (c) { return c.classList.contains('warn'); }).length;
             var summary = document.getElementById('summary');
-            summary.textContent = names.length + ' markets: ' + (names.length - bad - warn) + ' healthy, ' + warn + ' need attention, ' + bad + ' critical';
+            var stale = document.body.getAttribute('data-conn') !== 'live';
+            summary.textContent = (stale ? 'Last known before the disconnection: ' : '') + names.length + ' markets: ' + (names.length - bad - warn) + ' healthy, ' + warn + ' need attention, ' + bad + ' critical';
             summary.className = 'summary ' + (bad ? 'bad-c' : (warn ? 'warn-c' : 'ok-c'));
             document.getElementById('meta').textContent = 'watchdog pid ' + doc.watchdog_pid + (health && health.hostname ? ' on ' + health.hostname : '') +
               ' · ' + doc.connections + ' connections · updated ' + doc.generated_at_utc +
