@@ -7,7 +7,7 @@ import RobotConfig
 /// The reactor's side of the live status page (docs/watchdog.md, "Dashboard").
 ///
 /// A timer on the reactor every 50 ms asks `PublishThrottle` whether a document is due (the state
-/// `changed` since the last one and 150 ms passed, or 1 s passed); if so it publishes a renderer
+/// `changed` since the last one, a stream is open and 150 ms passed; or 1 s passed); if so it publishes a renderer
 /// over a copy of the status report (copy-on-write: no encoding on the reactor) to the
 /// `StatusFeed`, which the dashboard's HTTP thread renders and serves. The event path only sets
 /// `changed` (through `WatchdogServer.markDirty`): no publishing per event.
@@ -48,7 +48,10 @@ final class DashboardPublisher {
     }
 
     private func publishIfDue(_ reactor: Reactor) {
-        if let report, throttle.due(now: MonotonicClock.nowNanos(), changed: changed) {
+        // Changes are published at once (150 ms apart) only while a stream is open; otherwise once
+        // a second, for `/api/status` and `/api/health`: a published copy makes the loop's next
+        // change copy the markets once (copy-on-write), which nobody needs when nobody watches.
+        if let report, throttle.due(now: MonotonicClock.nowNanos(), changed: changed && feed.streamClients > 0) {
             changed = false
             let snapshot = report()
             feed.publish { Self.encode(snapshot) }

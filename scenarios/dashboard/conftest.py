@@ -60,6 +60,7 @@ class Stack:
         self.port = free_port()
         self.streams = {m: {f"{m}1": m} for m in MARKETS}
         self.feeds = {}
+        self.dashboard = None
         self.watchdog = None
         self.supervisor = None
         self.started = []
@@ -81,7 +82,7 @@ class Stack:
                            "stop_timeout_seconds": 2, "min_uptime_seconds": 0.5, "backoff_initial_seconds": 0.1,
                            "backoff_max_seconds": 1, "max_restarts": 20, "restart_window_seconds": 60},
             "safety": {"market_data_stale_seconds": 0.6, "market_data_stalled_seconds": 1.5, "health_interval_seconds": 0.2},
-            "dashboard": {"enabled": True, "host": "127.0.0.1", "port": self.port},
+            "dashboard": self.dashboard or {"enabled": True, "host": "127.0.0.1", "port": self.port},
         }
         tmp = self.config_path + ".tmp"
         with open(tmp, "w") as f:
@@ -95,9 +96,10 @@ class Stack:
         self.started.append(p)
         return p
 
-    def start_watchdog(self):
+    def start_watchdog(self, host="127.0.0.1", health=True):
         self.watchdog = self._start("watchdog", ["run"])
-        wait_for("the dashboard's /api/health", lambda: self.get("/api/health"), timeout=15)
+        if health:
+            wait_for("the dashboard's /api/health", lambda: self.get("/api/health"), timeout=15)
 
     def start_supervisor(self):
         self.supervisor = self._start("supervisor", ["run"])

@@ -5,9 +5,12 @@ import datetime
 import os
 import shutil
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
 
-from conftest import wait_for
+from conftest import BIN, wait_for
 
 CARD = """
 var c = document.querySelector('[data-market="' + arguments[0] + '"]');
@@ -144,3 +147,46 @@ def test_markup_in_a_configured_stream_name_is_shown_as_text(stack, browser):
     assert browser.execute_script("return window.__xss === undefined")
     assert browser.title == "Robot watchdog"
     shot(browser, stack)
+    # The dark scheme follows the browser's preference.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    wait_for("a dark background", lambda: browser.execute_script("return getComputedStyle(document.body).backgroundColor") == "rgb(17, 19, 24)")
+    shot(browser, stack, "screenshot-dark.png")
+
+
+def test_get_only_and_the_bearer_token(stack):
+    stack.write_config()
+    stack.start_watchdog()
+    req = urllib.request.Request(stack.url + "api/status", data=b"{}", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=2)
+        raise AssertionError("POST was accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 405 and e.headers["Allow"] == "GET"
+    stack.stop_process(stack.watchdog)
+
+    # Off loopback only with a token, from a file only its owner may read.
+    token = os.path.join(stack.folder, "dash.token")
+    with open(token, "w") as f:
+        f.write("0123456789abcdef0123456789abcdef\n")
+    os.chmod(token, 0o644)
+    stack.dashboard = {"enabled": True, "host": "127.0.0.2", "port": stack.port, "token_file": "dash.token"}
+    stack.write_config()
+    p = subprocess.run([str(BIN / "watchdog"), "run", "--config", stack.config_path, "--home", stack.folder],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 78, p
+    assert "dashboard.token_file" in p.stderr and token in p.stderr and "chmod 600" in p.stderr, p.stderr
+    os.chmod(token, 0o600)
+    stack.start_watchdog(host="127.0.0.2", health=False)
+    url = f"http://127.0.0.2:{stack.port}/api/health"
+    def health(auth):
+        r = urllib.request.Request(url, headers={"Authorization": auth} if auth else {})
+        try:
+            with urllib.request.urlopen(r, timeout=2) as resp:
+                return resp.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except (urllib.error.URLError, ConnectionError):
+            return None
+    wait_for("the dashboard on 127.0.0.2 with a token", lambda: health("Bearer 0123456789abcdef0123456789abcdef") == 200)
+    assert health(None) == 401
+    assert health("Bearer 0123456789abcdef0123456789abcdeX") == 401
