@@ -13,8 +13,8 @@ import Prometheus
 /// stream from a `StatusFeed` the reactor publishes to.
 ///
 /// Each connection's write buffer has a high-water mark of 256 KiB: above it the connection is not
-/// writable and stream updates to it are dropped and counted, so a stalled browser costs at most
-/// that much memory.
+/// writable and stream updates to it are dropped and counted; with the kernel's send buffer fixed
+/// at 128 KiB (256 KiB as the kernel counts it), a stalled browser costs at most about 512 KiB.
 public final class DashboardServer: Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var host: String
@@ -59,6 +59,9 @@ public final class DashboardServer: Sendable {
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelOption(.writeBufferWaterMark, value: writeBufferWaterMark)
+            // A fixed kernel send buffer (no autotuning up to megabytes): a stalled reader holds at
+            // most this (doubled by the kernel) plus the write buffer's high-water mark.
+            .childChannelOption(.socketOption(.so_sndbuf), value: 128 * 1024)
         do {
             let channel = try bootstrap.bind(host: host, port: port).wait()
             let bound = channel.localAddress?.port ?? port
