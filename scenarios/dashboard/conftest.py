@@ -61,6 +61,8 @@ class Stack:
         self.streams = {m: {f"{m}1": m} for m in MARKETS}
         self.feeds = {}
         self.dashboard = None
+        self.extra = {}
+        self.metrics_port = None
         self.watchdog = None
         self.supervisor = None
         self.started = []
@@ -84,6 +86,7 @@ class Stack:
             "safety": {"market_data_stale_seconds": 0.6, "market_data_stalled_seconds": 1.5, "health_interval_seconds": 0.2},
             "dashboard": self.dashboard or {"enabled": True, "host": "127.0.0.1", "port": self.port},
         }
+        config.update(self.extra)
         tmp = self.config_path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(config, f, indent=1)

@@ -2,15 +2,17 @@
 stack (conftest.py). Each test saves a screenshot in its stack's folder."""
 
 import datetime
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 
-from conftest import BIN, wait_for
+from conftest import BIN, free_port as free_port_here, wait_for
 
 CARD = """
 var c = document.querySelector('[data-market="' + arguments[0] + '"]');
@@ -65,6 +67,7 @@ def test_three_markets_then_a_killed_worker_changes_its_row_within_a_second_and_
     seen = wait_for("the ES row to change after SIGKILL", changed, timeout=5, interval=0.01)
     took = time.monotonic() - killed
     assert took < 1.0, f"the ES row changed {took:.2f} s after SIGKILL: {seen}"
+    print(f"\nthe ES row changed {took:.3f} s after SIGKILL")
 
     def new_holder():
         h = stack.holders().get("ES")
@@ -153,6 +156,22 @@ def test_markup_in_a_configured_stream_name_is_shown_as_text(stack, browser):
     shot(browser, stack, "screenshot-dark.png")
 
 
+def test_api_status_is_the_status_json_document(stack):
+    stack.start()
+    cli = subprocess.run([str(BIN / "watchdog"), "status", "--json", "--config", stack.config_path, "--home", stack.folder],
+                         capture_output=True, text=True, timeout=10)
+    assert cli.returncode in (0, 1), cli
+    want = json.loads(cli.stdout)
+    got = stack.status()
+    assert sorted(got) == sorted(want)
+    assert got["configured_markets"] == want["configured_markets"] and got["watchdog_pid"] == want["watchdog_pid"]
+    for m in want["markets"]:
+        assert sorted(got["markets"][m]) == sorted(want["markets"][m]), m
+        assert got["markets"][m]["lock"] == want["markets"][m]["lock"], m
+    health = stack.get("/api/health")
+    assert health["status"] == "ok" and health["watchdog_pid"] == want["watchdog_pid"], health
+
+
 def test_get_only_and_the_bearer_token(stack):
     stack.write_config()
     stack.start_watchdog()
@@ -190,3 +209,60 @@ def test_get_only_and_the_bearer_token(stack):
     wait_for("the dashboard on 127.0.0.2 with a token", lambda: health("Bearer 0123456789abcdef0123456789abcdef") == 200)
     assert health(None) == 401
     assert health("Bearer 0123456789abcdef0123456789abcdeX") == 401
+
+
+def metric(stack, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.metrics_port}/metrics", timeout=2) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_a_stalled_stream_client_gets_updates_dropped_and_counted_not_buffered(stack):
+    # Large documents (an 8 KB instrument name repeated in the violation and its alert), sent up
+    # to 7 times a second, to a client that reads nothing through a 4 KB receive buffer.
+    stack.streams["ES"] = {"ES1": "X" * 8000}
+    stack.metrics_port = free_port_here()
+    stack.extra = {"metrics": {"host": "127.0.0.1", "watchdog_port": stack.metrics_port}}
+    stack.start()
+    wait_for("the violation in the status", lambda: stack.status()["markets"]["ES"]["last_identity_invariants_pass"] is False)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", stack.port))
+    stalled.sendall(b"GET /api/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+    before = rss_kib(stack.watchdog.pid)
+    dropped = wait_for("robot_dashboard_updates_dropped_total > 0", lambda: (metric(stack, "robot_dashboard_updates_dropped_total") or 0) > 0 and
+                       metric(stack, "robot_dashboard_updates_dropped_total"), timeout=30, interval=0.2)
+    # It keeps dropping, not buffering: the watchdog's memory does not follow the stream.
+    wait_for("more drops", lambda: metric(stack, "robot_dashboard_updates_dropped_total") >= dropped + 10, timeout=10, interval=0.2)
+    grew = rss_kib(stack.watchdog.pid) - before
+    assert grew < 16 * 1024, f"the watchdog's RSS grew by {grew} KiB while a client stalled"
+    assert metric(stack, "robot_dashboard_stream_clients") == 1
+    # Read everything now: the stream goes on, with the latest document.
+    stalled.settimeout(0.5)
+    latest = stack.status()["generated_at_utc"]
+    data = b""
+
+    def caught_up():
+        nonlocal data
+        until = time.monotonic() + 0.3
+        try:
+            while time.monotonic() < until:
+                chunk = stalled.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) > 1 << 22:
+                    data = data[-(1 << 21):]
+        except socket.timeout:
+            pass
+        stamps = [s.split(b'"', 1)[0].decode() for s in data.split(b'"generated_at_utc":"')[1:]]
+        return stamps and stamps[-1] > latest
+    wait_for("a document newer than the stall after draining", caught_up, timeout=10, interval=0.05)
+    stalled.close()
