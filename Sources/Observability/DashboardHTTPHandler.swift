@@ -159,12 +159,8 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func json(_ object: [String: String]) -> [UInt8] {
-        var s = "{"
-        for (i, (k, v)) in object.sorted(by: { $0.key < $1.key }).enumerated() {
-            if i > 0 { s += "," }
-            s += "\"\(k)\":\"\(v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
-        }
-        return Array((s + "}").utf8)
+        let members = object.sorted { $0.key < $1.key }.map { JSONValue.string($0.key).jsonText + ":" + JSONValue.string($0.value).jsonText }
+        return Array(("{" + members.joined(separator: ",") + "}").utf8)
     }
 
     private func format3(_ d: Double) -> String { String(Double(Int(d * 1000)) / 1000) }

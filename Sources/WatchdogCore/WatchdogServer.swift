@@ -175,7 +175,9 @@ public final class WatchdogServer {
             endpoint.serve(host: config.metrics.host, port: port, logger: Diagnostics.logger)
             scheduleMetricsSync()
         }
-        dashboard.start(config: config, reactor: reactor, metrics: endpoint) { [unowned self] in self.statusReport(now: .now()) }
+        dashboard.start(config: config, reactor: reactor, metrics: endpoint) { [unowned self] in
+            StatusReport(state: self.state, configuredMarkets: self.config.marketNames, connections: self.clients.count, now: .now())
+        }
         Diagnostics.note(
             "serving \(config.paths.watchdogSocket)\(ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
         SdNotify.send("READY=1")
@@ -563,7 +565,12 @@ public final class WatchdogServer {
         switch request.type {
         case .status:
             if state.tick(now: now, policy: policy) { markDirty() }
-            client.line.send(WireCoding.line(statusReport(now: now, only: request.market)))
+            var markets = state.markets
+            if let only = request.market { markets = markets.filter { $0.key == only } }
+            let report = StatusReport(
+                generatedAtUTC: now.utc, watchdogPID: getpid(), configuredMarkets: config.marketNames, markets: markets,
+                rejected: state.rejected, connections: clients.count, alertHistory: state.alertHistory)
+            client.line.send(WireCoding.line(report))
         case .ack:
             let market = request.market ?? ""
             let done = state.acknowledge(market: market, alertID: request.alertID, now: now)
@@ -616,15 +623,6 @@ public final class WatchdogServer {
     }
 
     // MARK: helpers
-
-    /// The status document (`watchdog status --json`, the dashboard's `/api/status`).
-    private func statusReport(now: WatchdogInstant, only market: String? = nil) -> StatusReport {
-        var markets = state.markets
-        if let market { markets = markets.filter { $0.key == market } }
-        return StatusReport(
-            generatedAtUTC: now.utc, watchdogPID: getpid(), configuredMarkets: config.marketNames, markets: markets,
-            rejected: state.rejected, connections: clients.count, alertHistory: state.alertHistory)
-    }
 
     private static func fail(_ status: WatchdogExitStatus, _ message: String) -> WatchdogExitStatus {
         Diagnostics.note(message)
