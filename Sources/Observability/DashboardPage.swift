@@ -196,7 +196,7 @@ enum DashboardPage {
             row(dl, 'Identity checked', m.last_identity_invariants_event_chicago ? m.last_identity_invariants_event_chicago + ' (Chicago)' : 'not yet', 'checked');
             var s = sup && sup.markets ? sup.markets[name] : null;
             var supText = s ? s.state + (s.pid ? ' pid ' + s.pid : '') + ' · ' + s.restarts + ' restart' + (s.restarts === 1 ? '' : 's') + (s.last_exit ? ' · last: ' + s.last_exit.description : '')
-                            : (sup && sup.error ? 'unreachable' : 'not known');
+                            : (sup && sup.error ? 'unreachable (see the header)' : (sup ? 'not supervised' : 'asking the supervisor…'));
             row(dl, 'Supervisor', supText, 'supervisor');
             row(dl, 'Open orders', String((m.open_orders || []).length), 'orders');
             card.appendChild(dl);

@@ -1,5 +1,6 @@
 import Foundation
 import Observability
+import Platform
 import Synchronization
 import Wire
 
@@ -21,9 +22,16 @@ final class SupervisorStatusProbe: Sendable {
 
     func start() {
         Thread.detachNewThread { [self] in
+            // Looks every 100 ms, so the first stream gets the supervisor's state at once; asks at
+            // most once a second.
+            var last = Int64.min / 2
             while !stopped.load(ordering: .relaxed) {
-                if feed.streamClients > 0 { feed.setSupervisor(fetch()) }
-                Thread.sleep(forTimeInterval: 1)
+                let now = MonotonicClock.nowNanos()
+                if feed.streamClients > 0, now - last >= 1_000_000_000 {
+                    last = now
+                    feed.setSupervisor(fetch())
+                }
+                Thread.sleep(forTimeInterval: 0.1)
             }
         }
     }
