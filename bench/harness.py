@@ -457,9 +457,11 @@ def bench_hung(a, base, results):
 
 # ---------------------------------------------------------------- watchdog ingestion
 
-def start_watchdog(a, home, markets, snapshot_interval):
-    write_json(os.path.join(home, "robot.json"),
-               robot_config(markets, watchdog={"snapshot_interval_seconds": snapshot_interval, "max_connections": 512}))
+def start_watchdog(a, home, markets, snapshot_interval, dashboard_port=None):
+    cfg = robot_config(markets, watchdog={"snapshot_interval_seconds": snapshot_interval, "max_connections": 512})
+    if dashboard_port:
+        cfg["dashboard"] = {"enabled": True, "host": "127.0.0.1", "port": dashboard_port}
+    write_json(os.path.join(home, "robot.json"), cfg)
     sock = os.path.join(home, "run", "watchdog.sock")
     p = spawn(["taskset", "-c", "0", os.path.join(a.bin, "watchdog"), "run", "--config", os.path.join(home, "robot.json"),
                "--home", home], stderr=open(os.path.join(home, "watchdog.log"), "a"))
@@ -539,6 +541,99 @@ def bench_ingest(a, base, results):
             out[key] = {k: summary(v) for k, v in rates.items()}
             log(key, {k: round(v["median"]) for k, v in out[key].items()})
     results["ingest"] = out
+
+
+class StreamClients:
+    """`n` open `/api/stream` event streams of the watchdog's dashboard, each read by a thread of
+    this process as a browser would (everything read, nothing kept), so the watchdog renders and
+    sends every update to each."""
+
+    def __init__(self, port, n):
+        self.stop = threading.Event()
+        self.bytes = [0] * n
+        self.socks = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /api/stream HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+            self.socks.append(s)
+        self.threads = [threading.Thread(target=self._read, args=(i, s), daemon=True) for i, s in enumerate(self.socks)]
+        for t in self.threads:
+            t.start()
+
+    def _read(self, i, s):
+        s.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not d:
+                return
+            self.bytes[i] += len(d)
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(2)
+        for s in self.socks:
+            s.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_dashboard(a, base, results):
+    """The ingestion row of one writer, batched, with ten browsers' worth of open dashboard event
+    streams against the same row without them (the watchdog as the ingestion rows run it), in
+    alternating order; the ratio says what the page and its streams cost ingestion."""
+    markets, batch, per = ["W00"], a.batch, a.events_batched
+    rates = {"without": [], "streams": []}
+    delivered = []
+    for rep in range(a.reps + 1):
+        for kind in random.sample(list(rates), len(rates)):
+            home = tempfile.mkdtemp(prefix="db", dir=base)
+            port = free_port() if kind == "streams" else None
+            p, sock = start_watchdog(a, home, markets, 0.05, dashboard_port=port)
+            clients = None
+            try:
+                if not wait_for(lambda: connectable(sock), 15, 0.01):
+                    raise RuntimeError(f"watchdog did not serve {sock}")
+                if port:
+                    def up():
+                        try:
+                            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                                return True
+                        except OSError:
+                            return False
+                    if not wait_for(up, 15, 0.01):
+                        raise RuntimeError(f"the dashboard did not listen on {port}")
+                    clients = StreamClients(port, 10)
+                    wait_for(lambda: all(clients.bytes), 5, 0.01)
+                    before = list(clients.bytes)
+                t0, t1, _ = run_writers(a, sock, markets, per, batch, 0)
+                if clients:
+                    # Every stream got updates while the events went in (at least one a second).
+                    wait_for(lambda: all(b > x for b, x in zip(clients.bytes, before)), 3, 0.01)
+                    delivered.append(min(b - x for b, x in zip(clients.bytes, before)))
+            finally:
+                if clients:
+                    clients.close()
+                end(p)
+                shutil.rmtree(home, ignore_errors=True)
+            if rep >= 1:
+                rates[kind].append(per / ((t1 - t0) / 1e9))
+    out = {k: summary(v) for k, v in rates.items()}
+    out["row"] = f"1 writer, batched ({batch} lines per write)"
+    out["streams_open"] = 10
+    out["ratio"] = out["streams"]["median"] / out["without"]["median"]
+    out["least_bytes_per_stream"] = min(delivered) if delivered else 0
+    log("dashboard", {k: round(v["median"]) for k, v in out.items() if isinstance(v, dict)}, f"ratio {out['ratio']:.3f}")
+    results["dashboard"] = out
 
 
 def bench_latency(a, base, results):
@@ -744,7 +839,7 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="crash,start,worker,hung,ingest,latency,scale")
+    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--crash-rounds", type=int, default=40)
     ap.add_argument("--children", type=int, default=100)
@@ -768,7 +863,7 @@ def main():
     base = tempfile.mkdtemp(prefix="rb.", dir="/tmp")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     steps = {"crash": bench_crash, "start": bench_start100, "worker": bench_worker_ready, "hung": bench_hung,
-             "ingest": bench_ingest, "latency": bench_latency, "scale": bench_scale}
+             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale}
     try:
         for name in a.only.split(","):
             log(f"{name}…")

@@ -170,6 +170,19 @@ def main(res_path, micro_path, out_path):
         w(f"\nTarget (≥ 400 k/s on one core and ≥ 3x the peer, in every row): lowest {lo:,.0f}/s, lowest ratio {lor:.1f}x: "
           f"{'met' if lo >= 400_000 and lor >= 3 else 'MISSED'}.\n")
 
+    db = r.get("dashboard")
+    if db:
+        w("### 3a. Ingestion with the dashboard's event streams open\n")
+        w(f"The row \"{db['row']}\" again, with the watchdog's dashboard on and {db['streams_open']} `/api/stream` clients")
+        w("reading every update (ten browsers' worth; each got at least "
+          f"{db['least_bytes_per_stream']:,} bytes of updates during a run), against the row without them, in alternating order.\n")
+        w("| watchdog | events/s |")
+        w("| --- | --- |")
+        w(f"| without the dashboard | {cell(db['without'], '', 0)} |")
+        w(f"| dashboard on, {db['streams_open']} streams open | {cell(db['streams'], '', 0)} |")
+        w(f"\nRatio (with / without): {db['ratio']:.3f}. Target (the page costs ingestion nothing measurable: within the"
+          f" runs' own spread, ratio ≥ 0.95): {'met' if db['ratio'] >= 0.95 else 'MISSED'}.\n")
+
     lat = r.get("latency")
     if lat:
         w("## 4. Event latency at 1,000 events/s\n")

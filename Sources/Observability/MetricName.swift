@@ -93,3 +93,15 @@ extension MetricName {
     public static let failsafeLatched = MetricName(
         "robot_failsafe_latched", "1 while the market's fail-safe is latched, as the watchdog knows it.")
 }
+
+extension MetricName {
+    // MARK: watchdog dashboard (docs/watchdog.md, "Dashboard")
+
+    public static let dashboardStreamClients = MetricName(
+        "robot_dashboard_stream_clients", "Browsers (or other clients) holding the dashboard's event stream open.")
+    public static let dashboardUpdatesDropped = MetricName(
+        "robot_dashboard_updates_dropped_total",
+        "Status updates not sent to a stream client because its connection was not writable (a slow or stalled browser); it gets the latest one once it drains.")
+    public static let dashboardRequests = MetricName(
+        "robot_dashboard_requests_total", "Dashboard HTTP requests, by answer status code.")
+}

@@ -44,10 +44,11 @@ public enum ConfigLoader {
         let supervisor = try SupervisorSettings.parse(&top)
         let safety = try SafetySettings.parse(&top)
         let metrics = try MetricsSettings.parse(&top, markets: markets)
-        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics"])
+        let dashboard = try DashboardSettings.parse(&top, home: home, metrics: metrics)
+        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "dashboard"])
         return Configuration(
             source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
-            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics)
+            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics, dashboard: dashboard)
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {

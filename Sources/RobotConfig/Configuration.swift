@@ -17,6 +17,8 @@ public struct Configuration: Sendable, Equatable {
     public var safety: SafetySettings
     /// Where each process serves `/metrics`; off by default.
     public var metrics = MetricsSettings()
+    /// The watchdog's live status page; off when the section is absent.
+    public var dashboard = DashboardSettings()
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

@@ -45,6 +45,11 @@ public enum DefaultConfiguration {
     "lock_dir": "runtime_locks",
     "state_dir": "state",
     "socket_dir": "run"
+  },
+  "dashboard": {
+    "enabled": true,
+    "host": "127.0.0.1",
+    "port": 9480
   }
 }
 

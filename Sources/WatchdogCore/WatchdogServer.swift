@@ -39,6 +39,8 @@ public final class WatchdogServer {
     /// The registry, process metrics and `/metrics` server (docs/METRICS.md).
     private let endpoint = MetricsEndpoint()
     private lazy var metricsSync = WatchdogMetricsSync(metrics: WatchdogMetrics(registry: endpoint.registry))
+    /// The live status page, when configured (docs/watchdog.md, "Dashboard").
+    private let dashboard = DashboardPublisher()
 
     init(_ ready: WatchdogStartup.Ready) {
         reactor = ready.reactor
@@ -79,11 +81,15 @@ public final class WatchdogServer {
             endpoint.serve(host: config.metrics.host, port: port, logger: Diagnostics.logger)
             scheduleMetricsSync()
         }
+        dashboard.start(config: config, reactor: reactor, metrics: endpoint) { [unowned self] in
+            StatusReport(state: self.state, configuredMarkets: self.config.marketNames, connections: self.clients.count, now: .now())
+        }
         Diagnostics.note(
             "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()
+        dashboard.shutdown()
         endpoint.shutdown()
         return exitStatus
     }
@@ -116,7 +122,7 @@ public final class WatchdogServer {
     private func scheduleTick(every seconds: Double) {
         reactor.schedule(afterSeconds: seconds) { [unowned self] in
             if self.state.tick(now: .now(), policy: self.policy) {
-                self.committer.markDirty()
+                self.markDirty()
                 for (name, m) in self.state.markets.sorted(by: { $0.key < $1.key }) where m.heartbeatState != .ok {
                     Diagnostics.note("\(name): heartbeat \(m.heartbeatState.rawValue), last \(m.lastHeartbeatUTC ?? "never")")
                 }
@@ -133,6 +139,13 @@ public final class WatchdogServer {
         SdNotify.send(SdNotify.statusLine(line))
     }
 
+    /// The state changed: the snapshot is due (the committer decides when) and the dashboard has
+    /// something new to publish.
+    private func markDirty(lazily: Bool = false) {
+        dashboard.changed = true
+        committer.markDirty(lazily: lazily)
+    }
+
     // MARK: connections
 
     private func acceptAll() {
@@ -147,7 +160,7 @@ public final class WatchdogServer {
                     refusingConnections = true
                     Diagnostics.note("too_many_connections: refusing connections beyond \(config.watchdog.maxConnections) (logged once until below)")
                 }
-                committer.markDirty(lazily: true)
+                markDirty(lazily: true)
                 continue
             }
             refusingConnections = false
@@ -185,7 +198,7 @@ public final class WatchdogServer {
     /// Counts and (once per connection and reason) logs a refused line; the connection stays.
     private func reject(_ client: ClientConnection, _ reason: RejectionReason, _ detail: String) {
         state.countRejection(reason, market: client.market)
-        committer.markDirty(lazily: true)
+        markDirty(lazily: true)
         if client.shouldLog(reason) {
             Diagnostics.note("\(client.label): \(reason.rawValue): \(detail) (further \(reason.rawValue) on this connection are counted, not logged)")
         }
@@ -232,11 +245,11 @@ public final class WatchdogServer {
     private func event(_ bytes: UnsafeBufferPointer<UInt8>, market: String, on client: ClientConnection) {
         switch EventIntake.take(bytes, market: market, on: client, into: &state, now: .now()) {
         case .rejected(let reason, let detail): reject(client, reason, detail)
-        case .applied: committer.markDirty()
+        case .applied: markDirty()
         case .latchCleared(let event):
             desk.latchCleared(event)
-            committer.markDirty()
-        case .heartbeat: committer.markDirty(lazily: true)
+            markDirty()
+        case .heartbeat: markDirty(lazily: true)
         }
     }
 
@@ -254,7 +267,7 @@ public final class WatchdogServer {
             reject(client, reason, detail)
             client.line.send(WireCoding.line(WireError(reason: reason, detail: detail)))
         case .answered(let changed):
-            if changed { committer.markDirty() }
+            if changed { markDirty() }
         }
     }
 }

@@ -44,6 +44,7 @@ enum WatchdogStartup {
         } catch {
             return .failure(Failure(.config, "\(error)"))
         }
+        do { _ = try config.dashboard.readToken() } catch { return .failure(Failure(.config, "\(error)")) }
         let socketPath = config.paths.watchdogSocket
         let snapshot = SnapshotFile(stateDir: config.paths.stateDir)
         for dir in [config.paths.socketDir, snapshot.folder] {
