@@ -44,10 +44,13 @@ public enum ConfigLoader {
         let supervisor = try SupervisorSettings.parse(&top)
         let safety = try SafetySettings.parse(&top)
         let metrics = try MetricsSettings.parse(&top, markets: markets)
-        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics"])
+        let alerting = try AlertingSettings.parse(&top)
+        try top.rejectUnknownKeys(
+            ["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "alerting"])
         return Configuration(
             source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
-            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics)
+            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics,
+            alerting: alerting)
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {

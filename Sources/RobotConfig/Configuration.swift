@@ -15,6 +15,8 @@ public struct Configuration: Sendable, Equatable {
     public var safety: SafetySettings
     /// Where each process serves `/metrics`; off by default.
     public var metrics = MetricsSettings()
+    /// Where the watchdog pushes alerts besides the journal; off by default.
+    public var alerting = AlertingSettings()
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

@@ -68,6 +68,8 @@ public final class WatchdogServer {
     /// The registry, process metrics and `/metrics` server (docs/METRICS.md).
     private let endpoint = MetricsEndpoint()
     private lazy var metricsSync = WatchdogMetricsSync(metrics: WatchdogMetrics(registry: endpoint.registry))
+    /// Journals every raised and resolved alert and pushes it where `alerting` says (AlertNotifier).
+    private lazy var alerts = AlertNotifier(state: state, config: config, metrics: AlertingMetrics(registry: endpoint.registry))
 
     /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
@@ -163,6 +165,7 @@ public final class WatchdogServer {
         } catch {
             return Self.fail(.osError, "cannot start the snapshot writer: \(error)")
         }
+        alerts.start()
         reactor.watch(listenFD) { [unowned self] _ in self.acceptAll() }
         reactor.onIdle = { [unowned self] in self.saveOnPause() }
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
@@ -202,6 +205,7 @@ public final class WatchdogServer {
             Diagnostics.note("\(snapshot.path): cannot save the final snapshot: \(error)")
             exitStatus = .osError
         }
+        alerts.finish()
         Diagnostics.note("stopped, snapshot saved")
         reactor.stop()
     }
@@ -250,6 +254,7 @@ public final class WatchdogServer {
     /// Schedules a snapshot: within `watchdog.snapshot_interval_seconds` for what acks and alerts
     /// wait on (sooner when input pauses: `saveOnPause`), within `lazySaveSeconds` when `lazily`.
     private func markDirty(lazily: Bool = false) {
+        alerts.observe(state)
         dirty = true
         if !lazily { eventsWaiting = true }
         let delay = lazily ? max(Self.lazySaveSeconds, config.watchdog.snapshotInterval) : config.watchdog.snapshotInterval
