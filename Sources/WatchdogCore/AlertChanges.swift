@@ -6,14 +6,13 @@
 /// like any other); it is raised when its ID first shows there and resolved when its ID leaves
 /// (resolved by its condition ending, or closed by an acknowledgement). `notices` costs one
 /// comparison when no alert was raised or closed since the last call (a new alert takes the next
-/// number; a closed one goes to the end of the history), so the server may call it after every
-/// state change.
+/// number; a closed one goes to the end of the history, and alert IDs are never reused), so the
+/// server may call it after every state change, on the event path.
 struct AlertChanges {
     private struct Fingerprint: Equatable {
         var nextNumber: Int64
-        var lastClosedID: String?
-        var lastClosedAt: String?
         var closedCount: Int
+        var lastClosedID: String?
     }
 
     private var fingerprint: Fingerprint
@@ -48,10 +47,8 @@ struct AlertChanges {
     }
 
     private static func fingerprint(_ state: WatchdogState) -> Fingerprint {
-        let last = state.alertHistory.last
-        return Fingerprint(
-            nextNumber: state.nextAlertNumber, lastClosedID: last?.alertID, lastClosedAt: last?.resolvedAtUTC,
-            closedCount: state.alertHistory.count)
+        let history = state.ledger.history
+        return Fingerprint(nextNumber: state.ledger.nextNumber, closedCount: history.count, lastClosedID: history.last?.alertID)
     }
 
     private static func openAlerts(_ state: WatchdogState) -> [String: Alert] {

@@ -57,6 +57,22 @@ import Wire
         #expect(changes.notices(state).map(\.status) == [.resolved])
     }
 
+    @Test func anAlertRaisedWhileItsMarketIsLostIsAnnouncedOnceAndNotAgainWhenItIsShown() {
+        var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
+        state.apply(heartbeat(), now: Self.start)
+        state.apply(event(1), now: Self.start)
+        var changes = AlertChanges(state)
+        state.tick(now: Self.start.adding(seconds: 1.5), policy: Self.policy)
+        #expect(changes.notices(state).map(\.alert.condition) == [.heartbeatLost])
+        state.apply(event(4), now: Self.start.adding(seconds: 1.6))
+        #expect(state.markets["ES"]?.inhibitedAlerts.count == 1, "held back in status while LOST")
+        #expect(changes.notices(state).map(\.alert.condition) == [.sequenceGap], "but announced: a real condition")
+        state.apply(heartbeat(), now: Self.start.adding(seconds: 1.7))
+        let back = changes.notices(state)
+        #expect(back.map(\.status) == [.resolved] && back.first?.alert.condition == .heartbeatLost, "\(back)")
+        #expect(state.markets["ES"]?.alerts.count == 1 && changes.open.count == 1)
+    }
+
     @Test func aRestartedWatchdogDoesNotAnnounceAgainWhatItsStateHolds() {
         var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
         state.apply(event(1), now: Self.start)
