@@ -7,7 +7,14 @@ import Wire
 /// name is one docs/METRICS.md lists, which in turn lists exactly the names the code exports
 /// (Sources/Observability/MetricName.swift).
 @Suite struct ContribFilesTests {
-    static var repository: String { SystemdUnitsTests.repository }
+    /// The repository: the first folder above this file that holds Package.swift.
+    static var repository: String {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            url = url.deletingLastPathComponent()
+        }
+        return url.path
+    }
     static let promtool = "/usr/bin/promtool"
 
     static func read(_ relative: String) throws -> String {

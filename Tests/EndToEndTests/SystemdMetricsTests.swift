@@ -6,14 +6,17 @@ import Testing
 /// drop-ins let the watchdog, the supervisor and a worker serve /metrics (and the watchdog post to a
 /// webhook) while a worker without a port stays Unix-only. Needs root; skipped otherwise.
 @Suite struct SystemdMetricsTests {
-    @Test(.enabled(if: SystemdUnitsTests.canRun, "needs root and systemd installed: the sandbox makes a private mount namespace and cgroup"),
+    static var repository: String { ContribFilesTests.repository }
+    static var canRun: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd") }
+
+    @Test(.enabled(if: canRun, "needs root and systemd installed: the sandbox makes a private mount namespace and cgroup"),
           .timeLimit(.minutes(3)))
     func metricsAlertsAndReloadWorkUnderARealSystemdUserManager() throws {
         let home = try TestHome()
         defer { home.cleanup() }
         let p = try RunningProcess(
-            executable: SystemdUnitsTests.repository + "/tools/systemd-sandbox",
-            arguments: [SystemdUnitsTests.repository + "/scenarios/systemd/check-metrics", Binaries.directory], environment: [:],
+            executable: Self.repository + "/tools/systemd-sandbox",
+            arguments: [Self.repository + "/scenarios/systemd/check-metrics", Binaries.directory], environment: [:],
             logPrefix: home.path + "/check-metrics")
         let status = try p.waitForExit(timeout: 150)
         print(p.stdout)
