@@ -92,6 +92,17 @@ extension MetricName {
     public static let openAlerts = MetricName("robot_open_alerts", "Unacknowledged alerts open for the market, by severity.")
     public static let failsafeLatched = MetricName(
         "robot_failsafe_latched", "1 while the market's fail-safe is latched, as the watchdog knows it.")
+
+    // MARK: watchdog alert delivery (AlertingMetrics)
+
+    public static let alertQueueLength = MetricName(
+        "robot_alert_queue_length", "Alert notices waiting for delivery to a destination (alertmanager, webhook).")
+    public static let alertNoticesSent = MetricName(
+        "robot_alert_notices_sent_total", "Alert notices (raised or resolved) a destination accepted; Alertmanager re-posts included.")
+    public static let alertNoticesFailed = MetricName(
+        "robot_alert_notices_failed_total", "Delivery attempts that failed (no connection, timeout, or a non-2xx answer); each is retried.")
+    public static let alertNoticesDropped = MetricName(
+        "robot_alert_notices_dropped_total", "Alert notices dropped undelivered because the destination's queue was full (the oldest go).")
 }
 
 extension MetricName {

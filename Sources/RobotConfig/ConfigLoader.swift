@@ -45,10 +45,13 @@ public enum ConfigLoader {
         let safety = try SafetySettings.parse(&top)
         let metrics = try MetricsSettings.parse(&top, markets: markets)
         let dashboard = try DashboardSettings.parse(&top, home: home, metrics: metrics)
-        try top.rejectUnknownKeys(["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "dashboard"])
+        let alerting = try AlertingSettings.parse(&top)
+        try top.rejectUnknownKeys(
+            ["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "dashboard", "alerting"])
         return Configuration(
             source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
-            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics, dashboard: dashboard)
+            worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics, dashboard: dashboard,
+            alerting: alerting)
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {

@@ -19,6 +19,8 @@ public struct Configuration: Sendable, Equatable {
     public var metrics = MetricsSettings()
     /// The watchdog's live status page; off when the section is absent.
     public var dashboard = DashboardSettings()
+    /// Where the watchdog pushes alerts besides the journal; off by default.
+    public var alerting = AlertingSettings()
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

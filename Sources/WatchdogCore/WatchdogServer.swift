@@ -41,6 +41,8 @@ public final class WatchdogServer {
     private lazy var metricsSync = WatchdogMetricsSync(metrics: WatchdogMetrics(registry: endpoint.registry))
     /// The live status page, when configured (docs/watchdog.md, "Dashboard").
     private let dashboard = DashboardPublisher()
+    /// Journals every raised and resolved alert and pushes it where `alerting` says (AlertNotifier).
+    private lazy var alerts = AlertNotifier(state: state, config: config, metrics: AlertingMetrics(registry: endpoint.registry))
 
     init(_ ready: WatchdogStartup.Ready) {
         reactor = ready.reactor
@@ -72,6 +74,7 @@ public final class WatchdogServer {
         } catch {
             return Diagnostics.log.fail(.osError, "\(error)")
         }
+        alerts.start()
         reactor.watch(listener.fd) { [unowned self] _ in self.acceptAll() }
         reactor.onIdle = { [unowned self] in self.committer.idle(state: self.state, clients: self.clients) }
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
@@ -107,6 +110,7 @@ public final class WatchdogServer {
             Diagnostics.note("\(snapshot.path): cannot save the final snapshot: \(error)")
             exitStatus = .osError
         }
+        alerts.finish()
         Diagnostics.note("stopped, snapshot saved")
         reactor.stop()
     }
@@ -142,6 +146,7 @@ public final class WatchdogServer {
     /// The state changed: the snapshot is due (the committer decides when) and the dashboard has
     /// something new to publish.
     private func markDirty(lazily: Bool = false) {
+        alerts.observe(state)
         dashboard.changed = true
         committer.markDirty(lazily: lazily)
     }

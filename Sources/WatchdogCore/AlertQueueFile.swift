@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Platform
+
+/// A destination's alert queue on disk, `state_dir/watchdog/alert-queue-<sink>.json`, so notices
+/// not yet delivered survive a watchdog restart. Replaced atomically like the snapshot (temporary
+/// file, fsync, rename, fsync of the folder): a crash leaves the old or the new queue.
+struct AlertQueueFile: Sendable {
+    struct Document: Codable {
+        var v: Int64 = 1
+        var sink: String
+        var notices: [AlertNotice]
+    }
+
+    let path: String
+    let sink: String
+
+    init(stateDir: String, sink: String) {
+        self.sink = sink
+        path = stateDir + "/watchdog/alert-queue-\(sink).json"
+    }
+
+    var folder: String { String(path[..<path.lastIndex(of: "/")!]) }
+
+    /// The queued notices; none when there is no file. A file that cannot be read is moved aside
+    /// to `<path>.damaged` and reported in `problem` (the watchdog runs on; its alerts stay in its
+    /// state and status, and the journal has every one).
+    func load() -> (notices: [AlertNotice], problem: String?) {
+        guard FileManager.default.fileExists(atPath: path) else { return ([], nil) }
+        let detail: String
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                let doc = try JSONDecoder().decode(Document.self, from: data)
+                if doc.v == 1 { return (doc.notices, nil) }
+                detail = "version \(doc.v), this build reads version 1"
+            } catch {
+                detail = "not an alert queue: \(error)"
+            }
+        } else {
+            detail = "unreadable"
+        }
+        let aside = path + ".damaged"
+        let moved = rename(path, aside) == 0
+        return ([], "\(path): the alert queue cannot be read (\(detail)); "
+            + (moved ? "moved to \(aside)," : "could not move it aside (\(SystemError("rename")))") + " starting with an empty queue")
+    }
+
+    /// Writes `notices` durably.
+    func save(_ notices: [AlertNotice]) throws(SystemError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(Document(sink: sink, notices: notices)) else { throw SystemError("encode \(path)", code: EINVAL) }
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard fd >= 0 else { throw SystemError("open \(tmp)") }
+        var failure: SystemError?
+        data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = SystemError("write \(tmp)")
+                    return
+                }
+                done += n
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = SystemError("fsync \(tmp)") }
+        close(fd)
+        if let failure {
+            unlink(tmp)
+            throw failure
+        }
+        guard rename(tmp, path) == 0 else { throw SystemError("rename \(tmp)") }
+        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { throw SystemError("open \(folder)") }
+        defer { close(dir) }
+        guard fsync(dir) == 0 else { throw SystemError("fsync \(folder)") }
+    }
+}
