@@ -22,8 +22,6 @@ struct AlertQueueFile: Sendable {
         path = stateDir + "/watchdog/alert-queue-\(sink).json"
     }
 
-    var folder: String { String(path[..<path.lastIndex(of: "/")!]) }
-
     /// The queued notices; none when there is no file. A file that cannot be read is moved aside
     /// to `<path>.damaged` and reported in `problem` (the watchdog runs on; its alerts stay in its
     /// state and status, and the journal has every one).
@@ -52,32 +50,6 @@ struct AlertQueueFile: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(Document(sink: sink, notices: notices)) else { throw SystemError("encode \(path)", code: EINVAL) }
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard fd >= 0 else { throw SystemError("open \(tmp)") }
-        var failure: SystemError?
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = SystemError("write \(tmp)")
-                    return
-                }
-                done += n
-            }
-        }
-        if failure == nil, fsync(fd) != 0 { failure = SystemError("fsync \(tmp)") }
-        close(fd)
-        if let failure {
-            unlink(tmp)
-            throw failure
-        }
-        guard rename(tmp, path) == 0 else { throw SystemError("rename \(tmp)") }
-        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dir >= 0 else { throw SystemError("open \(folder)") }
-        defer { close(dir) }
-        guard fsync(dir) == 0 else { throw SystemError("fsync \(folder)") }
+        try FileIO.replaceAtomically(path, Array(data))
     }
 }
