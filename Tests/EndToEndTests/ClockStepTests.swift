@@ -20,16 +20,17 @@ import Testing
     }
 
     /// Starts the ES worker with libfaketime preloaded, its offset read from `rcFile` at every
-    /// call (FAKETIME_NO_CACHE), the monotonic clock left alone. Started through `env`, which
-    /// execs the worker with the library in place (the pid stays the worker's).
+    /// call (FAKETIME_NO_CACHE), the monotonic clock left alone. Preloaded into a process started
+    /// directly, the library leaves the worker without its arguments; started through `sh`, which
+    /// execs it (the pid stays the worker's, so it is signalled by pid), it works.
     func startFakedWorker(_ home: TestHome, rcFile: String) throws -> RunningProcess {
         try RunningProcess(
-            executable: "/usr/bin/env",
-            arguments: [
-                "LD_PRELOAD=\(Self.library)", "FAKETIME_TIMESTAMP_FILE=\(rcFile)", "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
-                Binaries.path("robot-worker"), "--market", "ES", "--config", home.configPath, "--home", home.path,
+            executable: "/bin/sh",
+            arguments: ["-c", "exec \"$0\" \"$@\"", Binaries.path("robot-worker"), "--market", "ES", "--config", home.configPath, "--home", home.path],
+            environment: [
+                "LD_PRELOAD": Self.library, "FAKETIME_TIMESTAMP_FILE": rcFile, "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             ],
-            environment: [:], logPrefix: home.path + "/faked-worker")
+            logPrefix: home.path + "/faked-worker")
     }
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: ClockStepTests.library), "libfaketime is missing: run scripts/setup"))
