@@ -108,7 +108,7 @@ public final class Worker {
             })
         link.onWelcome = { [unowned self] in self.emitHeartbeat() }
         link.onAnswer = { [unowned self] in
-            let before = self.engine.mode
+            let before = (self.engine.mode, self.engine.observation.unobserved)
             self.engine.watchdogAnswered()
             self.modeChanged(from: before)
         }
@@ -177,19 +177,23 @@ public final class Worker {
 
     private func scheduleEvaluation(every seconds: Double) {
         reactor.schedule(afterSeconds: seconds) { [unowned self] in
-            let before = self.engine.mode
+            let before = (self.engine.mode, self.engine.observation.unobserved)
             self.engine.evaluate()
             self.modeChanged(from: before)
             self.scheduleEvaluation(every: seconds)
         }
     }
 
-    /// Logs a mode change the engine made since `before` and sends the new status.
-    private func modeChanged(from before: SystemMode) {
-        guard engine.mode != before else { return }
-        note(
-            "\(canonical): mode \(before.rawValue) -> \(engine.mode.rawValue): \(engine.modeReason)",
-            event: EventType.systemModeChange.rawValue, engine.mode == .aggressive ? .notice : .critical)
+    /// Logs a mode change the engine made since `before` (mode, unobserved) and sends the new
+    /// status when it or the unobserved state changed.
+    private func modeChanged(from before: (mode: SystemMode, unobserved: Bool)) {
+        if engine.mode != before.mode {
+            note(
+                "\(canonical): mode \(before.mode.rawValue) -> \(engine.mode.rawValue): \(engine.modeReason)",
+                event: EventType.systemModeChange.rawValue, engine.mode == .aggressive ? .notice : .critical)
+        } else if engine.observation.unobserved == before.unobserved {
+            return
+        }
         sendStatus()
     }
 

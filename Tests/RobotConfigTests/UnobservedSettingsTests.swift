@@ -27,6 +27,13 @@ import Testing
         #expect(try parse("").safety == SafetySettings(), "the embedded default equals the code's default")
     }
 
+    @Test func theEmbeddedDefaultConfigurationHasTheCodesDefault() throws {
+        let c = try ConfigLoader.parse(Array(DefaultConfiguration.text.utf8), source: DefaultConfiguration.name, home: "/srv/robot")
+        #expect(c.safety == SafetySettings())
+        #expect(c.safety.unobservedSeconds == c.timings.heartbeatLost)
+        #expect(!c.safety.tradeWithoutWatchdog)
+    }
+
     @Test func valuesAreRead() throws {
         let c = try parse(#", "safety": {"unobserved_seconds": 30, "trade_without_watchdog": true}"#)
         #expect(c.safety.unobservedSeconds == 30)
