@@ -54,6 +54,9 @@ extension MetricName {
         "robot_worker_identity_pass", "1 when the worker's last identity invariants check passed.")
     public static let workerFeedConnected = MetricName(
         "robot_worker_feed_connected", "1 while the worker's market-data feed is connected.")
+    public static let workerWatchdogUnreachable = MetricName(
+        "robot_worker_watchdog_unreachable",
+        "1 while the watchdog has not answered for longer than safety.unobserved_seconds (the worker holds OBSERVE_ONLY, WATCHDOG_UNREACHABLE).")
     public static let workerLastHeartbeat = MetricName(
         "robot_worker_last_heartbeat_timestamp_seconds", "When the worker journaled its last HEARTBEAT, in Unix seconds.")
 

@@ -39,6 +39,7 @@ public final class WorkerMetrics: Sendable {
     private let identityPass: Gauge
     private let feedConnected: Gauge
     private let lastHeartbeat: Gauge
+    private let watchdogUnreachableGauge: Gauge
 
     /// Registers every series of `market` at its starting value, so a counter reads 0 (not absent)
     /// until its first increment and `increase()` sees the first one.
@@ -64,6 +65,7 @@ public final class WorkerMetrics: Sendable {
         identityPass = registry.gauge(.workerIdentityPass, m)
         feedConnected = registry.gauge(.workerFeedConnected, m)
         lastHeartbeat = registry.gauge(.workerLastHeartbeat, m)
+        watchdogUnreachableGauge = registry.gauge(.workerWatchdogUnreachable, m)
     }
 
     /// Events journaled and not yet acknowledged by the watchdog (the link's outbox, all runs).
@@ -103,6 +105,9 @@ public final class WorkerMetrics: Sendable {
 
     /// The latch as the engine holds it (a latch restored from the snapshot emits no event).
     public func failsafeLatched(_ latched: Bool) { self.latched.set(to: latched ? 1 : 0) }
+
+    /// Whether the worker holds OBSERVE_ONLY because the watchdog does not answer (WATCHDOG_UNREACHABLE).
+    public func watchdogUnreachable(_ unreachable: Bool) { watchdogUnreachableGauge.set(to: unreachable ? 1 : 0) }
 
     private func setMode(_ mode: String) {
         for (name, gauge) in modeGauges { gauge.set(to: name == mode ? 1 : 0) }

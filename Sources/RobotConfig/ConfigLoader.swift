@@ -42,7 +42,7 @@ public enum ConfigLoader {
         let worker = try WorkerSettings.parse(&top)
         let watchdog = try WatchdogSettings.parse(&top)
         let supervisor = try SupervisorSettings.parse(&top)
-        let safety = try SafetySettings.parse(&top)
+        let safety = try SafetySettings.parse(&top, heartbeatLost: timings.heartbeatLost)
         let metrics = try MetricsSettings.parse(&top, markets: markets)
         let dashboard = try DashboardSettings.parse(&top, home: home, metrics: metrics)
         let alerting = try AlertingSettings.parse(&top)

@@ -57,7 +57,8 @@ public enum SupervisorClient {
         return .notAllRunning
     }
 
-    /// The status table: a header line, one row per market, then the alerts.
+    /// The status table: a header line, one row per market, then the alerts and the workers no
+    /// watchdog answers.
     public static func table(_ response: ControlResponse) -> String {
         var rows = [["MARKET", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "NEXT RESTART"]]
         let markets = response.markets ?? [:]
@@ -81,6 +82,10 @@ public enum SupervisorClient {
             lines.append(padded.joined(separator: "  "))
         }
         for name in markets.keys.sorted() { if let alert = markets[name]?.alert { lines.append("ALERT: " + alert) } }
+        // A worker nobody watches (its STATUS= line says so: WorkerCore.WatchdogObservation).
+        for name in markets.keys.sorted() {
+            if let status = markets[name]?.workerStatus, status.contains("WATCHDOG_UNREACHABLE") { lines.append("UNOBSERVED: \(name): " + status) }
+        }
         return lines.joined(separator: "\n")
     }
 

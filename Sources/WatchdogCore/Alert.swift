@@ -6,7 +6,7 @@
 /// `STARTUP_CHECKS_FAILED`, `INTEGRITY_VIOLATION`, which end when the worker reports the latch
 /// cleared) resolve by themselves when the state ends; an acknowledgement only marks them
 /// `acknowledged`. Conditions that are incidents
-/// (`FENCE_REGRESSION`, `LOCK_HOLDER_CRASHED`, `SEQUENCE_GAP`) close when acknowledged.
+/// (`FENCE_REGRESSION`, `LOCK_HOLDER_CRASHED`, `SEQUENCE_GAP`, `CLOCK_STEP`) close when acknowledged.
 public struct Alert: Codable, Sendable, Equatable {
     public enum Severity: String, Codable, Sendable { case critical = "CRITICAL", warning = "WARNING", info = "INFO" }
 
@@ -22,6 +22,9 @@ public struct Alert: Codable, Sendable, Equatable {
         case startupChecksFailed = "STARTUP_CHECKS_FAILED"
         /// The worker's journal or snapshot failed its integrity check: it holds OBSERVE_ONLY.
         case integrityViolation = "INTEGRITY_VIOLATION"
+        /// The worker's wall clock stepped (a `CLOCK_STEP` event): one warning per step, for the
+        /// operator to check the host's time service; the journal is not damaged by it.
+        case clockStep = "CLOCK_STEP"
 
         /// The conditions a worker's latch stands for: they end when it reports the latch cleared.
         public static let latches: [Condition] = [.failsafeLatched, .startupChecksFailed, .integrityViolation]
@@ -30,7 +33,7 @@ public struct Alert: Codable, Sendable, Equatable {
         public var closesOnAcknowledgement: Bool {
             switch self {
             case .identityViolation, .heartbeatLost, .failsafeLatched, .startupChecksFailed, .integrityViolation: return false
-            case .fenceRegression, .holderCrashed, .sequenceGap: return true
+            case .fenceRegression, .holderCrashed, .sequenceGap, .clockStep: return true
             }
         }
     }

@@ -254,6 +254,16 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             m.lastLatchCleared = WatchedMarket.LatchClearance(
                 trigger: data["trigger"]?.stringValue ?? "", by: data["cleared_by"]?.stringValue ?? "", atUTC: e.ts)
             for condition in Alert.Condition.latches { ledger.resolve(condition, in: &m, now) }
+        case .clockStep:
+            let delta = data["delta_seconds"]?.doubleValue ?? 0
+            let from = data["from"]?.stringValue ?? "?", to = data["to"]?.stringValue ?? "?"
+            ledger.raise(
+                .clockStep, in: &m, now, severity: .warning,
+                title: "\(e.market): the worker's wall clock stepped \(delta < 0 ? "back" : "forward") \(SecondsText.compact(abs(delta))) s",
+                message: "run \(e.runID) (pid \(e.pid)): wall clock went from \(from) to \(to); its journal records the step as CLOCK_STEP",
+                rootCause: "the host's clock was set or corrected (NTP step, date -s, a resumed VM); timeouts run on the monotonic clock and are not affected",
+                action: "check the host's time service (timedatectl, chronyc tracking); acknowledge once understood",
+                metadata: ["run_id": e.runID, "from": from, "to": to, "delta_seconds": String(delta), "event_ts": e.ts])
         case .healthStatus:
             m.health = WatchedMarket.Health(
                 healthy: data["healthy"]?.boolValue ?? false, reasons: data["reasons"]?.stringArrayValue ?? [], atUTC: e.ts)

@@ -21,6 +21,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case orderFilled = "ORDER_FILLED"
     case orderCancelled = "ORDER_CANCELLED"
     case orderTimeout = "ORDER_TIMEOUT"
+    /// The wall clock stepped against the monotonic clock by more than a second.
+    case clockStep = "CLOCK_STEP"
 
     private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 

@@ -17,6 +17,12 @@ public final class Engine {
     public private(set) var latch: FailSafe.Latch?
     public private(set) var lastHealth: HealthMonitor.Report?
     public private(set) var feedConnected = false
+    /// Whether the watchdog answers (never trading unobserved: `WatchdogObservation`).
+    public private(set) var observation: WatchdogObservation
+    /// The reason of the last mode change (the status line, `ORDER_BLOCKED`, a refused order).
+    public private(set) var modeReason = ""
+    /// True while OBSERVE_ONLY is held by `observation` alone (no latch, no other rule).
+    private var heldUnobserved = false
 
     private let market: String
     private let symbol: String
@@ -68,6 +74,7 @@ public final class Engine {
         failThresholds.noSnapshotSeconds = settings.noSnapshotSeconds
         failThresholds.healthFailingSeconds = settings.healthFailingSeconds
         failSafe = FailSafe(thresholds: failThresholds, startedAt: t)
+        observation = WatchdogObservation(limitSeconds: settings.tradeWithoutWatchdog ? nil : settings.unobservedSeconds, startedAt: t)
         // Orders restored from a previous run keep their IDs; their timeout restarts now.
         let carried = (restored?.orders ?? []).filter { $0.status == .open }.map { o -> SimOrder in
             var o = o
@@ -160,6 +167,7 @@ public final class Engine {
             trip(trigger, reason)
         }
         if let trip = unreportedTrip { reportTrip(trip) }
+        if let c = observation.evaluate(now: t) { observationChanged(c) }
         if t - lastSnapshotWrite >= settings.snapshotIntervalSeconds || (snapshotWriteFailed && t - lastSnapshotAttempt >= 1) {
             writeSnapshot()
         }
@@ -201,9 +209,11 @@ public final class Engine {
         latch = nil
         writeSnapshot()
         log.emit(.failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
-        change(to: .aggressive, reason: "latch \(current.trigger.rawValue) cleared by \(who)")
+        let next = observation.cap(.aggressive)
+        change(to: next, reason: "latch \(current.trigger.rawValue) cleared by \(who)" + (next == .aggressive ? "" : "; \(WatchdogObservation.reasonCode)"))
+        heldUnobserved = next != .aggressive
         writeSnapshot()
-        return (true, "\(market): \(current.trigger.rawValue) latch cleared by \(who); mode AGGRESSIVE")
+        return (true, "\(market): \(current.trigger.rawValue) latch cleared by \(who); mode \(next.rawValue)")
     }
 
     // MARK: orders
@@ -229,7 +239,10 @@ public final class Engine {
         case .blocked(let mode):
             log.emit(
                 .orderBlocked,
-                ["stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)), "mode": .string(mode.rawValue)])
+                [
+                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)), "mode": .string(mode.rawValue),
+                    "reason": .string(modeReason),
+                ])
             return .blocked(mode)
         case .rejected(let why):
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
@@ -247,6 +260,28 @@ public final class Engine {
 
     public var openOrders: [SimOrder] { execution.open.values.sorted { $0.clientOrderID < $1.clientOrderID } }
 
+    // MARK: watchdog
+
+    /// The watchdog answered (a welcome or an ack): ends an unobserved period.
+    public func watchdogAnswered() {
+        if let c = observation.answered(at: now()) { observationChanged(c) }
+    }
+
+    /// Holds OBSERVE_ONLY while unobserved, and returns to AGGRESSIVE when only this rule held it.
+    private func observationChanged(_ c: WatchdogObservation.Change) {
+        log.metrics?.watchdogUnreachable(observation.unobserved)
+        switch c {
+        case .unobserved where mode == .aggressive:
+            change(to: .observeOnly, reason: c.reason)
+            heldUnobserved = true
+        case .observed where heldUnobserved && latch == nil && mode == .observeOnly:
+            change(to: .aggressive, reason: c.reason)
+        default:
+            return
+        }
+        writeSnapshot()
+    }
+
     // MARK: helpers
 
     private func change(to new: SystemMode, reason: String) {
@@ -258,6 +293,8 @@ public final class Engine {
     /// Journals a mode change; false when the journal refused it.
     @discardableResult
     private func change(from old: SystemMode, to new: SystemMode, reason: String) -> Bool {
+        modeReason = reason
+        heldUnobserved = false
         // The latch travels with every mode change, so the watchdog's view never depends on having
         // seen the FAILSAFE_TRIGGERED of an earlier run.
         let latchData: JSONValue =

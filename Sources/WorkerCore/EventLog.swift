@@ -8,6 +8,10 @@ import Observability
 /// `seq` goes 1, 2, 3… with no gaps on every event but `HEARTBEAT`; a heartbeat carries the last
 /// seq sent in `data.last_seq` instead. A line that could not be journaled is not forwarded: the
 /// journal is the outbox, and an event that is not in it did not happen.
+///
+/// Timestamps are wall clock and may step either way; a step of more than a second against the
+/// monotonic clock (`ClockStepWatch`) is journaled as `CLOCK_STEP` (stamped with the new time)
+/// before the event that saw it.
 public final class EventLog {
     public let market: String
     public let runID: String
@@ -26,27 +30,49 @@ public final class EventLog {
 
     private let journal: Journal
     private let clock: () -> Int64
+    private let monotonic: () -> Int64
+    private var steps = ClockStepWatch()
+    private var unjournaledStep: ClockStepWatch.Step?
     /// The journal's completed syncs already reported to the metrics.
     private var syncsReported: Int
 
-    public init(market: String, runID: String, pid: Int32, journal: Journal, clock: @escaping () -> Int64 = UTCTimestamp.nowMicros) {
+    /// `clock` is the wall clock (microseconds), `monotonic` the monotonic clock (nanoseconds).
+    public init(
+        market: String, runID: String, pid: Int32, journal: Journal, clock: @escaping () -> Int64 = UTCTimestamp.nowMicros,
+        monotonic: @escaping () -> Int64 = MonotonicClock.nowNanos
+    ) {
         self.market = market
         self.runID = runID
         self.pid = pid
         self.journal = journal
         self.clock = clock
+        self.monotonic = monotonic
+        _ = steps.observe(wallMicros: clock(), monotonicNanos: monotonic())
         syncsReported = journal.completedSyncs
     }
 
     /// Journals one event and forwards it. Returns the event, or nil when the journal write failed.
     @discardableResult
     public func emit(_ type: EventType, _ data: JSONObject) -> Event? {
+        let micros = clock()
+        if let step = steps.observe(wallMicros: micros, monotonicNanos: monotonic()) { unjournaledStep = step }
+        if let step = unjournaledStep {
+            // A step the journal refused (a full disk) is tried again before the next event; the
+            // event goes in only after it, so no timestamp in the journal is left unexplained.
+            guard append(.clockStep, step.data, micros: step.toMicros) != nil else { return nil }
+            unjournaledStep = nil
+        }
+        return append(type, data, micros: micros)
+    }
+
+    @discardableResult
+    private func append(_ type: EventType, _ data: JSONObject, micros: Int64) -> Event? {
         let isHeartbeat = type == .heartbeat
         var data = data
         if isHeartbeat { data["last_seq"] = .int(lastSeq) }
         let event = Event(
             type: type.rawValue, market: market, runID: runID, pid: pid, fence: fence,
-            seq: isHeartbeat ? nil : lastSeq + 1, ts: UTCTimestamp.format(micros: clock()), data: data)
+            seq: isHeartbeat ? nil : lastSeq + 1, ts: UTCTimestamp.format(micros: micros), data: data)
         let line = event.encodedLine()
         do {
             try journal.append(line)

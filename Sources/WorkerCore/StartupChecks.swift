@@ -49,7 +49,7 @@ public enum StartupChecks {
             }
             events += 1
             if let ts = UTCTimestamp.parse(event.ts) {
-                if let previous = lastTS[event.runID], ts < previous {
+                if let previous = lastTS[event.runID], ts < previous, !clockStepExplains(event, ts: ts, previous: previous) {
                     problems.append("line \(lineNumber): timestamp \(event.ts) goes back in time in run \(event.runID)")
                 }
                 lastTS[event.runID] = ts
@@ -71,6 +71,18 @@ public enum StartupChecks {
             return Result(name: eventLogIntegrity, passed: true, detail: "\(events) events, \(lastSeq.count) runs\(torn)")
         }
         return Result(name: eventLogIntegrity, passed: false, detail: problems.prefix(5).joined(separator: "; ") + torn)
+    }
+
+    /// True when `event`, whose timestamp `ts` goes back from `previous`, is the `CLOCK_STEP` that
+    /// says so: the wall clock stepped back from `from` (no earlier than `previous`) to `to` (its
+    /// own timestamp). A timestamp going back anywhere else is explained by nothing.
+    static func clockStepExplains(_ event: Event, ts: Int64, previous: Int64) -> Bool {
+        guard event.type == EventType.clockStep.rawValue else { return false }
+        let data = event.data
+        guard let from = data["from"]?.stringValue.flatMap(UTCTimestamp.parse), let to = data["to"]?.stringValue.flatMap(UTCTimestamp.parse),
+            let delta = data["delta_seconds"]?.doubleValue
+        else { return false }
+        return to == ts && delta < 0 && from >= previous && abs(from + Int64((delta * 1e6).rounded()) - to) <= 1
     }
 
     /// The snapshot parses, names this market's records consistently, and its mode is a valid one.

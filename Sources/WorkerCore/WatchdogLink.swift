@@ -61,6 +61,8 @@ public final class WatchdogLink {
 
     /// Called once a welcome arrives: the worker emits a fresh heartbeat.
     public var onWelcome: (() -> Void)?
+    /// Called at every answer of the watchdog (a welcome or an ack): the engine's `WatchdogObservation`.
+    public var onAnswer: (() -> Void)?
     /// Called with who asked when the watchdog relays an operator's request to clear the latch.
     public var onClearLatch: ((String) -> Void)?
 
@@ -74,7 +76,9 @@ public final class WatchdogLink {
     private var connection: LineConnection?
     private var phase = Phase.disconnected
     private var backoff = WatchdogLink.firstBackoff
-    private var journalFirstMicros: Int64?
+    /// When the journal's first line was written, on the monotonic clock (nanoseconds): its age
+    /// decides rotation, and a wall-clock step must not make it look older or younger.
+    private var journalFirstMonotonic: Int64?
     private var lastProblem = ""
     /// The latest heartbeat not yet sent; dropped on a disconnect (never re-sent).
     private var pendingHeartbeat: [UInt8]?
@@ -86,7 +90,8 @@ public final class WatchdogLink {
         self.log = log
         self.journal = journal
         self.settings = settings
-        journalFirstMicros = backlog.firstMicros
+        // Lines of earlier runs carry only wall time: their age is read once, here.
+        journalFirstMonotonic = backlog.firstMicros.map { MonotonicClock.nowNanos() - (UTCTimestamp.nowMicros() - $0) * 1000 }
         runs = backlog.runs.map { run in
             let outbox = RunOutbox(runID: run.runID)
             outbox.lines = run.lines
@@ -119,7 +124,7 @@ public final class WatchdogLink {
     /// Takes one journaled event (`EventLog.forward`): heartbeats go out live, everything else
     /// joins the outbox and goes out when the connection can take it.
     public func forward(_ event: Event, _ line: [UInt8]) {
-        if journalFirstMicros == nil { journalFirstMicros = UTCTimestamp.parse(event.ts) }
+        if journalFirstMonotonic == nil { journalFirstMonotonic = MonotonicClock.nowNanos() }
         if event.isHeartbeat {
             // Never ahead of older lines still queued (a heartbeat raises the fence the watchdog
             // has seen): it waits, the latest one only, until the outbox is sent.
@@ -208,6 +213,7 @@ public final class WatchdogLink {
                 lastProblem = ""
             }
             pump()
+            onAnswer?()
             onWelcome?()
         case "ack":
             guard let runID = o["run_id"]?.stringValue, let seq = o["seq"]?.intValue else { return }
@@ -215,6 +221,7 @@ public final class WatchdogLink {
             log.metrics?.unackedEvents(unacked)
             runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
             rotateJournalIfDue()
+            onAnswer?()
         case "clear_latch":
             guard phase == .streaming else { return }
             onClearLatch?(o["by"]?.stringValue ?? "an operator through the watchdog")
@@ -257,11 +264,11 @@ public final class WatchdogLink {
     private func rotateJournalIfDue() {
         guard unacked == 0 else { return }
         let tooBig = journal.size > settings.journalMaxBytes
-        let tooOld = journalFirstMicros.map { Double(UTCTimestamp.nowMicros() - $0) / 1e6 > settings.journalMaxAge } ?? false
+        let tooOld = journalFirstMonotonic.map { Double(MonotonicClock.nowNanos() - $0) / 1e9 > settings.journalMaxAge } ?? false
         guard tooBig || tooOld else { return }
         do {
             try journal.rotate()
-            journalFirstMicros = nil
+            journalFirstMonotonic = nil
             Worker.note("\(journal.path): every event acked; rotated to \(journal.rotatedPath) (\(tooBig ? "size" : "age"))")
         } catch {
             problem("\(journal.path): cannot rotate: \(error)")

@@ -107,6 +107,11 @@ public final class Worker {
                 diagnostics.note("\(canonical): feed: \(why)", event: "FEED_BAD_LINE", .warning)
             })
         link.onWelcome = { [unowned self] in self.emitHeartbeat() }
+        link.onAnswer = { [unowned self] in
+            let before = (self.engine.mode, self.engine.observation.unobserved)
+            self.engine.watchdogAnswered()
+            self.modeChanged(from: before)
+        }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(result.message, event: result.cleared ? EventType.failsafeCleared.rawValue : "LATCH_NOT_CLEARED", result.cleared ? .notice : .warning)
@@ -166,22 +171,30 @@ public final class Worker {
     private var evaluationInterval: Double {
         let s = config.safety
         let shortest = [s.healthIntervalSeconds, s.marketDataStaleSeconds, s.marketDataStalledSeconds, s.eventLogStaleSeconds,
-            s.orderTimeoutSeconds, s.healthFailingSeconds].min() ?? 1
+            s.orderTimeoutSeconds, s.healthFailingSeconds, s.unobservedSeconds].min() ?? 1
         return min(1, max(0.05, shortest / 4))
     }
 
     private func scheduleEvaluation(every seconds: Double) {
         reactor.schedule(afterSeconds: seconds) { [unowned self] in
-            let before = self.engine.mode
+            let before = (self.engine.mode, self.engine.observation.unobserved)
             self.engine.evaluate()
-            if self.engine.mode != before {
-                self.note(
-                    "\(self.canonical): mode \(before.rawValue) -> \(self.engine.mode.rawValue): \(self.engine.latch?.reason ?? "")",
-                    event: EventType.systemModeChange.rawValue, self.engine.mode == .aggressive ? .notice : .critical)
-                self.sendStatus()
-            }
+            self.modeChanged(from: before)
             self.scheduleEvaluation(every: seconds)
         }
+    }
+
+    /// Logs a mode change the engine made since `before` (mode, unobserved) and sends the new
+    /// status when it or the unobserved state changed.
+    private func modeChanged(from before: (mode: SystemMode, unobserved: Bool)) {
+        if engine.mode != before.mode {
+            note(
+                "\(canonical): mode \(before.mode.rawValue) -> \(engine.mode.rawValue): \(engine.modeReason)",
+                event: EventType.systemModeChange.rawValue, engine.mode == .aggressive ? .notice : .critical)
+        } else if engine.observation.unobserved == before.unobserved {
+            return
+        }
+        sendStatus()
     }
 
     private func checkInvariants() {
@@ -241,10 +254,12 @@ public final class Worker {
 
     private var uptimeSeconds: Double { Double(MonotonicClock.nowNanos() - startedAt) / 1e9 }
 
+    private var unobservedBadge: String { engine.observation.unobserved ? " (\(WatchdogObservation.reasonCode))" : "" }
+
     private func sendStatus() {
         let badge = identity.passing ? "identity OK" : "IDENTITY VIOLATION"
         SdNotify.send(
-            SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(badge), \(engine.mode.rawValue), run \(log.runID)"))
+            SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(badge), \(engine.mode.rawValue)\(unobservedBadge), run \(log.runID)"))
     }
 
     /// One line about a change of this worker's state, with its market, run and fence, and `event`

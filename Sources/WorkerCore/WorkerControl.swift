@@ -114,7 +114,7 @@ final class WorkerControl {
             case .placed(let o):
                 return reply(true, "placed", "\(o.clientOrderID) placed: \(o.side.rawValue) \(o.quantity) \(o.symbol) on \(o.stream)" + (o.limit.map { " limit \($0)" } ?? " at market"), [o])
             case .blocked(let mode):
-                return reply(false, "blocked", "blocked: the worker is in \(mode.rawValue); new orders need AGGRESSIVE")
+                return reply(false, "blocked", "blocked: the worker is in \(mode.rawValue) (\(engine.modeReason)); new orders need AGGRESSIVE")
             case .rejected(let why):
                 return reply(false, "rejected", "rejected: \(why)")
             }

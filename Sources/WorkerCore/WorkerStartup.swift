@@ -205,6 +205,11 @@ enum WorkerStartup {
         // A damaged journal that cannot be moved aside leaves the records inconsistent: latch SHUTDOWN.
         if let unrecoverable { engine.unrecoverable(unrecoverable) }
         metrics.failsafeLatched(engine.latch != nil)
+        if config.safety.tradeWithoutWatchdog {
+            note(
+                "\(canonical): safety.trade_without_watchdog is true in \(config.source): this worker keeps trading when no watchdog answers",
+                "TRADING_WITHOUT_WATCHDOG", .warning)
+        }
         if engine.mode != .aggressive {
             note("\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", EventType.systemModeChange.rawValue, .warning)
         }

@@ -78,6 +78,10 @@ struct TestConfig {
     var extraSections: [String: String] = [:]
     /// A market's `feed` object, as JSON text, keyed by market (default: synthetic).
     var feeds: [String: String] = [:]
+    /// `safety.unobserved_seconds`, put in the `safety` section unless it names the key or
+    /// `trade_without_watchdog` itself: long, because most tests run workers with no watchdog and
+    /// the default (`heartbeat_lost_seconds`, 1 s here) would hold them in OBSERVE_ONLY.
+    var unobservedSeconds = 60.0
 
     var json: String {
         var marketsJSON: [String] = []
@@ -94,7 +98,13 @@ struct TestConfig {
             "heartbeat_late_intervals": \(lateIntervals), "heartbeat_lost_seconds": \(lostSeconds)}
             """,
         ]
-        for (name, body) in extraSections.sorted(by: { $0.key < $1.key }) { sections.append("\"\(name)\": \(body)") }
+        var extra = extraSections
+        let safety = extra["safety"] ?? "{}"
+        if !safety.contains("unobserved_seconds"), !safety.contains("trade_without_watchdog") {
+            let rest = safety.drop { $0 != "{" }.dropFirst().drop { $0 == " " || $0 == "\n" }
+            extra["safety"] = "{\"unobserved_seconds\": \(unobservedSeconds)" + (rest.hasPrefix("}") ? "" : ", ") + rest
+        }
+        for (name, body) in extra.sorted(by: { $0.key < $1.key }) { sections.append("\"\(name)\": \(body)") }
         return "{\n" + sections.joined(separator: ",\n") + "\n}\n"
     }
 }
