@@ -21,13 +21,16 @@ public struct SafetySettings: Sendable, Equatable {
     public var snapshotIntervalSeconds: Double = 3600
     /// A SIM order not filled within this is cancelled (`ORDER_TIMEOUT`).
     public var orderTimeoutSeconds: Double = 60
+    /// A stream that violates an identity invariant places no new orders (`IDENTITY_VIOLATION`);
+    /// a market-wide violation stops every new order (docs/robot-worker.md, "Order gates").
+    public var identityGatesOrders = true
 
     public init() {}
 
     static let keys = [
         "max_errors_per_minute", "market_data_stale_seconds", "event_log_stale_seconds", "market_data_stalled_seconds",
         "event_log_failing_seconds", "no_snapshot_seconds", "health_failing_seconds", "health_interval_seconds",
-        "snapshot_interval_seconds", "order_timeout_seconds",
+        "snapshot_interval_seconds", "order_timeout_seconds", "identity_gates_orders",
     ]
 
     static func parse(_ top: inout ConfigReader) throws(ConfigError) -> SafetySettings {
@@ -44,6 +47,7 @@ public struct SafetySettings: Sendable, Equatable {
         s.healthIntervalSeconds = try r.number("health_interval_seconds", default: s.healthIntervalSeconds, in: 0.01...86_400)
         s.snapshotIntervalSeconds = try r.number("snapshot_interval_seconds", default: s.snapshotIntervalSeconds, in: 0.01...long)
         s.orderTimeoutSeconds = try r.number("order_timeout_seconds", default: s.orderTimeoutSeconds, in: 0.01...86_400)
+        s.identityGatesOrders = try r.bool("identity_gates_orders", default: s.identityGatesOrders)
         if s.marketDataStalledSeconds < s.marketDataStaleSeconds {
             throw r.error(
                 "market_data_stalled_seconds", .double(s.marketDataStalledSeconds),

@@ -21,6 +21,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case orderFilled = "ORDER_FILLED"
     case orderCancelled = "ORDER_CANCELLED"
     case orderTimeout = "ORDER_TIMEOUT"
+    case fenceRaised = "FENCE_RAISED"
+    case orderGateStatus = "ORDER_GATE_STATUS"
 
     private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 
