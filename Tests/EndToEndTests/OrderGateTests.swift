@@ -22,14 +22,13 @@ import Testing
         return (status, p.stdout + p.stderr)
     }
 
-    /// Starts an ES worker and places one order on ES1 once the gate lets it; returns the worker
-    /// and the placed order's event.
+    /// Starts an ES worker and places one market order on ES1 once the gate lets it; waits for its
+    /// fill (so no order stays open into the next run); returns the worker and the placed event.
     func runAndPlace(_ home: TestHome, expectFenceAbove mark: Int64) throws -> (RunningProcess, Event) {
         let worker = try home.start("robot-worker", ["--market", "ES"])
         try waitForControl(home)
-        let before = home.events("ES", type: .orderPlaced).count
         var last = ""
-        let placed = try waitFor("an order placed by pid \(worker.pid)", seen: { last }) { () -> Event? in
+        let id = try waitFor("an order placed by pid \(worker.pid)", seen: { last }) { () -> String? in
             let (status, out) = try order(home, stream: "ES1")
             last = out
             guard status == 0 else {
@@ -37,8 +36,10 @@ import Testing
                 #expect(out.contains("FENCE_UNCONFIRMED"), "\(out)")
                 return nil
             }
-            return home.events("ES", type: .orderPlaced).dropFirst(before).first
+            return out.split(separator: " ").first { $0.hasPrefix("SIM-ES-") }.map(String.init)
         }
+        let placed = try #require(home.events("ES", type: .orderPlaced).last { $0.data["client_order_id"]?.stringValue == id }, "\(id)")
+        try waitFor("\(id) filled") { home.events("ES", type: .orderFilled).first { $0.data["client_order_id"]?.stringValue == id } }
         #expect(placed.pid == worker.pid)
         #expect(placed.fence > mark, "order placed on fence \(placed.fence), high-water mark \(mark)")
         return (worker, placed)

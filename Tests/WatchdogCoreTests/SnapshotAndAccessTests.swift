@@ -89,7 +89,9 @@ import Testing
         let text = Self.earlierState
         var state = try JSONDecoder().decode(WatchdogState.self, from: Data(text.utf8))
         #expect(state.nextAlertNumber == 3)
-        #expect(state.rejected.count == RejectionReason.allCases.count)
+        // Every reason but `fence_regression`, which came later (issue 21; `restartClocks` adds it at 0).
+        #expect(state.rejected.count == RejectionReason.allCases.count - 1)
+        #expect(state.rejected["fence_regression"] == nil)
         #expect(state.rejected["invalid_utf8"] == 1)
         #expect(state.rejected["invalid_json"] == 0)
         #expect(state.alertHistory.count == 1)
@@ -112,9 +114,7 @@ import Testing
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        // Every rejection reason is counted from 0; `fence_regression` came later (issue 21).
-        let expected = text.replacingOccurrences(of: #""bad_hello":0,"#, with: #""bad_hello":0,"fence_regression":0,"#)
-        #expect(String(decoding: try encoder.encode(state), as: UTF8.self) == expected)
+        #expect(String(decoding: try encoder.encode(state), as: UTF8.self) == text)
 
         // The next new alert takes the saved number.
         let t = WatchdogStateTests()
