@@ -220,9 +220,11 @@ enum WorkerStartup {
         }
         engine.start(checks: checks)
         let gates = GateKeeper(engine: engine, log: log, lock: lock, streams: spec.streams.map(\.id), note: note)
-        note(
-            "\(canonical): identity gates orders: \(config.safety.identityGatesOrders ? "on (a violating stream places no new orders)" : "off (safety.identity_gates_orders is false: identity is observed only)")",
-            "ORDER_GATE_CONFIG", config.safety.identityGatesOrders ? .info : .warning)
+        if !config.safety.identityGatesOrders {
+            note(
+                "\(canonical): identity gates orders: off (safety.identity_gates_orders is false): a stream that violates an identity invariant keeps trading",
+                "ORDER_GATE_CONFIG", .warning)
+        }
         gates.identity(IdentityInvariants(canonical: canonical, execution: execution, streams: spec.streams))
         // A damaged journal that cannot be moved aside leaves the records inconsistent: latch SHUTDOWN.
         if let unrecoverable { engine.unrecoverable(unrecoverable) }
