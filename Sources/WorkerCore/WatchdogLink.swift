@@ -227,11 +227,10 @@ public final class WatchdogLink {
         case "welcome":
             guard phase == .awaitingWelcome, let applied = o["applied"]?.objectValue else { return }
             welcomedOnce = true
-            if let mark = o["fence_high_water"]?.intValue {
-                let asked = connection
-                onHighWater?(mark, false)
-                guard connection === asked else { return }  // reconnected with a raised fence
-            }
+            // A watchdog from before `fence_high_water` names no mark: 0, so the gate opens.
+            let asked = connection
+            onHighWater?(o["fence_high_water"]?.intValue ?? 0, false)
+            guard connection === asked else { return }  // reconnected with a raised fence
             for run in runs {
                 run.drop(through: applied[run.runID]?.intValue ?? 0)
                 run.sent = run.head
