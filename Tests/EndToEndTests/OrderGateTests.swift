@@ -97,6 +97,8 @@ import Testing
             return m
         }
         #expect(status.alerts.contains { $0.condition == "FENCE_REGRESSION" })
+        // The hello on fence 1 was refused with the mark (not welcomed and raised after).
+        #expect((home.quickStatus()?.rejected["fence_regression"] ?? 0) >= 1)
         let table = try home.watchdogCommand(["status"])
         #expect(table.stdout.contains("fence raised:"), "\(table.stdout)")
         try stop(w3)
