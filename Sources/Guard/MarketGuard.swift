@@ -29,6 +29,8 @@ public protocol HeldMarketGuard: AnyObject {
     var path: String { get }
     /// This holder's record: run, acquisition time, pid, host and fence.
     var record: LockRecord { get }
+    /// Raises this holder's fence to `fence` (never down), durably, while the guard is held.
+    func raiseFence(to fence: Int64) throws(SystemError)
     /// Gives the guard up cleanly: the next holder sees "released", not a crash.
     func release() throws(SystemError)
 }

@@ -142,6 +142,25 @@ public final class MarketLock: HeldMarketGuard {
         return mine.st_ino == atPath.st_ino && mine.st_dev == atPath.st_dev
     }
 
+    /// Raises this holder's fence to `fence` (above every fence the market's history knows, when
+    /// the lock folder lost its own: docs/robot-worker.md, "Fence memory"): the fence file first,
+    /// then the record, both durable before it returns. Only up; only while the lock is held.
+    public func raiseFence(to fence: Int64) throws(SystemError) {
+        guard fd >= 0 else { throw SystemError("raise the fence of \(path): the lock is released") }
+        guard fence > record.fence else { return }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError("fstat \(path)") }
+        var raised = record
+        raised.fence = fence
+        try FileIO.replaceAtomically(
+            fencePath,
+            FenceFile(fence: fence, runID: record.runID, pid: record.pid, host: record.host, lockDevice: UInt64(st.st_dev), lockInode: UInt64(st.st_ino))
+                .encoded(),
+            mode: 0o644)
+        try Self.writeRecord(fd: fd, raised.encoded())
+        record = raised
+    }
+
     /// Clears the record (an empty file means "released cleanly") and releases the lock.
     public func release() throws(SystemError) {
         guard fd >= 0 else { return }

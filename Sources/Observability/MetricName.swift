@@ -52,6 +52,12 @@ extension MetricName {
     public static let workerFence = MetricName("robot_worker_fence", "The fence of the worker's lock acquisition.")
     public static let workerIdentityPass = MetricName(
         "robot_worker_identity_pass", "1 when the worker's last identity invariants check passed.")
+    public static let ordersRefused = MetricName(
+        "robot_orders_refused_total", "New SIM orders the order gate refused, by reason: IDENTITY_VIOLATION, FENCE_UNCONFIRMED, FENCE_REGRESSION.")
+    public static let workerOrderGateRefusals = MetricName(
+        "robot_worker_order_gate_refusals", "Refusals in force in the worker's order gate, one per refused stream (0: the gate is open).")
+    public static let workerFenceRaises = MetricName(
+        "robot_worker_fence_raises_total", "Times the worker raised its fence above the market's high-water mark (the lock folder lost its fences).")
     public static let workerFeedConnected = MetricName(
         "robot_worker_feed_connected", "1 while the worker's market-data feed is connected.")
     public static let workerWatchdogUnreachable = MetricName(
@@ -88,6 +94,8 @@ extension MetricName {
     public static let heartbeatState = MetricName("robot_heartbeat_state", "The market's heartbeat state: 0 OK, 1 LATE, 2 LOST.")
     public static let lastHeartbeat = MetricName(
         "robot_last_heartbeat_timestamp_seconds", "When the watchdog received the market's last heartbeat, in Unix seconds.")
+    public static let ordersRefusedNow = MetricName(
+        "robot_orders_refused", "Refusals in force in the market's order gate, from its last ORDER_GATE_STATUS (absent before one).")
     public static let identityPass = MetricName(
         "robot_identity_pass", "1 when the market's last IDENTITY_INVARIANTS_STATUS passed, 0 when it failed, absent before one.")
     public static let mode = MetricName("robot_mode", "1 for the market's current mode as the watchdog knows it, 0 for the others.")

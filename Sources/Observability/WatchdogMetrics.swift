@@ -60,6 +60,9 @@ public final class WatchdogMetrics: Sendable {
         registry.gauge(.lastHeartbeat, [("market", market)]).set(to: unixSeconds)
     }
 
+    /// Refusals in force in the market's order gate.
+    public func ordersRefused(market: String, _ count: Int) { registry.gauge(.ordersRefusedNow, [("market", market)]).set(to: Double(count)) }
+
     public func identity(market: String, pass: Bool) { registry.gauge(.identityPass, [("market", market)]).set(to: pass ? 1 : 0) }
 
     public func mode(market: String, _ current: String) {

@@ -24,6 +24,8 @@ public final class WorkerMetrics: Sendable {
     ]
 
     public static let modes = ["AGGRESSIVE", "OBSERVE_ONLY", "SHUTDOWN"]
+    /// `robot_orders_refused_total` reasons (`OrderGate`'s).
+    public static let refusalReasons = ["IDENTITY_VIOLATION", "FENCE_UNCONFIRMED", "FENCE_REGRESSION"]
 
     public let market: String
     private let emitted: [String: Counter]
@@ -38,6 +40,9 @@ public final class WorkerMetrics: Sendable {
     private let fence: Gauge
     private let identityPass: Gauge
     private let feedConnected: Gauge
+    private let refused: [String: Counter]
+    private let gateRefusals: Gauge
+    private let fenceRaises: Counter
     private let lastHeartbeat: Gauge
     private let watchdogUnreachableGauge: Gauge
 
@@ -66,6 +71,11 @@ public final class WorkerMetrics: Sendable {
         feedConnected = registry.gauge(.workerFeedConnected, m)
         lastHeartbeat = registry.gauge(.workerLastHeartbeat, m)
         watchdogUnreachableGauge = registry.gauge(.workerWatchdogUnreachable, m)
+        var refused: [String: Counter] = [:]
+        for reason in Self.refusalReasons { refused[reason] = registry.counter(.ordersRefused, m + [("reason", reason)]) }
+        self.refused = refused
+        gateRefusals = registry.gauge(.workerOrderGateRefusals, m)
+        fenceRaises = registry.counter(.workerFenceRaises, m)
     }
 
     /// Events journaled and not yet acknowledged by the watchdog (the link's outbox, all runs).
@@ -95,6 +105,12 @@ public final class WorkerMetrics: Sendable {
             if let ok = event.data["pass"]?.boolValue { identityPass.set(to: ok ? 1 : 0) }
         case .feedStatus:
             if let ok = event.data["connected"]?.boolValue { feedConnected.set(to: ok ? 1 : 0) }
+        case .orderRejected:
+            if let reason = event.data["reason"]?.stringValue { refused[reason]?.increment() }
+        case .orderGateStatus:
+            if let lines = event.data["refusals"]?.stringArrayValue { gateRefusals.set(to: Double(lines.count)) }
+        case .fenceRaised:
+            fenceRaises.increment()
         default:
             break
         }

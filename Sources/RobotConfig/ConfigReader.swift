@@ -66,6 +66,13 @@ struct ConfigReader {
         return d
     }
 
+    /// `true` or `false`, or `fallback` when absent.
+    mutating func bool(_ key: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let v = optional(key) else { return fallback }
+        guard let b = v.boolValue else { throw error(key, v, "expected true or false") }
+        return b
+    }
+
     mutating func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let v = optional(key) else { return fallback }
         guard case .int(let i) = v else { throw error(key, v, "expected a whole number") }

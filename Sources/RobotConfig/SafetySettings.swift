@@ -30,13 +30,16 @@ public struct SafetySettings: Sendable, Equatable {
     public var unobservedSeconds: Double = 120
     /// True turns the unobserved rule off: the worker trades with no watchdog (a warning at every start).
     public var tradeWithoutWatchdog = false
+    /// A stream that violates an identity invariant places no new orders (`IDENTITY_VIOLATION`);
+    /// a market-wide violation stops every new order (docs/robot-worker.md, "Order gates").
+    public var identityGatesOrders = true
 
     public init() {}
 
     static let keys = [
         "max_errors_per_minute", "market_data_stale_seconds", "event_log_stale_seconds", "market_data_stalled_seconds",
         "event_log_failing_seconds", "no_snapshot_seconds", "health_failing_seconds", "health_interval_seconds",
-        "snapshot_interval_seconds", "order_timeout_seconds", "unobserved_seconds", "trade_without_watchdog",
+        "snapshot_interval_seconds", "order_timeout_seconds", "unobserved_seconds", "trade_without_watchdog", "identity_gates_orders",
     ]
 
     /// `heartbeatLost` is `timings.heartbeat_lost_seconds`, the default of `unobserved_seconds`.
@@ -55,6 +58,7 @@ public struct SafetySettings: Sendable, Equatable {
         s.healthIntervalSeconds = try r.number("health_interval_seconds", default: s.healthIntervalSeconds, in: 0.01...86_400)
         s.snapshotIntervalSeconds = try r.number("snapshot_interval_seconds", default: s.snapshotIntervalSeconds, in: 0.01...long)
         s.orderTimeoutSeconds = try r.number("order_timeout_seconds", default: s.orderTimeoutSeconds, in: 0.01...86_400)
+        s.identityGatesOrders = try r.bool("identity_gates_orders", default: s.identityGatesOrders)
         if s.marketDataStalledSeconds < s.marketDataStaleSeconds {
             throw r.error(
                 "market_data_stalled_seconds", .double(s.marketDataStalledSeconds),

@@ -34,6 +34,8 @@ public struct StatusTable {
             if let latch = m.latch { notes.append("latch: \(latch.trigger): \(latch.reason)" + (latch.latchedAtUTC.map { " (since \($0))" } ?? "")) }
             if let h = m.health, !h.healthy { notes += h.reasons.map { "unhealthy: " + $0 } }
             if m.lastIdentityInvariantsPass == false { notes += m.lastIdentityViolations.map { "violation: " + $0 } }
+            notes += (m.ordersRefused ?? []).map { "orders refused: " + $0 }
+            if let raise = m.lastFenceRaise { notes.append("fence raised: " + raise) }
             notes += m.openOrders.map { o in
                 "order: \(o.clientOrderID) \(o.side) \(o.quantity) \(o.symbol) on \(o.stream)" + (o.limit.map { " limit \($0)" } ?? " at market")
             }

@@ -36,6 +36,7 @@ final class WatchdogMetricsSync {
                 metrics.lastHeartbeat(market: name, unixSeconds: Double(micros) / 1e6)
             }
             if let pass = m.lastIdentityInvariantsPass { metrics.identity(market: name, pass: pass) }
+            if let refused = m.ordersRefused { metrics.ordersRefused(market: name, refused.count) }
             if let mode = m.mode { metrics.mode(market: name, mode) }
             metrics.fence(market: name, m.fenceHighWater)
             let open = (m.alerts + m.inhibitedAlerts).filter { !$0.acknowledged }

@@ -232,6 +232,14 @@ public final class WatchdogServer {
         case .operator:
             client.role = .operator
         case .worker(let worker):
+            let market = state.markets[worker.market]
+            if let mark = FenceHighWater.regression(fence: worker.fence, runID: worker.runID, market: market) {
+                let detail = "fence \(worker.fence) of run \(worker.runID) is not above the high-water mark \(mark) of \(worker.market): raise it and say hello again"
+                reject(client, .fenceRegression, detail)
+                client.line.send(WireCoding.line(WireError(reason: .fenceRegression, detail: detail, fenceHighWater: mark)))
+                client.line.close()
+                return
+            }
             client.role = .worker(market: worker.market, runID: worker.runID)
             client.helloFence = worker.fence
             if worker.wantsAppliedNotices {
@@ -241,7 +249,7 @@ public final class WatchdogServer {
             client.resumeRuns = Set(worker.resumeRuns)
             var applied: [String: Int64] = [:]
             for run in worker.resumeRuns + [worker.runID] { applied[run] = committer.durable[worker.market]?[run] ?? 0 }
-            client.line.send(WireCoding.line(Welcome(applied: applied)))
+            client.line.send(WireCoding.line(Welcome(applied: applied, fenceHighWater: market?.fenceHighWater ?? 0)))
         }
         sendStatus()
     }

@@ -189,6 +189,20 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     action: "fix markets.\(e.market) in the configuration and send SIGHUP to the worker (pid \(e.pid))",
                     metadata: ["run_id": e.runID, "violations": violations.joined(separator: "; "), "event_ts": e.ts])
             }
+        case .orderGateStatus:
+            m.ordersRefused = data["refusals"]?.stringArrayValue ?? []
+        case .fenceRaised:
+            let reason = data["reason"]?.stringValue ?? "the worker raised its fence"
+            m.lastFenceRaise = "\(e.ts): \(reason)"
+            ledger.raise(
+                .fenceRegression, in: &m, now, severity: .critical, title: "\(e.market): the lock folder lost its fences",
+                message: "run \(e.runID) (pid \(e.pid)): \(reason)",
+                rootCause: "the lock folder was wiped, restored from an older copy or moved to a new disk",
+                action: "find out what happened to the lock folder (\(data["lock_file"]?.stringValue ?? "the market's lock file")); acknowledge once understood",
+                metadata: [
+                    "run_id": e.runID, "from": String(data["from"]?.intValue ?? 0), "to": String(e.fence),
+                    "high_water": String(data["high_water"]?.intValue ?? 0), "source": data["source"]?.stringValue ?? "",
+                ])
         case .canonicalizationSelfTest:
             if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
             if let s = data["canonical_stream_ids"]?.stringArrayValue { m.streamIDs = s }

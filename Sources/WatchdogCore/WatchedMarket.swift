@@ -125,6 +125,11 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
     public var lastIdentityInvariantsPass: Bool?
     public var lastIdentityInvariantsEventChicago: String?
     public var lastIdentityViolations: [String] = []
+    /// Why the worker refuses new orders now, one line each (`ES1: IDENTITY_VIOLATION: …`, `*` for
+    /// every stream), from its last `ORDER_GATE_STATUS`; empty: none refused; nil: not yet known.
+    public var ordersRefused: [String]?
+    /// The last `FENCE_RAISED`: the lock folder lost its fences and the worker raised its own.
+    public var lastFenceRaise: String?
     public var heartbeatState: HeartbeatState = .ok
     /// The `ts` of the last heartbeat of the current holder (the worker's clock).
     public var lastHeartbeatUTC: String?
@@ -188,6 +193,8 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
         case fenceHighWater = "fence_high_water"
         case inhibitedAlerts = "inhibited_alerts"
         case lastRefusal = "last_refusal"
+        case ordersRefused = "orders_refused"
+        case lastFenceRaise = "last_fence_raise"
     }
 
     /// Optional fields are written as `null`, never left out, so a reader sees every field.
@@ -215,5 +222,8 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
         try c.encode(counters, forKey: .counters)
         try c.encode(runs, forKey: .runs)
         try c.encode(lastRefusal, forKey: .lastRefusal)
+        // Left out until known, so a state saved before the order gate encodes as it was.
+        try c.encodeIfPresent(ordersRefused, forKey: .ordersRefused)
+        try c.encodeIfPresent(lastFenceRaise, forKey: .lastFenceRaise)
     }
 }

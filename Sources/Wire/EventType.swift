@@ -23,6 +23,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case orderTimeout = "ORDER_TIMEOUT"
     /// The wall clock stepped against the monotonic clock by more than a second.
     case clockStep = "CLOCK_STEP"
+    case fenceRaised = "FENCE_RAISED"
+    case orderGateStatus = "ORDER_GATE_STATUS"
 
     private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 

@@ -24,6 +24,9 @@ public enum RejectionReason: String, CaseIterable, Sendable, Codable, Hashable {
     case helloTimeout = "hello_timeout"
     /// A request that changes state, from a peer whose uid may not change it.
     case notPermitted = "not_permitted"
+    /// A worker hello whose fence is not above the highest fence the watchdog has seen for the
+    /// market from another run (the lock folder lost its fences); the refusal names the mark.
+    case fenceRegression = "fence_regression"
     /// Past the connection limit.
     case tooManyConnections = "too_many_connections"
 }

@@ -41,14 +41,25 @@ public struct Hello: Codable, Sendable, Equatable {
 }
 
 /// The watchdog's answer to a hello: for each run asked about, the last seq it has applied
-/// durably (0: none). The worker re-sends what follows.
-/// `{"v":1,"type":"welcome","applied":{"ES-20261121T071500Z-4f3a9c1b":42}}`
+/// durably (0: none). The worker re-sends what follows. `fence_high_water`: the highest fence the
+/// watchdog has seen for the market (0: none); a worker whose fence is not above it raises its fence
+/// before it trades (docs/robot-worker.md, "Fence memory").
+/// `{"v":1,"type":"welcome","applied":{"ES-20261121T071500Z-4f3a9c1b":42},"fence_high_water":7}`
 public struct Welcome: Codable, Sendable, Equatable {
     public var v: Int64 = WireFormat.version
     public var type = "welcome"
     public var applied: [String: Int64]
+    public var fenceHighWater: Int64?
 
-    public init(applied: [String: Int64]) { self.applied = applied }
+    public init(applied: [String: Int64], fenceHighWater: Int64? = nil) {
+        self.applied = applied
+        self.fenceHighWater = fenceHighWater
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, type, applied
+        case fenceHighWater = "fence_high_water"
+    }
 }
 
 /// Cumulative acknowledgement: every event of `run_id` up to `seq` is applied and durable.
@@ -117,15 +128,24 @@ public struct ClearLatch: Codable, Sendable, Equatable {
 
 /// Sent before the watchdog closes a connection it refuses.
 /// `{"v":1,"type":"error","reason":"peer_mismatch","detail":"hello pid 12 is not the peer's pid 4242"}`
+/// A `fence_regression` refusal carries `fence_high_water`, the highest fence the watchdog has
+/// seen for the market: the worker raises its fence above it and says hello again.
 public struct WireError: Codable, Sendable, Equatable {
     public var v: Int64 = WireFormat.version
     public var type = "error"
     public var reason: RejectionReason
     public var detail: String
+    public var fenceHighWater: Int64?
 
-    public init(reason: RejectionReason, detail: String) {
+    public init(reason: RejectionReason, detail: String, fenceHighWater: Int64? = nil) {
         self.reason = reason
         self.detail = detail
+        self.fenceHighWater = fenceHighWater
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, type, reason, detail
+        case fenceHighWater = "fence_high_water"
     }
 }
 

@@ -34,6 +34,8 @@ public final class Engine {
     private var health: HealthMonitor
     private var failSafe: FailSafe
     private var execution: SimExecution
+    /// The identity and fence gates (`OrderGate`), consulted before every new order.
+    public var gate: OrderGate
     private var latchCleared: WorkerSnapshot.LatchClearance?
     private var lastSnapshotWrite: Double
     /// The last snapshot write failed (a full or read-only disk): retried once a second, because
@@ -84,6 +86,7 @@ public final class Engine {
         execution = SimExecution(
             market: market, fence: log.fence, timeoutSeconds: settings.orderTimeoutSeconds, restoring: carried,
             positions: restored?.positions ?? [:])
+        gate = OrderGate(identityGates: settings.identityGatesOrders)
         latch = restored?.latch
         latchCleared = restored?.latchCleared
         lastSnapshotWrite = t
@@ -222,6 +225,8 @@ public final class Engine {
         case placed(SimOrder)
         case blocked(SystemMode)
         case rejected(String)
+        /// Refused by the order gate (`OrderGate`): `IDENTITY_VIOLATION`, `FENCE_UNCONFIRMED`, ...
+        case refused(OrderGate.Refusal)
     }
 
     public func place(stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?) -> OrderReply {
@@ -230,6 +235,10 @@ public final class Engine {
             let why = "stream \(stream) is not one of \(market)'s streams (\(streams.joined(separator: ", ")))"
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
             return .rejected(why)
+        }
+        if mode.mayExecute, let refusal = gate.refusal(stream: stream) {
+            log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(refusal.reason), "detail": .string(refusal.detail)])
+            return .refused(refusal)
         }
         switch execution.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()) {
         case .accepted(let order):
@@ -248,6 +257,16 @@ public final class Engine {
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
             return .rejected(why)
         }
+    }
+
+    /// Order IDs the market's history used (`FenceMemory`): never handed out again.
+    public func remember(usedOrderIDs: Set<String>) { execution.usedIDs.formUnion(usedOrderIDs) }
+
+    /// New orders carry `fence` from now on (raised, never lowered; `EventLog.fence` follows).
+    public func raiseFence(to fence: Int64) {
+        guard fence > execution.fence else { return }
+        execution.fence = fence
+        writeSnapshot()
     }
 
     /// Cancels an open order; allowed in every mode.

@@ -40,7 +40,11 @@ public struct SimOrder: Sendable, Equatable, Codable {
 /// Pure: ticks and times are passed in.
 public struct SimExecution: Sendable {
     public let market: String
-    public let fence: Int64
+    /// Raised (never lowered) when the fence the lock folder handed out was not new (`Engine.raiseFence`).
+    public var fence: Int64
+    /// Client order IDs the market's history already used (its journal and snapshot, `FenceMemory`),
+    /// and every ID placed since: a new ID is never one of them.
+    public var usedIDs: Set<String> = []
     public var timeoutSeconds: Double
     public private(set) var sequence = 0
     /// Open orders by stream.
@@ -53,7 +57,10 @@ public struct SimExecution: Sendable {
         self.fence = fence
         self.timeoutSeconds = timeoutSeconds
         self.positions = positions
-        for o in orders where o.status == .open { open[o.stream] = o }
+        for o in orders where o.status == .open {
+            open[o.stream] = o
+            usedIDs.insert(o.clientOrderID)
+        }
     }
 
     public enum PlaceOutcome: Sendable, Equatable {
@@ -74,9 +81,14 @@ public struct SimExecution: Sendable {
         if let existing = open[stream] {
             return .rejected("stream \(stream) already has open order \(existing.clientOrderID); one entry per stream at a time")
         }
-        sequence += 1
+        var id: String
+        repeat {
+            sequence += 1
+            id = SimOrder.clientOrderID(market: market, fence: fence, sequence: sequence)
+        } while usedIDs.contains(id)
+        usedIDs.insert(id)
         let order = SimOrder(
-            clientOrderID: SimOrder.clientOrderID(market: market, fence: fence, sequence: sequence), stream: stream, symbol: symbol,
+            clientOrderID: id, stream: stream, symbol: symbol,
             side: side, quantity: quantity, limit: limit, status: .open, placedAtUTC: nowUTC, placedAt: now, fillPrice: nil)
         open[stream] = order
         return .accepted(order)

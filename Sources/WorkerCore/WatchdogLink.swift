@@ -63,6 +63,14 @@ public final class WatchdogLink {
     public var onWelcome: (() -> Void)?
     /// Called at every answer of the watchdog (a welcome or an ack): the engine's `WatchdogObservation`.
     public var onAnswer: (() -> Void)?
+    /// Called with the watchdog's high-water mark for the market, from its welcome or from its
+    /// refusal of a regressed hello, before anything is sent: the worker raises its fence when it is
+    /// not above the mark. After a welcome, a raised fence needs a new hello (`reconnect`).
+    public var onHighWater: ((Int64, _ refused: Bool) -> Void)?
+    /// Called once when the first connection attempt fails or closes before a welcome: the worker
+    /// cannot learn the high-water mark at start (docs/robot-worker.md, "Fence memory").
+    public var onUnreachableAtStart: (() -> Void)?
+    private var welcomedOnce = false
     /// Called with who asked when the watchdog relays an operator's request to clear the latch.
     public var onClearLatch: ((String) -> Void)?
 
@@ -162,6 +170,7 @@ public final class WatchdogLink {
         do {
             fd = try UnixSocket.connect(path: socketPath, nonBlocking: true)
         } catch {
+            unreachableAtStart()
             problem("cannot reach the watchdog at \(socketPath): \(error); retrying, events are kept")
             scheduleReconnect()
             return
@@ -182,7 +191,29 @@ public final class WatchdogLink {
         c.send(WireCoding.line(hello))
     }
 
+    /// Whether the link waits for the watchdog's welcome now.
+    public var awaitingWelcome: Bool { phase == .awaitingWelcome }
+
+    /// Drops the connection and says hello again at once (after the fence was raised).
+    public func reconnect() {
+        guard let c = connection else { return }
+        c.onClose = nil
+        c.close()
+        connection = nil
+        pendingHeartbeat = nil
+        phase = .disconnected
+        for run in runs { run.sent = run.head }
+        connect()
+    }
+
+    private func unreachableAtStart() {
+        guard !welcomedOnce else { return }
+        welcomedOnce = true
+        onUnreachableAtStart?()
+    }
+
     private func disconnected() {
+        if phase == .awaitingWelcome { unreachableAtStart() }
         connection = nil
         pendingHeartbeat = nil
         phase = .disconnected
@@ -200,6 +231,11 @@ public final class WatchdogLink {
         switch o["type"]?.stringValue {
         case "welcome":
             guard phase == .awaitingWelcome, let applied = o["applied"]?.objectValue else { return }
+            welcomedOnce = true
+            // A watchdog from before `fence_high_water` names no mark: 0, so the gate opens.
+            let asked = connection
+            onHighWater?(o["fence_high_water"]?.intValue ?? 0, false)
+            guard connection === asked else { return }  // reconnected with a raised fence
             for run in runs {
                 run.drop(through: applied[run.runID]?.intValue ?? 0)
                 run.sent = run.head
@@ -226,6 +262,10 @@ public final class WatchdogLink {
             guard phase == .streaming else { return }
             onClearLatch?(o["by"]?.stringValue ?? "an operator through the watchdog")
         case "error":
+            if o["reason"]?.stringValue == RejectionReason.fenceRegression.rawValue, let mark = o["fence_high_water"]?.intValue {
+                welcomedOnce = true
+                onHighWater?(mark, true)
+            }
             problem("the watchdog refused this worker: \(o["reason"]?.stringValue ?? "?"): \(o["detail"]?.stringValue ?? "")")
         default:
             return

@@ -44,6 +44,7 @@ public final class Worker {
         var identity: IdentityWatch
         var startedAt: Int64
         var engine: Engine
+        var gates: GateKeeper
         var link: WatchdogLink
         var control: WorkerControl?
         var endpoint: MetricsEndpoint
@@ -64,6 +65,7 @@ public final class Worker {
     private let startedAt: Int64
     private var exitStatus: ExitStatus = .ok
     private let engine: Engine
+    private let gates: GateKeeper
     private let feed: FeedSource
     /// The control socket; nil when it could not be made (logged: orders cannot be placed).
     private let control: WorkerControl?
@@ -92,6 +94,7 @@ public final class Worker {
         identity = parts.identity
         startedAt = parts.startedAt
         engine = parts.engine
+        gates = parts.gates
         link = parts.link
         control = parts.control
         endpoint = parts.endpoint
@@ -107,6 +110,10 @@ public final class Worker {
                 diagnostics.note("\(canonical): feed: \(why)", event: "FEED_BAD_LINE", .warning)
             })
         link.onWelcome = { [unowned self] in self.emitHeartbeat() }
+        let (gates, link) = (parts.gates, parts.link)
+        link.onHighWater = { [unowned gates] mark, refused in gates.highWater(mark, refused: refused) }
+        link.onUnreachableAtStart = { [unowned gates] in gates.unreachableAtStart() }
+        gates.reconnect = { [unowned link] in link.reconnect() }
         link.onAnswer = { [unowned self] in
             let before = (self.engine.mode, self.engine.observation.unobserved)
             self.engine.watchdogAnswered()
@@ -199,6 +206,7 @@ public final class Worker {
 
     private func checkInvariants() {
         let outcome = identity.check(canonical: canonical, execution: execution, streams: spec.streams, now: MonotonicClock.nowNanos())
+        gates.identity(IdentityInvariants(canonical: canonical, execution: execution, streams: spec.streams))
         guard let event = outcome.event else { return }
         log.emit(.identityInvariantsStatus, event)
         if let result = outcome.changed {

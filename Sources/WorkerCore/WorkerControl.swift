@@ -32,7 +32,7 @@ public struct WorkerRequest: Codable, Sendable, Equatable {
     }
 }
 
-/// The answer: `outcome` is `placed`, `blocked`, `rejected`, `cancelled`, `not_found`, `orders`,
+/// The answer: `outcome` is `placed`, `blocked`, `rejected`, `refused` (the order gate: `IDENTITY_VIOLATION`, `FENCE_UNCONFIRMED`, `FENCE_REGRESSION`), `cancelled`, `not_found`, `orders`,
 /// `not_permitted` or `bad_request`.
 public struct WorkerResponse: Codable, Sendable, Equatable {
     public var v: Int64 = WireFormat.version
@@ -117,6 +117,8 @@ final class WorkerControl {
                 return reply(false, "blocked", "blocked: the worker is in \(mode.rawValue) (\(engine.modeReason)); new orders need AGGRESSIVE")
             case .rejected(let why):
                 return reply(false, "rejected", "rejected: \(why)")
+            case .refused(let refusal):
+                return reply(false, "refused", "refused: \(refusal.reason): \(refusal.detail)")
             }
         case "cancel":
             guard let id = r.clientOrderID else { return reply(false, "bad_request", "client_order_id is missing") }

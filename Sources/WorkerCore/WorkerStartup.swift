@@ -172,6 +172,14 @@ enum WorkerStartup {
         if let unreadable, let i = checks.firstIndex(where: { $0.name == StartupChecks.eventLogIntegrity }) {
             checks[i] = StartupChecks.unreadableJournal("\(unreadable)")
         }
+        // Fence memory beyond the lock folder: a fence the journal or snapshot already knows (the
+        // lock folder was wiped or restored) is raised above it before the hello names it.
+        let memory = FenceMemory(journal: journalBytes, snapshot: snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() })
+        let handedOut = lock.record.fence
+        var raiseFailure: String?
+        if memory.highestFence >= handedOut {
+            do { try GateKeeper.raise(lock: lock, log: log, to: memory.highestFence + 1) } catch { raiseFailure = "\(error)" }
+        }
         // Attached before a damaged journal is moved aside, so earlier runs' undelivered events are
         // still offered to the watchdog (which de-duplicates and counts gaps). Its callbacks are
         // the running worker's (set when it is made; none runs before the loop does).
@@ -190,6 +198,9 @@ enum WorkerStartup {
                 "host": .string(lock.record.host), "execution_instrument": .string(execution),
             ])
         note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID)", EventType.lockAcquired.rawValue, .info)
+        if log.fence > handedOut {
+            GateKeeper.journalRaise(log: log, lock: lock, from: handedOut, source: "journal", highWater: memory.highestFence, note: note)
+        }
         if let port = config.metrics.workerPorts[canonical] { endpoint.serve(host: config.metrics.host, port: port, logger: diagnostics.logger) }
         log.emit(.canonicalizationSelfTest, selfTestData(config: config, symbol: locked.options.symbol, canonical: canonical, execution: execution, spec: spec))
         var identity = IdentityWatch(intervalSeconds: config.timings.invariantsInterval)
@@ -201,7 +212,20 @@ enum WorkerStartup {
         let engine = Engine(
             market: canonical, symbol: execution, streams: spec.streams.map(\.id), log: log, settings: config.safety,
             snapshotPath: snapshotPath, restored: restored, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
+        engine.remember(usedOrderIDs: memory.usedOrderIDs)
+        if let raiseFailure {
+            engine.gate.fence = .regressed(fence: handedOut, highWater: memory.highestFence, why: raiseFailure)
+        } else if link.awaitingWelcome {
+            engine.gate.fence = .awaitingWatchdog
+        }
         engine.start(checks: checks)
+        let gates = GateKeeper(engine: engine, log: log, lock: lock, streams: spec.streams.map(\.id), note: note)
+        if !config.safety.identityGatesOrders {
+            note(
+                "\(canonical): identity gates orders: off (safety.identity_gates_orders is false): a stream that violates an identity invariant keeps trading",
+                "ORDER_GATE_CONFIG", .warning)
+        }
+        gates.identity(IdentityInvariants(canonical: canonical, execution: execution, streams: spec.streams))
         // A damaged journal that cannot be moved aside leaves the records inconsistent: latch SHUTDOWN.
         if let unrecoverable { engine.unrecoverable(unrecoverable) }
         metrics.failsafeLatched(engine.latch != nil)
@@ -225,7 +249,7 @@ enum WorkerStartup {
         return Worker.Parts(
             options: locked.options, reactor: reactor, config: config, canonical: canonical, spec: spec,
             executionOverride: locked.market.normalized == canonical ? nil : locked.market.normalized, log: log, lock: lock,
-            identity: identity, startedAt: startedAt, engine: engine, link: link, control: control, endpoint: endpoint, metrics: metrics,
+            identity: identity, startedAt: startedAt, engine: engine, gates: gates, link: link, control: control, endpoint: endpoint, metrics: metrics,
             diagnostics: diagnostics)
     }
 

@@ -36,6 +36,25 @@ import Testing
         }
     }
 
+    @Test func theOrderGateIsCountedByReasonWithItsRefusalsInForceAndFenceRaises() {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = WorkerMetrics(registry: registry, market: "ES")
+        metrics.journaled(event(.orderRejected, ["reason": "IDENTITY_VIOLATION", "detail": "stream ES1: …"]), fsyncNanos: nil, journalSize: 1)
+        metrics.journaled(event(.orderRejected, ["reason": "stream X is not one of ES's streams"]), fsyncNanos: nil, journalSize: 2)
+        metrics.journaled(event(.orderGateStatus, ["refusing": true, "refusals": .strings(["ES1: IDENTITY_VIOLATION: x", "ES2: IDENTITY_VIOLATION: y"])]), fsyncNanos: nil, journalSize: 3)
+        metrics.journaled(event(.fenceRaised, ["from": 1, "to": 3]), fsyncNanos: nil, journalSize: 4)
+        let text = registry.emitToString()
+        for line in [
+            #"robot_orders_refused_total{market="ES",reason="IDENTITY_VIOLATION"} 1"#,
+            #"robot_orders_refused_total{market="ES",reason="FENCE_UNCONFIRMED"} 0"#,
+            #"robot_orders_total{market="ES",outcome="rejected"} 2"#,
+            #"robot_worker_order_gate_refusals{market="ES"} 2.0"#,
+            #"robot_worker_fence_raises_total{market="ES"} 1"#,
+        ] {
+            #expect(text.contains(line + "\n"), "\(line) in\n\(text)")
+        }
+    }
+
     @Test func theSupervisorsStateIsOneHotAndItsCountersStartAtZero() {
         let registry = PrometheusCollectorRegistry()
         let metrics = SupervisorMetrics(registry: registry)
@@ -58,7 +77,7 @@ import Testing
             .workerIdentityPass, .workerFeedConnected, .workerLastHeartbeat, .supervisorRestarts, .supervisorWorkerState,
             .supervisorWorkerUp, .supervisorReadinessTimeouts, .supervisorWatchdogTimeouts, .eventsIngested, .eventsRejected,
             .eventDuplicates, .eventGaps, .staleFenceEvents, .heartbeatState, .lastHeartbeat, .identityPass, .mode, .fence,
-            .openAlerts, .failsafeLatched,
+            .openAlerts, .failsafeLatched, .ordersRefused, .workerOrderGateRefusals, .workerFenceRaises, .ordersRefusedNow,
         ]
         #expect(Set(names.map(\.name)).count == names.count, "no name twice")
         for n in names {

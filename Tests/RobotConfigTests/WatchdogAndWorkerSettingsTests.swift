@@ -36,6 +36,18 @@ import Testing
         #expect(c.worker.journalMaxAge == 60)
     }
 
+    @Test func identityGatesOrdersIsOnByDefaultAndStrictlyABoolean() throws {
+        #expect(try parse("").safety.identityGatesOrders == true)
+        #expect(try parse(#", "safety": {"identity_gates_orders": false}"#).safety.identityGatesOrders == false)
+        do {
+            _ = try parse(#", "safety": {"identity_gates_orders": "no"}"#)
+            Issue.record("a string was accepted")
+        } catch {
+            #expect("\(error)".contains("safety.identity_gates_orders"), "\(error)")
+            #expect("\(error)".contains("expected true or false"), "\(error)")
+        }
+    }
+
     @Test func outOfRangeAndUnknownKeysNameTheKey() {
         #expect(throws: ConfigError.self) { try parse(#", "watchdog": {"max_connections": 0}"#) }
         do {

@@ -89,7 +89,9 @@ import Testing
         let text = Self.earlierState
         var state = try JSONDecoder().decode(WatchdogState.self, from: Data(text.utf8))
         #expect(state.nextAlertNumber == 3)
-        #expect(state.rejected.count == RejectionReason.allCases.count)
+        // Every reason but `fence_regression`, which came later (issue 21; `restartClocks` adds it at 0).
+        #expect(state.rejected.count == RejectionReason.allCases.count - 1)
+        #expect(state.rejected["fence_regression"] == nil)
         #expect(state.rejected["invalid_utf8"] == 1)
         #expect(state.rejected["invalid_json"] == 0)
         #expect(state.alertHistory.count == 1)

@@ -10,6 +10,7 @@ struct RejectionReasonTests {
             (.invalidField, "invalid_field"), (.missingField, "missing_field"), (.unsupportedVersion, "unsupported_version"),
             (.wrongMarket, "wrong_market"), (.badHello, "bad_hello"), (.peerMismatch, "peer_mismatch"),
             (.helloTimeout, "hello_timeout"), (.notPermitted, "not_permitted"), (.tooManyConnections, "too_many_connections"),
+            (.fenceRegression, "fence_regression"),
         ]
         for (reason, name) in expected {
             #expect(reason.rawValue == name)

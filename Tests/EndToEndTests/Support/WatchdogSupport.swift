@@ -65,6 +65,7 @@ struct StatusJSON: Decodable {
         var heartbeatAgeSeconds: Double
         var lock: Lock?
         var fenceHighWater: Int64
+        var ordersRefused: [String]?
         var alerts: [Alert]
         var counters: Counters
         var runs: [Run]

@@ -1,0 +1,35 @@
+import Wire
+
+/// What the market's own records (its journal and snapshot, kept in the state folder, not the lock
+/// folder) remember of its history: the highest fence any run used and every client order ID placed.
+/// A lock folder that lost its fences (wiped, restored from a backup, a new disk) hands out fence 1
+/// again; this memory, and the watchdog's high-water mark, are how the worker notices
+/// (docs/robot-worker.md, "Fence memory"). Pure: bytes in, facts out.
+public struct FenceMemory: Sendable, Equatable {
+    /// The highest fence of any event in the journal or of the snapshot; 0 when none.
+    public var highestFence: Int64 = 0
+    /// Every `client_order_id` the journal's `ORDER_PLACED` events and the snapshot's orders name.
+    public var usedOrderIDs: Set<String> = []
+
+    public init() {}
+
+    /// Reads a journal's bytes (lines that are not events are skipped) and a decoded snapshot.
+    public init(journal bytes: [UInt8], snapshot: WorkerSnapshot?) {
+        var start = 0
+        let placed = EventType.orderPlaced.rawValue
+        bytes.withUnsafeBufferPointer { all in
+            while start < all.count {
+                let end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
+                defer { start = end + 1 }
+                guard end > start else { continue }
+                guard let event = try? Event.decode(line: UnsafeBufferPointer(rebasing: all[start..<end])) else { continue }
+                highestFence = max(highestFence, event.fence)
+                if event.type == placed, let id = event.data["client_order_id"]?.stringValue { usedOrderIDs.insert(id) }
+            }
+        }
+        if let snapshot {
+            highestFence = max(highestFence, snapshot.fence)
+            for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
+        }
+    }
+}
