@@ -28,7 +28,10 @@ final class GateKeeper {
 
     /// The watchdog named its high-water mark (`refused`: in the refusal of this worker's hello).
     func highWater(_ mark: Int64, refused: Bool) {
-        if log.fence > mark {
+        // A welcome admitted this run's hello, so a mark equal to its fence is this run's own (the
+        // watchdog refuses a hello that is not above another run's mark): nothing to raise. Without
+        // this, every watchdog restart would raise the fence of every running worker.
+        if log.fence > mark || (!refused && log.fence == mark) {
             engine.gate.fence = .confirmed
             publish()
             return
