@@ -43,7 +43,8 @@ public final class MarketLock: HeldMarketGuard {
 
     /// Tries once to take the lock of `market` on the given lock and fence files.
     public static func acquire(
-        market: CanonicalMarket, lockPath: String, fencePath: String, runID: String, host: String
+        market: CanonicalMarket, lockPath: String, fencePath: String, runID: String, host: String,
+        fenceFloor: Int64 = 0, home: String? = nil
     ) throws(MarketGuardFailure) -> MarketGuardOutcome {
         for _ in 0..<16 {
             let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -114,9 +115,10 @@ public final class MarketLock: HeldMarketGuard {
                 previousFence = r.fence
             case .unreadable(let n): previous = .unknown(byteCount: n)
             }
-            let fence = max(fenceRecord?.fence ?? 0, previousFence) + 1
+            let fence = max(fenceRecord?.fence ?? 0, previousFence, fenceFloor) + 1
             let record = LockRecord(
-                runID: runID, acquiredAtUTC: UTCTimestamp.now(), canonical: market.name, pid: getpid(), host: host, fence: fence)
+                runID: runID, acquiredAtUTC: UTCTimestamp.now(), canonical: market.name, pid: getpid(), host: host, fence: fence,
+                home: home)
             do throws(SystemError) {
                 try FileIO.replaceAtomically(
                     fencePath,
@@ -131,6 +133,24 @@ public final class MarketLock: HeldMarketGuard {
             return .acquired(lock, previous: previous)
         }
         throw .unstable(path: lockPath)
+    }
+
+    /// Raises this holder's fence to `fence` (never lowers it): the fence file first, then the
+    /// record, as at acquisition. The host-wide guard uses it when a home's own fence is higher.
+    public func raiseFence(to fence: Int64) throws(SystemError) {
+        guard fd >= 0, fence > record.fence else { return }
+        var mine = stat()
+        guard fstat(fd, &mine) == 0 else { throw SystemError("fstat \(path)") }
+        var raised = record
+        raised.fence = fence
+        try FileIO.replaceAtomically(
+            fencePath,
+            FenceFile(
+                fence: fence, runID: raised.runID, pid: raised.pid, host: raised.host, lockDevice: UInt64(mine.st_dev),
+                lockInode: UInt64(mine.st_ino)
+            ).encoded(), mode: 0o644)
+        try Self.writeRecord(fd: fd, raised.encoded())
+        record = raised
     }
 
     /// True while the path still names the inode this lock holds (an operator or a bug may have
