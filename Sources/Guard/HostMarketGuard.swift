@@ -38,10 +38,20 @@ public struct HostMarketGuard: MarketGuard {
     public func acquire(account: TradingAccount, _ market: CanonicalMarket, runID: String, host: String) throws(MarketGuardFailure)
         -> MarketGuardOutcome
     {
-        let accountFolder = try HostGuardFolder.prepare(hostFolder, account: account)
-        let hostLocks = FlockMarketGuard(folder: accountFolder)
-        try HostGuardFolder.checkFile(hostLocks.lockFile(market))
-        try HostGuardFolder.checkFile(hostLocks.fenceFile(market))
+        let hostLocks = self.hostLocks(account)
+        do throws(MarketGuardFailure) {
+            _ = try HostGuardFolder.prepare(hostFolder, account: account)
+            try HostGuardFolder.checkFile(hostLocks.lockFile(market))
+            try HostGuardFolder.checkFile(hostLocks.fenceFile(market))
+        } catch {
+            // Another user's folder or files that a live process holds: that holder is named and
+            // the answer is "already active" (exit 100), as for the same user. Nobody holds them:
+            // the folder is refused as unsafe.
+            if case .untrusted = error, let holder = hostLocks.currentHolder(of: market) {
+                return .alreadyActive(hostWide(holder, account: account, market: market, lockFile: hostLocks.lockFile(market)))
+            }
+            throw error
+        }
         let hostOutcome = try MarketLock.acquire(
             market: market, lockPath: hostLocks.lockFile(market), fencePath: hostLocks.fenceFile(market), runID: runID, host: host,
             home: homeName)

@@ -55,7 +55,7 @@ enum SupervisorStartup {
                 return .failure(
                     Failure(
                         .alreadyRunning,
-                        "another supervisor holds \(paths.supervisorSocket).lock (it serves \(paths.supervisorSocket)); not starting a second one"))
+                        "another supervisor already serves \(paths.supervisorSocket) (it holds \(paths.supervisorSocket).lock); not starting a second one"))
             }
             lock = taken
         } catch {
