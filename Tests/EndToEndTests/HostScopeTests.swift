@@ -118,6 +118,46 @@ import Testing
         #expect(orderIDs.last == "SIM-ES-F5-000001", "\(orderIDs)")
     }
 
+    static let canSwitchUser = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+
+    /// Another Unix user (uid 65534) with its own home and the same account: while the holder
+    /// lives it is refused with 100 naming it; once the holder is gone it is refused all the same
+    /// (73), because the account's folder is the first user's: one user per account on a host.
+    @Test(.enabled(if: canSwitchUser, "needs root and setpriv to run a worker as uid 65534"))
+    func anotherUserWithTheSameAccountIsRefusedToo() throws {
+        let shared = try SharedGuard()
+        defer { shared.remove() }
+        let root = (shared.path as NSString).deletingLastPathComponent
+        #expect(chmod(root, 0o755) == 0)
+        #expect(mkdir(shared.path, 0o755) == 0 && chmod(shared.path, 0o1777) == 0)
+        let a = try TestHome()
+        defer { a.cleanup() }
+        let b = try TestHome()
+        defer { b.cleanup() }
+        try a.writeConfig(config(account: "hs-users"))
+        try b.writeConfig(config(account: "hs-users"))
+        #expect(chmod(b.path, 0o755) == 0 && chown(b.path, 65534, 65534) == 0)
+        let holder = try a.start("robot-worker", ["--market", "ES"], environment: shared.environment)
+        _ = try acquired(a, "ES", pid: holder.pid)
+        func asNobody() throws -> (status: Int32, stderr: String) {
+            let p = try RunningProcess(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid", "65534", "--regid", "65534", "--clear-groups", Binaries.path("robot-worker"), "run", "--market", "ES",
+                    "--config", b.configPath, "--home", b.path],
+                environment: shared.environment, logPrefix: a.path + "/nobody-\(UUID().uuidString.prefix(8))")
+            let status = try p.waitForExit(timeout: 15)
+            return (status, p.stderr)
+        }
+        let refused = try asNobody()
+        #expect(refused.status == 100, "\(refused.stderr)")
+        #expect(refused.stderr.contains("by pid \(holder.pid) with home \(a.path)"), "\(refused.stderr)")
+        holder.signal(SIGTERM)
+        #expect(try holder.waitForExit() == 0)
+        let unsafe = try asNobody()
+        #expect(unsafe.status == 73, "\(unsafe.stderr)")
+        #expect(unsafe.stderr.contains("\(shared.path)/hs-users: refused: owned by uid 0 (root)"), "\(unsafe.stderr)")
+    }
+
     @Test func tenSupervisorsStartedAtOnceOnOneHomeExactlyOneServes() throws {
         let home = try TestHome()
         defer { home.cleanup() }
