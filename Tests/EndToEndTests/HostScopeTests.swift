@@ -97,6 +97,8 @@ import Testing
         func run(_ home: TestHome) throws {
             let worker = try home.start("robot-worker", ["--market", "ES"], environment: shared.environment)
             fences.append(try acquired(home, "ES", pid: worker.pid).fence)
+            let control = home.socketDir + "/worker-ES.sock"
+            try waitFor("the ES worker's control socket", seen: { worker.stderr }) { UnixSocket.isServing(control) ? true : nil }
             orderIDs.append(try placeOrder(home, environment: shared.environment))
             worker.signal(SIGKILL)
             _ = try worker.waitForExit()
