@@ -861,6 +861,8 @@ def main():
         with open(a.out) as f:
             results = json.load(f)
     base = tempfile.mkdtemp(prefix="rb.", dir="/tmp")
+    # Its own host-wide guard folder (docs/RELIABILITY.md, section 6), never the host's.
+    os.environ["ROBOT_GUARD_DIR"] = os.path.join(base, "host-guard")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     steps = {"crash": bench_crash, "start": bench_start100, "worker": bench_worker_ready, "hung": bench_hung,
              "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale}

@@ -86,3 +86,11 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], pid_t 
     posix_spawnattr_destroy(&attr);
     return rc;
 }
+
+#include <sys/vfs.h>
+int cshim_fs_type(const char *path, unsigned long long *type) {
+    struct statfs st;
+    if (statfs(path, &st) != 0) return -1;
+    *type = (unsigned long long)(unsigned int)st.f_type;
+    return 0;
+}

@@ -7,6 +7,9 @@ import Wire
 /// The `flock(2)` backend of `MarketGuard`: one lock file and one fence file per market in a lock
 /// folder (`canonical_ES.lock`, `canonical_ES.fence`), the kernel's flock table as the authority on
 /// who holds them (docs/robot-worker.md, "The market lock").
+///
+/// Its scope is its folder: the account is not part of the file names, so one folder serves one
+/// account. `HostMarketGuard` adds the host-wide scope on top of it.
 public struct FlockMarketGuard: MarketGuard {
     /// The lock folder (`paths.lock_dir`).
     public let folder: String
@@ -23,6 +26,16 @@ public struct FlockMarketGuard: MarketGuard {
     public func acquire(_ market: CanonicalMarket, runID: String, host: String) throws(MarketGuardFailure) -> MarketGuardOutcome {
         try MarketLock.acquire(market: market, lockPath: lockFile(market), fencePath: fenceFile(market), runID: runID, host: host)
     }
+
+    public func acquire(account: TradingAccount, _ market: CanonicalMarket, runID: String, host: String) throws(MarketGuardFailure)
+        -> MarketGuardOutcome
+    {
+        try acquire(market, runID: runID, host: host)
+    }
+
+    public func holds(pid: Int32, account: TradingAccount, market: CanonicalMarket) -> Bool { holds(pid: pid, market: market) }
+
+    public func currentHolder(account: TradingAccount, of market: CanonicalMarket) -> MarketHolder? { currentHolder(of: market) }
 
     /// True when the kernel says `pid` holds an flock on `market`'s lock file, or on the lock-file
     /// inode its fence file records (a lock file deleted or replaced under its live holder).

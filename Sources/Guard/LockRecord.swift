@@ -16,12 +16,16 @@ public struct LockRecord: Sendable, Equatable {
     public var pid: Int32
     public var host: String
     public var fence: Int64
+    /// The holder's home folder (its lock folder), written by the host-wide guard so a refused
+    /// worker can name it; absent in a home lock folder's records.
+    public var home: String? = nil
 
     public func encoded() -> [UInt8] {
-        let object: JSONObject = [
+        var object: JSONObject = [
             "run_id": .string(runID), "acquired_at_utc": .string(acquiredAtUTC), "canonical_instrument": .string(canonical),
             "pid": .int(Int64(pid)), "host": .string(host), "fence": .int(fence),
         ]
+        if let home { object["home"] = .string(home) }
         var out: [UInt8] = []
         object.write(into: &out)
         out.append(UInt8(ascii: "\n"))
@@ -49,6 +53,9 @@ public struct LockRecord: Sendable, Equatable {
             let host = o["host"]?.stringValue,
             let fence = o["fence"]?.intValue, fence > 0
         else { return .unreadable(byteCount: bytes.count) }
-        return .record(LockRecord(runID: runID, acquiredAtUTC: at, canonical: canonical, pid: Int32(pid), host: host, fence: fence))
+        return .record(
+            LockRecord(
+                runID: runID, acquiredAtUTC: at, canonical: canonical, pid: Int32(pid), host: host, fence: fence,
+                home: o["home"]?.stringValue))
     }
 }

@@ -1,22 +1,24 @@
 import Platform
 import Wire
 
-/// The single-executor guard of a canonical market, whatever holds it: today an `flock(2)` on a
-/// lock file (`FlockMarketGuard`); a lease in a database can slot in beside it without changing the
-/// worker's start-up, which sees only this protocol.
+/// The single-executor guard of a canonical market for one trading account, whatever holds it:
+/// today `flock(2)` locks (`HostMarketGuard`: the home's lock folder and the host-wide guard
+/// folder; `FlockMarketGuard`: one lock folder); a lease in a database can slot in beside them
+/// without changing the worker's start-up, which sees only this protocol.
 ///
-/// The methods are keyed by market alone. When guards are held per account as well (a later issue),
-/// the account becomes a parameter before the market (`holds(pid:account:market:)`).
+/// The methods are keyed by account and market: the guarantee is one executor per (account,
+/// canonical market). A backend whose scope is narrower says so (`FlockMarketGuard` is one folder's).
 public protocol MarketGuard: Sendable {
-    /// Tries once to take `market`'s guard for the run `runID` on `host`.
-    func acquire(_ market: CanonicalMarket, runID: String, host: String) throws(MarketGuardFailure) -> MarketGuardOutcome
+    /// Tries once to take `market`'s guard for `account`, for the run `runID` on `host`.
+    func acquire(account: TradingAccount, _ market: CanonicalMarket, runID: String, host: String) throws(MarketGuardFailure)
+        -> MarketGuardOutcome
 
-    /// Who holds `market`'s guard now, as far as the backend's authority (the kernel, a database)
-    /// confirms it; nil when nobody holds it.
-    func currentHolder(of market: CanonicalMarket) -> MarketHolder?
+    /// Who holds `account`'s guard of `market` now, as far as the backend's authority (the kernel,
+    /// a database) confirms it; nil when nobody holds it.
+    func currentHolder(account: TradingAccount, of market: CanonicalMarket) -> MarketHolder?
 
-    /// Whether the backend's authority says `pid` holds `market`'s guard now.
-    func holds(pid: Int32, market: CanonicalMarket) -> Bool
+    /// Whether the backend's authority says `pid` holds `account`'s guard of `market` now.
+    func holds(pid: Int32, account: TradingAccount, market: CanonicalMarket) -> Bool
 
     /// Where `market`'s guard lives, for messages and events (`lock_file`): a lock file's path.
     func place(of market: CanonicalMarket) -> String

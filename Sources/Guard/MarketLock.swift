@@ -43,7 +43,8 @@ public final class MarketLock: HeldMarketGuard {
 
     /// Tries once to take the lock of `market` on the given lock and fence files.
     public static func acquire(
-        market: CanonicalMarket, lockPath: String, fencePath: String, runID: String, host: String
+        market: CanonicalMarket, lockPath: String, fencePath: String, runID: String, host: String,
+        fenceFloor: Int64 = 0, home: String? = nil
     ) throws(MarketGuardFailure) -> MarketGuardOutcome {
         for _ in 0..<16 {
             let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -114,9 +115,10 @@ public final class MarketLock: HeldMarketGuard {
                 previousFence = r.fence
             case .unreadable(let n): previous = .unknown(byteCount: n)
             }
-            let fence = max(fenceRecord?.fence ?? 0, previousFence) + 1
+            let fence = max(fenceRecord?.fence ?? 0, previousFence, fenceFloor) + 1
             let record = LockRecord(
-                runID: runID, acquiredAtUTC: UTCTimestamp.now(), canonical: market.name, pid: getpid(), host: host, fence: fence)
+                runID: runID, acquiredAtUTC: UTCTimestamp.now(), canonical: market.name, pid: getpid(), host: host, fence: fence,
+                home: home)
             do throws(SystemError) {
                 try FileIO.replaceAtomically(
                     fencePath,

@@ -35,6 +35,7 @@ public enum ConfigLoader {
         }
         var top = ConfigReader(file: source, path: "", object: object)
 
+        let account = try account(&top)
         let map = try instrumentMap(&top)
         let markets = try markets(&top, map: map, home: home)
         let timings = try timings(&top)
@@ -47,11 +48,20 @@ public enum ConfigLoader {
         let dashboard = try DashboardSettings.parse(&top, home: home, metrics: metrics)
         let alerting = try AlertingSettings.parse(&top)
         try top.rejectUnknownKeys(
-            ["instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "dashboard", "alerting"])
+            ["account", "instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "dashboard", "alerting"])
         return Configuration(
-            source: source, home: home, instrumentMap: map, markets: markets, timings: timings, paths: paths,
+            source: source, home: home, account: account, instrumentMap: map, markets: markets, timings: timings, paths: paths,
             worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics, dashboard: dashboard,
             alerting: alerting)
+    }
+
+    private static func account(_ top: inout ConfigReader) throws(ConfigError) -> TradingAccount {
+        let name = try top.optionalString("account", default: TradingAccount.default.name)
+        guard let account = TradingAccount(name) else {
+            throw top.error(
+                "account", .string(name), "expected an account name: 1 to 32 of A-Z, a-z, 0-9, '_', '-', starting with a letter or digit")
+        }
+        return account
     }
 
     private static func instrumentMap(_ top: inout ConfigReader) throws(ConfigError) -> InstrumentMap {
@@ -153,7 +163,8 @@ public enum ConfigLoader {
         let paths = Paths(
             lockDir: try resolve("lock_dir", "runtime_locks"),
             stateDir: try resolve("state_dir", "state"),
-            socketDir: try resolve("socket_dir", "run"))
+            socketDir: try resolve("socket_dir", "run"),
+            allowNetworkLockDir: try p.optionalBool("allow_network_lock_dir", default: false))
         // Every socket under it must fit a Unix socket address; the longest name it can hold is a
         // worker's control socket for a 16-letter market (`worker-<market>.sock`).
         let longestMarket = CanonicalMarket(String(repeating: "M", count: 16))!  // valid: 16 letters
@@ -163,7 +174,7 @@ public enum ConfigLoader {
                 "socket_dir", .string(paths.socketDir),
                 "too long for a Unix socket path (at most \(UnixSocket.maxPathBytes - longestName) bytes); choose a shorter folder")
         }
-        try p.rejectUnknownKeys(["lock_dir", "state_dir", "socket_dir"])
+        try p.rejectUnknownKeys(["lock_dir", "state_dir", "socket_dir", "allow_network_lock_dir"])
         return paths
     }
 

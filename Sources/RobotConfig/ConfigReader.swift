@@ -56,6 +56,12 @@ struct ConfigReader {
         return s
     }
 
+    mutating func optionalBool(_ key: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let v = optional(key) else { return fallback }
+        guard case .bool(let b) = v else { throw error(key, v, "expected true or false") }
+        return b
+    }
+
     /// A number of seconds (or a count) in `range`, or `fallback` when absent.
     mutating func number(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard let v = optional(key) else { return fallback }

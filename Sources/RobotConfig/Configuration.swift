@@ -6,6 +6,9 @@ public struct Configuration: Sendable, Equatable {
     public var source: String
     /// The folder relative paths were resolved against (`--home`, `$ROBOT_HOME`, or the current folder).
     public var home: String
+    /// The trading account (or deployment) the executors act for (`account`, default `default`):
+    /// one executor per (account, canonical market) on the host (docs/RELIABILITY.md).
+    public var account: TradingAccount = .default
     public var instrumentMap: InstrumentMap
     /// Canonical instrument -> its market.
     public var markets: [String: MarketSpec]
@@ -58,6 +61,8 @@ public struct Paths: Sendable, Equatable {
     public var lockDir: String
     public var stateDir: String
     public var socketDir: String
+    /// `paths.allow_network_lock_dir`: accept a lock folder on a network or FUSE file system.
+    public var allowNetworkLockDir = false
 
     // The lock and fence files in `lockDir` are named by the market guard (Guard.FlockMarketGuard).
     /// The state folder of one market (journal, snapshot).

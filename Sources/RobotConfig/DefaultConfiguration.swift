@@ -5,6 +5,7 @@ public enum DefaultConfiguration {
     public static let name = "<embedded default configuration>"
     public static let text = #"""
 {
+  "account": "default",
   "instrument_map": {
     "MES": "ES",
     "MNQ": "NQ",

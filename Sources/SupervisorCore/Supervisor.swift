@@ -35,6 +35,8 @@ public final class Supervisor {
     private var config: Configuration
     private let control: ControlServer
     private let notify: NotifySocket
+    /// The single-instance flock, held for the supervisor's life (released by the kernel at its exit).
+    private let instanceLock: InstanceLock
     private var slots: [String: Slot] = [:]
     private var pidMarkets: [Int32: String] = [:]
     private var upstreamReady = false
@@ -57,6 +59,7 @@ public final class Supervisor {
         self.config = ready.config
         self.control = ready.control
         self.notify = ready.notify
+        self.instanceLock = ready.instanceLock
         self.workerDirectory = Self.ownDirectory()
         self.metrics = SupervisorMetrics(registry: endpoint.registry)
         control.supervisor = self

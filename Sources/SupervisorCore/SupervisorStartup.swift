@@ -19,6 +19,8 @@ enum SupervisorStartup {
         var config: Configuration
         var control: ControlServer
         var notify: NotifySocket
+        /// The single-instance flock (`supervisor.sock.lock`), held for the supervisor's life.
+        var instanceLock: InstanceLock
     }
 
     static func prepare(_ options: SupervisorOptions) -> Result<Ready, Failure> {
@@ -44,8 +46,21 @@ enum SupervisorStartup {
         do { try Directories.make(paths.socketDir) } catch {
             return .failure(Failure(.osError, "\(paths.socketDir): cannot create the socket folder: \(error)"))
         }
-        // The single-instance guard: the control socket is bound first, and refused while another
-        // supervisor serves it. Only then is the notify socket (re)bound.
+        // The single-instance guard: an flock on `supervisor.sock.lock`, taken before the socket is
+        // touched (as the watchdog does), so two supervisors started at once never unlink and bind
+        // each other's socket. Only its holder binds the control socket, then the notify socket.
+        let lock: InstanceLock
+        do {
+            guard let taken = try InstanceLock(socketPath: paths.supervisorSocket) else {
+                return .failure(
+                    Failure(
+                        .alreadyRunning,
+                        "another supervisor already serves \(paths.supervisorSocket) (it holds \(paths.supervisorSocket).lock); not starting a second one"))
+            }
+            lock = taken
+        } catch {
+            return .failure(Failure(.osError, "\(error)"))
+        }
         let controlFD: Int32
         do {
             controlFD = try UnixSocket.listen(path: paths.supervisorSocket, mode: 0o660)
@@ -64,7 +79,7 @@ enum SupervisorStartup {
             return .failure(Failure(.osError, "\(error)"))
         }
         let control = ControlServer(reactor: reactor, listenFD: controlFD, path: paths.supervisorSocket)
-        return .success(Ready(options: options, reactor: reactor, config: config, control: control, notify: notify))
+        return .success(Ready(options: options, reactor: reactor, config: config, control: control, notify: notify, instanceLock: lock))
     }
 
     typealias Failure = StartupFailure<SupervisorExitStatus>

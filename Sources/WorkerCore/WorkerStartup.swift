@@ -85,22 +85,25 @@ enum WorkerStartup {
         }
         let runID = makeRunID(canonical)
         let log = EventLog(market: canonical, runID: runID, pid: getpid(), journal: journal)
-        let marketGuard: any MarketGuard = FlockMarketGuard(folder: paths.lockDir)
+        let marketGuard: any MarketGuard
+        switch WorkerGuard.make(config: config, environment: options.environment) {
+        case .success(let g): marketGuard = g
+        case .failure(let failure): return .failure(failure)
+        }
         let outcome: MarketGuardOutcome
         do {
-            outcome = try marketGuard.acquire(market.market, runID: runID, host: FileIO.hostName())
+            outcome = try marketGuard.acquire(account: config.account, market.market, runID: runID, host: FileIO.hostName())
         } catch {
-            switch error {
-            case .fenceDamaged: return .failure(Failure(.lockStateDamaged, "\(error)"))
-            case .cannotUse, .unstable: return .failure(Failure(.cannotCreate, "\(error)"))
-            }
+            return .failure(WorkerGuard.failure(error))
         }
         switch outcome {
         case .alreadyActive(let holder):
             if let refusal = log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: marketGuard.place(of: market.market), symbol: options.symbol)) {
                 WatchdogLink.deliverOnce([refusal], socketPath: paths.watchdogSocket)
             }
-            let who = holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host), fence \($0.fence))" } ?? "an unknown holder"
+            let who =
+                holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host)\($0.home.map { ", home \($0)" } ?? ""), fence \($0.fence))" }
+                ?? "an unknown holder"
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
             return .failure(
                 Failure(

@@ -25,7 +25,7 @@ import Testing
                 throw error
             }
             var config = config
-            config.extraSections["paths"] = #"{"lock_dir": "fs/locks", "state_dir": "fs/state"}"#
+            config.extraSections["paths"] = #"{"lock_dir": "fs/locks", "state_dir": "fs/state", "allow_network_lock_dir": true}"#
             try home.writeConfig(config)
             _ = FileManager.default.createFile(atPath: home.path + "/feed-ES.ndjson", contents: nil)
         }

@@ -22,7 +22,7 @@ struct FlockMarketGuardTests {
         }
 
         func acquired(_ runID: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> any HeldMarketGuard {
-            switch try marketGuard.acquire(es, runID: runID, host: "test-host") {
+            switch try marketGuard.acquire(account: .default, es, runID: runID, host: "test-host") {
             case .acquired(let held, _): return held
             case .alreadyActive(let holder):
                 Issue.record("expected to acquire, refused: \(holder.detail)", sourceLocation: sourceLocation)
@@ -46,16 +46,16 @@ struct FlockMarketGuardTests {
         let place = try Place()
         defer { place.folder.remove() }
         let nq = try #require(CanonicalMarket("NQ"))
-        #expect(!place.marketGuard.holds(pid: getpid(), market: es))
+        #expect(!place.marketGuard.holds(pid: getpid(), account: .default, market: es))
         let held = try place.acquired("ES-run-1")
         #expect(held.market == es)
         #expect(held.fence == 1)
         #expect(held.path == place.flock.lockFile(es))
-        #expect(place.marketGuard.holds(pid: getpid(), market: es))
-        #expect(!place.marketGuard.holds(pid: getppid(), market: es))
-        #expect(!place.marketGuard.holds(pid: getpid(), market: nq))
+        #expect(place.marketGuard.holds(pid: getpid(), account: .default, market: es))
+        #expect(!place.marketGuard.holds(pid: getppid(), account: .default, market: es))
+        #expect(!place.marketGuard.holds(pid: getpid(), account: .default, market: nq))
         try held.release()
-        #expect(!place.marketGuard.holds(pid: getpid(), market: es))
+        #expect(!place.marketGuard.holds(pid: getpid(), account: .default, market: es))
     }
 
     @Test("a holder whose lock file was deleted or replaced still holds, by the inode its fence file records")
@@ -65,8 +65,8 @@ struct FlockMarketGuardTests {
         let held = try place.acquired("ES-run-1")
         #expect(unlink(place.flock.lockFile(es)) == 0)
         try place.folder.write("canonical_ES.lock", [])
-        #expect(place.marketGuard.holds(pid: getpid(), market: es))
-        let holder = try #require(place.marketGuard.currentHolder(of: es))
+        #expect(place.marketGuard.holds(pid: getpid(), account: .default, market: es))
+        let holder = try #require(place.marketGuard.currentHolder(account: .default, of: es))
         #expect(holder.record?.runID == "ES-run-1")
         #expect(holder.kernelPIDs == [getpid()])
         withExtendedLifetime(held) {}
@@ -76,14 +76,14 @@ struct FlockMarketGuardTests {
     func currentHolder() throws {
         let place = try Place()
         defer { place.folder.remove() }
-        #expect(place.marketGuard.currentHolder(of: es) == nil)
+        #expect(place.marketGuard.currentHolder(account: .default, of: es) == nil)
         let held = try place.acquired("ES-run-1")
-        let holder = try #require(place.marketGuard.currentHolder(of: es))
+        let holder = try #require(place.marketGuard.currentHolder(account: .default, of: es))
         #expect(holder.record == held.record)
         #expect(holder.kernelPIDs == [getpid()])
         #expect(holder.detail == "the lock record names pid \(getpid()), which holds the lock")
         try held.release()
-        #expect(place.marketGuard.currentHolder(of: es) == nil)
+        #expect(place.marketGuard.currentHolder(account: .default, of: es) == nil)
     }
 
     @Test("a second acquisition through the protocol is refused, naming the holder the kernel confirms")
@@ -91,11 +91,11 @@ struct FlockMarketGuardTests {
         let place = try Place()
         defer { place.folder.remove() }
         let held = try place.acquired("ES-run-1")
-        guard case .alreadyActive(let holder) = try place.marketGuard.acquire(es, runID: "ES-run-2", host: "test-host") else {
+        guard case .alreadyActive(let holder) = try place.marketGuard.acquire(account: .default, es, runID: "ES-run-2", host: "test-host") else {
             Issue.record("the second acquisition was not refused")
             return
         }
         #expect(holder.record == held.record)
-        #expect(place.marketGuard.holds(pid: try #require(holder.record?.pid), market: es))
+        #expect(place.marketGuard.holds(pid: try #require(holder.record?.pid), account: .default, market: es))
     }
 }

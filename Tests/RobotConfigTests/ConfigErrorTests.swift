@@ -31,7 +31,7 @@ struct ConfigErrorTests {
     static let unknownKeys: [BadConfig] = [
         BadConfig(
             name: "top level", text: config(extra: #","colour":"blue""#), key: "colour", value: nil,
-            expected: "unknown key; expected one of: instrument_map, markets, timings, paths"),
+            expected: "unknown key; expected one of: account, instrument_map, markets, timings, paths"),
         BadConfig(
             name: "inside a market",
             text: config(markets: #"{"ES":{"execution":"MES","streams":{"ES1":{"instrument":"ES"}},"colour":1}}"#),
@@ -45,7 +45,7 @@ struct ConfigErrorTests {
             value: nil, expected: "unknown key; expected one of: heartbeat_interval_seconds, invariants_interval_seconds"),
         BadConfig(
             name: "inside paths", text: config(paths: #"{"lock_folder":"x"}"#), key: "paths.lock_folder", value: nil,
-            expected: "unknown key; expected one of: lock_dir, state_dir, socket_dir"),
+            expected: "unknown key; expected one of: lock_dir, state_dir, socket_dir, allow_network_lock_dir"),
     ]
 
     @Test("an unknown key is named with its path", arguments: unknownKeys)
@@ -103,6 +103,18 @@ struct ConfigErrorTests {
             value: nil, expected: "\"m es\" is not an instrument"),
         BadConfig(
             name: "markets is missing", text: #"{"instrument_map":{}}"#, key: "markets", value: nil, expected: "missing; expected an object"),
+        BadConfig(name: "account is a number", text: config(extra: #","account":7"#), key: "account", value: "7", expected: "expected a string"),
+        BadConfig(
+            name: "account has a slash", text: config(extra: #","account":"a/b""#), key: "account", value: #""a/b""#,
+            expected: "expected an account name: 1 to 32 of A-Z, a-z, 0-9, '_', '-', starting with a letter or digit"),
+        BadConfig(name: "account is empty", text: config(extra: #","account":"""#), key: "account", value: #""""#, expected: "expected an account name"),
+        BadConfig(name: "account is dots", text: config(extra: #","account":"..""#), key: "account", value: #""..""#, expected: "expected an account name"),
+        BadConfig(
+            name: "account is too long", text: config(extra: #","account":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#), key: "account",
+            value: #""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#, expected: "expected an account name"),
+        BadConfig(
+            name: "allow_network_lock_dir is a string", text: config(paths: #"{"allow_network_lock_dir":"yes"}"#),
+            key: "paths.allow_network_lock_dir", value: #""yes""#, expected: "expected true or false"),
     ]
 
     @Test("a value of the wrong type names the key, the value and the type expected", arguments: wrongTypes)

@@ -34,6 +34,9 @@ struct DefaultConfigurationTests {
         #expect(config.paths.lockDir == "/srv/robot/runtime_locks")
         #expect(config.paths.stateDir == "/srv/robot/state")
         #expect(config.paths.socketDir == "/srv/robot/run")
+        #expect(config.account == .default)
+        #expect(config.account.name == "default")
+        #expect(!config.paths.allowNetworkLockDir)
     }
 
     @Test("config/robot.json is byte for byte the embedded default")

@@ -210,6 +210,8 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     rng = random.Random(seed)
     home = tempfile.mkdtemp(prefix="ch.", dir="/tmp")
+    # The stack's own host-wide guard folder (docs/RELIABILITY.md, section 6), never the host's.
+    os.environ["ROBOT_GUARD_DIR"] = os.path.join(home, "host-guard")
     repro = (f"scenarios/chaos/chaos.py --seed {seed} --duration {args.duration:g} --markets {args.markets} "
              f"--second-executor-share {args.second_executor_share:g}")
     log(f"seed {seed}, duration {args.duration:g} s, {args.markets} markets, folder {home}")

@@ -33,4 +33,6 @@ ssize_t cshim_recv_with_credentials(int fd, void *buf, size_t len, pid_t *pid, u
  * at its default disposition and an empty signal mask. Returns 0 and sets *pid, or an errno value.
  */
 int cshim_spawn(const char *path, char *const argv[], char *const envp[], pid_t *pid);
+/* statfs(2)'s f_type (the file system's magic number) of path; 0 or -1 with errno. */
+int cshim_fs_type(const char *path, unsigned long long *type);
 #endif

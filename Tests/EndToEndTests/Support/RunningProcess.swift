@@ -31,6 +31,9 @@ final class RunningProcess: @unchecked Sendable {
         env.removeValue(forKey: "LISTEN_PID")
         env.removeValue(forKey: "JOURNAL_STREAM")
         env.removeValue(forKey: "ROBOT_JOURNAL_SOCKET")
+        // Never the real host-wide guard folder (/var/lib/robot-runtime/guard): each test's own,
+        // next to its logs, unless the test names one (two homes sharing a host-wide guard).
+        env["ROBOT_GUARD_DIR"] = (logPrefix as NSString).deletingLastPathComponent + "/host-guard"
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardInput = FileHandle.nullDevice

@@ -1,17 +1,16 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
 
-/// Makes sure one watchdog serves a socket path: an `flock` on `PATH.lock`, next to the socket,
+/// Makes sure one watchdog or one supervisor serves a socket path: an `flock` on `PATH.lock`, next to the socket,
 /// held for the process's life (the kernel releases it when the process dies). Taken before the
 /// socket is bound, so two watchdogs starting at once never unlink each other's socket.
-final class InstanceLock {
-    let path: String
+public final class InstanceLock {
+    public let path: String
     private let fd: Int32
 
     /// Takes the lock; nil when another live process holds it. Throws when the file cannot be opened.
-    init?(socketPath: String) throws(SystemError) {
+    public init?(socketPath: String) throws(SystemError) {
         path = socketPath + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw SystemError("open \(path)") }
