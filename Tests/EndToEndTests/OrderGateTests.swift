@@ -54,6 +54,13 @@ import Testing
         try FileManager.default.removeItem(atPath: dir)
     }
 
+    /// The market's lock folders lost, as after a new disk: the home's lock folder and the
+    /// host-wide guard folder (this test's own, `RunningProcess`), which remembers fences too.
+    func wipeLockFolders(_ home: TestHome) throws {
+        try wipe(home.lockDir)
+        try wipe(home.path + "/host-guard")
+    }
+
     @Test func aWipedLockFolderNeverReusesAFenceOrAClientOrderIDWithTheWatchdogUp() throws {
         let home = try TestHome()
         defer { home.cleanup() }
@@ -68,7 +75,7 @@ import Testing
         #expect(o1.fence == 1)
 
         // Run 2: the lock folder is wiped; the journal remembers fence 1.
-        try wipe(home.lockDir)
+        try wipeLockFolders(home)
         let (w2, o2) = try runAndPlace(home, expectFenceAbove: 1)
         ids.append(try #require(o2.data["client_order_id"]?.stringValue))
         let raised = try #require(home.events("ES", type: .fenceRaised).last)
@@ -78,7 +85,7 @@ import Testing
 
         // Run 3: the lock folder and the state folder are gone; only the watchdog remembers.
         let journalBefore = home.events("ES")
-        try wipe(home.lockDir)
+        try wipeLockFolders(home)
         try wipe(home.stateDir)
         let (w3, o3) = try runAndPlace(home, expectFenceAbove: o2.fence)
         ids.append(try #require(o3.data["client_order_id"]?.stringValue))
@@ -114,7 +121,7 @@ import Testing
         watchdog.signal(SIGTERM)
         _ = try watchdog.waitForExit()
 
-        try wipe(home.lockDir)
+        try wipeLockFolders(home)
         let (w2, o2) = try runAndPlace(home, expectFenceAbove: o1.fence)
         #expect(o2.data["client_order_id"]?.stringValue != o1.data["client_order_id"]?.stringValue)
         #expect(home.events("ES", type: .fenceRaised).last?.data["source"]?.stringValue == "journal")
