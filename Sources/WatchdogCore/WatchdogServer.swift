@@ -80,7 +80,7 @@ public final class WatchdogServer {
             scheduleMetricsSync()
         }
         Diagnostics.note(
-            "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
+            "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path), configuration \(config.source)")
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()

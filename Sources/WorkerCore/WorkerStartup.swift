@@ -189,7 +189,7 @@ enum WorkerStartup {
                 "lock_file": .string(lock.path), "fence": .int(lock.record.fence), "acquired_at_utc": .string(lock.record.acquiredAtUTC),
                 "host": .string(lock.record.host), "execution_instrument": .string(execution),
             ])
-        note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID)", EventType.lockAcquired.rawValue, .info)
+        note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID), configuration \(config.source)", EventType.lockAcquired.rawValue, .info)
         if let port = config.metrics.workerPorts[canonical] { endpoint.serve(host: config.metrics.host, port: port, logger: diagnostics.logger) }
         log.emit(.canonicalizationSelfTest, selfTestData(config: config, symbol: locked.options.symbol, canonical: canonical, execution: execution, spec: spec))
         var identity = IdentityWatch(intervalSeconds: config.timings.invariantsInterval)
