@@ -151,6 +151,11 @@ public enum SupervisorClient {
             let padded = r.enumerated().map { i, c in i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }
             lines.append(padded.joined(separator: "  "))
         }
+        for name in markets.keys.sorted() {
+            if let since = markets[name]?.stoppedByOperatorSinceUTC {
+                lines.append("\(name): stopped by operator, since \(since) (stays stopped across supervisor restarts; supervisor start \(name) runs it)")
+            }
+        }
         for name in markets.keys.sorted() { if let alert = markets[name]?.alert { lines.append("ALERT: " + alert) } }
         return lines.joined(separator: "\n")
     }
