@@ -139,3 +139,57 @@ import Wire
 extension CommandResult: CustomStringConvertible {
     var description: String { "status \(status), stdout: \(stdout), stderr: \(stderr)" }
 }
+
+/// The installed layout: `scripts/install` into a temporary prefix (a user install, every folder
+/// given), then the installed binaries with no flag at all, from another folder, find the installed
+/// configuration and each other.
+@Suite struct InstalledLayoutTests {
+    @Test("after scripts/install, supervisor run and status work with no flags from another folder", .timeLimit(.minutes(3)))
+    func installedCommandsNeedNoFlags() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        let root = home.path
+        let fm = FileManager.default
+        for folder in ["elsewhere", "other", "none"] { try fm.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true) }
+        let install = try RunningProcess(
+            executable: MetricsProbe.packageRoot + "/scripts/install",
+            arguments: [
+                "--systemd-user", "--prefix", root + "/prefix", "--bin-from", Binaries.directory, "--unit-dir", root + "/units",
+                "--config-dir", root + "/xdg/robot", "--state-dir", root + "/st", "--runtime-dir", root + "/run",
+            ],
+            environment: ["XDG_RUNTIME_DIR": root, "XDG_CONFIG_HOME": root + "/xdg"], logPrefix: root + "/install")
+        #expect(try install.waitForExit(timeout: 120) == 0, "install: \(install.stdout) \(install.stderr)")
+        let config = root + "/xdg/robot/robot.json"
+        #expect(fm.fileExists(atPath: config) && fm.isExecutableFile(atPath: root + "/prefix/bin/supervisor"), "\(install.stdout)")
+
+        // As an operator's shell would be: no ROBOT_CONFIG, no ROBOT_HOME, another folder; the
+        // system install's folder is one of the test's own, never the host's /etc.
+        let environment = ["XDG_CONFIG_HOME": root + "/xdg", "ROBOT_SYSCONFDIR": root + "/none"]
+        func command(_ program: String, _ arguments: [String], in folder: String) throws -> RunningProcess {
+            try RunningProcess(
+                executable: root + "/prefix/bin/" + program, arguments: arguments, environment: environment,
+                logPrefix: root + "/\(program)-\(UUID().uuidString.prefix(8))", workingDirectory: root + "/" + folder)
+        }
+        let supervisor = try command("supervisor", ["run"], in: "elsewhere")
+        defer {
+            supervisor.signal(SIGTERM)
+            _ = try? supervisor.waitForExit(timeout: 20)
+        }
+        var last = CommandResult(status: -1, stdout: "", stderr: "")
+        try waitFor("supervisor status (installed, no flags, another folder) to exit 0", timeout: 30, seen: { "\(last)" }) { () -> Bool? in
+            let p = try command("supervisor", ["status"], in: "other")
+            let status = try p.waitForExit(timeout: 15)
+            last = CommandResult(status: status, stdout: p.stdout, stderr: p.stderr)
+            return status == 0 ? true : nil
+        }
+        #expect(last.stdout.contains("configuration: \(config)"), "\(last.stdout)")
+        #expect(supervisor.stderr.contains("from \(config)"), "the start-up line names the file: \(supervisor.stderr)")
+        // Locks and state under the installed state folder, nothing in the folders the commands ran in.
+        #expect(fm.fileExists(atPath: root + "/st/runtime_locks/canonical_ES.lock"))
+        #expect(try fm.contentsOfDirectory(atPath: root + "/elsewhere").filter { !$0.hasPrefix("supervisor-") }.isEmpty)
+        #expect(try fm.contentsOfDirectory(atPath: root + "/other").filter { !$0.hasPrefix("supervisor-") }.isEmpty)
+        let watchdog = try command("watchdog", ["status"], in: "other")
+        #expect(try watchdog.waitForExit() == 3, "no watchdog runs here")
+        #expect(watchdog.stderr.contains(root + "/run/watchdog.sock") && watchdog.stderr.contains("configuration: \(config)"), "\(watchdog.stderr)")
+    }
+}
