@@ -357,7 +357,7 @@ public final class Supervisor {
     }
 
     /// One plain line on stderr, prefixed `supervisor: `: the client commands' messages.
-    static func printError(_ message: String) {
+    public static func printError(_ message: String) {
         var line = Array("supervisor: \(message)\n".utf8)
         line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }

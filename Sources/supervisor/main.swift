@@ -13,7 +13,7 @@ struct SupervisorCommand: ParsableCommand {
             + "2 request refused, 3 the supervisor is not running, 4 status: unknown market, 64 usage, 71 system error, 77 not permitted, "
             + "78 configuration error, 100 another supervisor already runs. See docs/supervisor.md and docs/EXIT-STATUS.md.",
         version: ProgramVersion.line("supervisor"),
-        subcommands: [Run.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self])
+        subcommands: [Run.self, Status.self, Start.self, Stop.self, Restart.self, Reload.self, Logs.self])
 }
 
 struct Run: ParsableCommand {
@@ -89,6 +89,29 @@ struct Reload: ParsableCommand {
     @Flag(name: .long, help: "Print the supervisor's JSON answer.") var json = false
 
     func run() throws { throw ExitCode(SupervisorClient.change(.reload, markets: [], json: json, options: common.location).rawValue) }
+}
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a market's journal (every event its workers wrote) one readable line per event; -f follows it.",
+        discussion: "Exit statuses: 0 shown, 1 the market has no journal yet, 78 configuration error or unknown market.")
+    @OptionGroup var common: ConfigOptions
+    @Argument(help: ArgumentHelp("A canonical (ES) or execution (MES) instrument, any case.", valueName: "market")) var market: String
+    @Flag(name: [.customShort("f"), .long], help: "Keep showing new events until interrupted.") var follow = false
+    @Option(name: [.customShort("n"), .long], help: "Only the last N events (then follow, with -f).") var lines: Int?
+    @Flag(name: .long, help: "The events as the journal holds them (one JSON object a line).") var json = false
+
+    func run() throws {
+        switch MarketLogs.run(market: market, lines: lines, follow: follow, json: json, location: common.location) {
+        case .shown: return
+        case .noJournal(let message):
+            Supervisor.printError(message)
+            throw ExitCode(SupervisorExitStatus.notAllRunning.rawValue)
+        case .unknownMarket(let message), .config(let message):
+            Supervisor.printError(message)
+            throw ExitCode(SupervisorExitStatus.config.rawValue)
+        }
+    }
 }
 
 SupervisorCommand.main()
