@@ -22,7 +22,7 @@ struct RobotWorkerCommand: ParsableCommand {
 }
 
 struct Common: ParsableArguments {
-    @Option(name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).")
+    @Option(name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).", completion: MarketCompletion.markets)
     var market: String
 
     @OptionGroup var options: ConfigOptions

@@ -27,7 +27,9 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the markets (all, or those named); exit 0 only when all shown are RUNNING, 4 for an unknown market.")
     @OptionGroup var common: ConfigOptions
-    @Argument(help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, any case (default: all).", valueName: "market"))
+    @Argument(
+        help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, any case (default: all).", valueName: "market"),
+        completion: MarketCompletion.markets)
     var markets: [String] = []
     @Flag(name: .long, help: "Print the supervisor's JSON answer.") var json = false
     @Flag(name: .long, help: "Show it again every --interval seconds until interrupted (redrawn in place on a terminal).") var watch = false
@@ -47,7 +49,7 @@ struct Status: ParsableCommand {
 }
 
 struct Markets: ParsableArguments {
-    @Argument(help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, or all.", valueName: "market"))
+    @Argument(help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, or all.", valueName: "market"), completion: MarketCompletion.marketsOrAll)
     var markets: [String]
 
     func validate() throws {
@@ -96,7 +98,8 @@ struct Logs: ParsableCommand {
         abstract: "Show a market's journal (every event its workers wrote) one readable line per event; -f follows it.",
         discussion: "Exit statuses: 0 shown, 1 the market has no journal yet, 78 configuration error or unknown market.")
     @OptionGroup var common: ConfigOptions
-    @Argument(help: ArgumentHelp("A canonical (ES) or execution (MES) instrument, any case.", valueName: "market")) var market: String
+    @Argument(help: ArgumentHelp("A canonical (ES) or execution (MES) instrument, any case.", valueName: "market"), completion: MarketCompletion.markets)
+    var market: String
     @Flag(name: [.customShort("f"), .long], help: "Keep showing new events until interrupted.") var follow = false
     @Option(name: [.customShort("n"), .long], help: "Only the last N events (then follow, with -f).") var lines: Int?
     @Flag(name: .long, help: "The events as the journal holds them (one JSON object a line).") var json = false

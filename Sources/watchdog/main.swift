@@ -48,7 +48,9 @@ extension WatchdogCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the markets (all, or those named); exit 0 only when all shown are healthy, 1 otherwise, 3 when the watchdog is not running, 4 for an unknown market.")
-        @Argument(help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, any case (default: all).", valueName: "market"))
+        @Argument(
+            help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, any case (default: all).", valueName: "market"),
+            completion: MarketCompletion.markets)
         var markets: [String] = []
         @Flag(name: .long, help: "Print the full state as JSON.") var json = false
         @Flag(name: .long, help: "Show it again every --interval seconds until interrupted (redrawn in place on a terminal).") var watch = false
@@ -99,7 +101,7 @@ extension WatchdogCommand {
     struct Acknowledge: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ack", abstract: "Acknowledge a market's open alerts (or one of them); only root and the watchdog's user may.")
-        @Argument(help: "The canonical market.") var market: String
+        @Argument(help: "The canonical market.", completion: MarketCompletion.markets) var market: String
         @Argument(help: "One alert id (default: every open alert of the market).") var alertID: String?
         @Flag(name: .long, help: "Print the watchdog's JSON answer.") var json = false
         @OptionGroup var location: Location

@@ -188,6 +188,26 @@ extension CommandResult: CustomStringConvertible {
         #expect(fm.fileExists(atPath: root + "/st/runtime_locks/canonical_ES.lock"))
         #expect(try fm.contentsOfDirectory(atPath: root + "/elsewhere").filter { !$0.hasPrefix("supervisor-") }.isEmpty)
         #expect(try fm.contentsOfDirectory(atPath: root + "/other").filter { !$0.hasPrefix("supervisor-") }.isEmpty)
+        // Manual pages and completions, market names completed from the installed configuration.
+        let man = (try? String(contentsOfFile: root + "/prefix/share/man/man1/supervisor.1", encoding: .utf8)) ?? ""
+        #expect(man.hasPrefix(#".TH "SUPERVISOR" "1""#) && man.contains("stopped by operator"), "\(man.prefix(200))")
+        #expect(fm.fileExists(atPath: root + "/prefix/share/man/man8/watchdog.8") && fm.fileExists(atPath: root + "/prefix/share/man/man1/robot-worker.1"))
+        for program in ["robot-worker", "watchdog", "supervisor"] {
+            #expect(fm.fileExists(atPath: root + "/prefix/share/zsh/site-functions/_" + program), "zsh \(program)")
+            #expect(fm.fileExists(atPath: root + "/prefix/share/fish/vendor_completions.d/\(program).fish"), "fish \(program)")
+        }
+        let bin = root + "/prefix/bin/supervisor"
+        let script = """
+            source \(root)/prefix/share/bash-completion/completions/supervisor
+            COMP_WORDS=(\(bin) stop ""); COMP_CWORD=2; COMP_LINE="\(bin) stop "; COMP_POINT=${#COMP_LINE}
+            _supervisor
+            printf '%s\\n' "${COMPREPLY[@]}"
+            """
+        let bash = try RunningProcess(
+            executable: "/bin/bash", arguments: ["-c", script], environment: environment, logPrefix: root + "/complete", workingDirectory: root + "/other")
+        #expect(try bash.waitForExit() == 0, "\(bash.stderr)")
+        #expect(bash.stdout == "CL\nES\nNQ\nall\n", "bash completes the installed configuration's markets: \(bash.stdout) \(bash.stderr)")
+
         let watchdog = try command("watchdog", ["status"], in: "other")
         #expect(try watchdog.waitForExit() == 3, "no watchdog runs here")
         #expect(watchdog.stderr.contains(root + "/run/watchdog.sock") && watchdog.stderr.contains("configuration: \(config)"), "\(watchdog.stderr)")
