@@ -52,6 +52,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The version and commit baked in at build time (scripts/build-info), for `--version`.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        // What the three programs' command lines share: --config/--home, --version, status --watch.
+        .target(
+            name: "OperatorCommands",
+            dependencies: ["RobotConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            plugins: ["BuildInfoPlugin"]
+        ),
         .target(
             name: "ProcessShell",
             dependencies: ["Platform", "Observability", .product(name: "Logging", package: "swift-log")]
@@ -66,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "robot-worker",
             dependencies: [
-                "WorkerCore", "RobotConfig", "Platform", "Wire",
+                "WorkerCore", "RobotConfig", "Platform", "Wire", "OperatorCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "watchdog",
             dependencies: [
-                "WatchdogCore", "Platform", "Wire", "RobotConfig",
+                "WatchdogCore", "Platform", "Wire", "RobotConfig", "OperatorCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "supervisor",
             dependencies: [
-                "SupervisorCore", "Platform", "Wire", "RobotConfig",
+                "SupervisorCore", "Platform", "Wire", "RobotConfig", "OperatorCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

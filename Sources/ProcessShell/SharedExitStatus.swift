@@ -6,6 +6,8 @@ public enum SharedExitStatus: Int32, Sendable, CaseIterable {
     case ok = 0
     /// A client command found nothing serving the socket it asks.
     case notRunning = 3
+    /// A `status` command named a market the program does not know (LSB's "status unknown").
+    case unknownMarket = 4
     /// Wrong usage (an unknown option, a missing argument).
     case usage = 64
     /// A system call failed unexpectedly.

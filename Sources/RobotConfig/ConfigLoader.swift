@@ -6,18 +6,23 @@ import Wire
 
 /// Finds, reads and validates the configuration.
 ///
-/// The file is `--config PATH`, else `$ROBOT_CONFIG`, else the embedded default. Relative paths in
-/// it resolve against `--home DIR`, else `$ROBOT_HOME`, else the current folder.
+/// The file is `--config PATH`, else `$ROBOT_CONFIG`, else the installed file when one exists
+/// (`InstalledConfiguration`), else the embedded default. Relative paths in it resolve against
+/// `--home DIR`, else `$ROBOT_HOME`, else the current folder.
 public enum ConfigLoader {
-    /// Loads the configuration the way every executable does.
+    /// Loads the configuration the way every executable does. `installed` are the installed files
+    /// to try (default: `InstalledConfiguration.candidates(environment:)`).
     public static func load(
-        configPath: String?, home: String?, environment: [String: String]
+        configPath: String?, home: String?, environment: [String: String], installed: [String]? = nil
     ) throws(ConfigError) -> Configuration {
         let homeDir = try resolveHome(home ?? environment["ROBOT_HOME"])
         if let path = configPath ?? environment["ROBOT_CONFIG"], !path.isEmpty {
             let absolute = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
             let bytes = try readFile(absolute, shownAs: path)
             return try parse(bytes, source: path, home: homeDir)
+        }
+        if let path = InstalledConfiguration.firstExisting(installed ?? InstalledConfiguration.candidates(environment: environment)) {
+            return try parse(try readFile(path, shownAs: path), source: path, home: homeDir)
         }
         return try parse(Array(DefaultConfiguration.text.utf8), source: DefaultConfiguration.name, home: homeDir)
     }

@@ -113,6 +113,9 @@ public struct MarketStatus: Codable, Sendable, Equatable {
     public var workerStatus: String?
     /// In FATAL: the alert.
     public var alert: String?
+    /// Stopped by an operator (UTC time of the stop), remembered across supervisor restarts until
+    /// an operator starts the market; null otherwise.
+    public var stoppedByOperatorSinceUTC: String?
 
     enum CodingKeys: String, CodingKey {
         case state, pid, restarts, alert
@@ -121,6 +124,7 @@ public struct MarketStatus: Codable, Sendable, Equatable {
         case nextRestartUTC = "next_restart_utc"
         case nextRestartInSeconds = "next_restart_in_seconds"
         case workerStatus = "worker_status"
+        case stoppedByOperatorSinceUTC = "stopped_by_operator_since_utc"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -134,5 +138,6 @@ public struct MarketStatus: Codable, Sendable, Equatable {
         try c.encode(nextRestartInSeconds, forKey: .nextRestartInSeconds)
         try c.encode(workerStatus, forKey: .workerStatus)
         try c.encode(alert, forKey: .alert)
+        try c.encode(stoppedByOperatorSinceUTC, forKey: .stoppedByOperatorSinceUTC)
     }
 }

@@ -20,6 +20,8 @@ protocol ControlledSupervisor: AnyObject {
     var supervisedMarkets: [String] { get }
     /// `market`'s machine, and whether a reload is removing it; nil when it has none.
     func machine(of market: String) -> (machine: MarketSupervisor, removing: Bool)?
+    /// When an operator stopped `market` (UTC), while that stop holds (`OperatorStops`).
+    func stoppedByOperatorSince(_ market: String) -> String?
     /// `3/3 running`, or `2/3 running; CL FATAL`.
     func summary() -> String
     /// An operator asked to start, stop or restart `market` (a supervised one).
@@ -177,7 +179,8 @@ final class ControlServer {
         guard let m = supervisor?.machine(of: market)?.machine else { return (false, "\(market) is no longer configured") }
         if m.state == want, old == nil || m.pid != old {
             let pid = m.pid.map { " (pid \($0))" } ?? ""
-            return (true, "\(market): \(want.rawValue)\(pid)")
+            let stays = want == .stopped && supervisor?.stoppedByOperatorSince(market) != nil ? " (stays stopped, across supervisor restarts too, until started)" : ""
+            return (true, "\(market): \(want.rawValue)\(pid)\(stays)")
         }
         switch m.state {
         case .starting, .stopping:
@@ -275,7 +278,11 @@ final class ControlServer {
         var rows: [String: MarketStatus]?
         if let markets {
             var r: [String: MarketStatus] = [:]
-            for market in markets { if let m = supervisor?.machine(of: market)?.machine { r[market] = Self.status(of: m, now: t, wallMicros: wall) } }
+            for market in markets {
+                guard let m = supervisor?.machine(of: market)?.machine else { continue }
+                r[market] = Self.status(of: m, now: t, wallMicros: wall)
+                r[market]?.stoppedByOperatorSinceUTC = supervisor?.stoppedByOperatorSince(market)
+            }
             rows = r
         }
         return ControlResponse(

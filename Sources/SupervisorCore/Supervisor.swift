@@ -43,6 +43,9 @@ public final class Supervisor {
     private var upstreamStatus = ""
     private var shuttingDown = false
     private(set) var unknownNotifyDatagrams = 0
+    /// Markets an operator stopped -> the UTC time of the stop (`OperatorStops`, durable).
+    private var stoppedByOperator: [String: String] = [:]
+    private var operatorStops: OperatorStops { OperatorStops(stateDir: config.paths.stateDir) }
     private let selfPid = getpid()
     private let workerDirectory: String
     /// The registry, process metrics and `/metrics` server of the supervisor.
@@ -85,8 +88,13 @@ public final class Supervisor {
         // After the single-instance guard: a refused second supervisor never takes the port.
         if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: log.logger) }
         ProcessShell.pingWatchdog(on: reactor)
+        stoppedByOperator = operatorStops.load(config.marketNames)
         for market in config.marketNames {
             let slot = makeSlot(market, settings: config.supervisor)
+            if let since = stoppedByOperator[market] {
+                log.note("\(market): stays stopped, stopped by an operator since \(since) (supervisor start \(market) runs it)", market: market, event: "MARKET_STAYS_STOPPED")
+                continue
+            }
             apply(market, slot.machine.start(now: now(), byOperator: false))
         }
         reactor.run()
@@ -289,6 +297,11 @@ public final class Supervisor {
             } else {
                 slot = makeSlot(market, settings: fresh.supervisor)
             }
+            if let since = operatorStops.load([market])[market] {
+                stoppedByOperator[market] = since
+                log.note("\(market): added, but stays stopped: stopped by an operator since \(since)", market: market, event: "MARKET_STAYS_STOPPED")
+                continue
+            }
             apply(market, slot.machine.start(now: now(), byOperator: false))
         }
         return .reloaded(added: added, removed: removed, settings: fresh.supervisor)
@@ -347,7 +360,7 @@ public final class Supervisor {
     }
 
     /// One plain line on stderr, prefixed `supervisor: `: the client commands' messages.
-    static func printError(_ message: String) {
+    public static func printError(_ message: String) {
         var line = Array("supervisor: \(message)\n".utf8)
         line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
@@ -365,10 +378,34 @@ extension Supervisor: ControlledSupervisor {
         slots[market].map { ($0.machine, $0.removing) }
     }
 
+    func stoppedByOperatorSince(_ market: String) -> String? { stoppedByOperator[market] }
+
+    /// Remembers (`stop`) or forgets (`start`, `restart`) an operator's stop, durably, before the
+    /// machine acts and so before the answer. A failure to record is logged and the stop goes on
+    /// (stopping is the safe direction); a failure to forget is logged and the start goes on.
+    private func rememberStop(_ command: ControlRequest.Command, market: String) {
+        do {
+            if command == .stop {
+                let since = UTCTimestamp.now()
+                try operatorStops.record(market, utc: since)
+                stoppedByOperator[market] = since
+            } else if stoppedByOperator[market] != nil || command == .start {
+                try operatorStops.clear(market)
+                stoppedByOperator[market] = nil
+            }
+        } catch {
+            log.note(
+                "\(market): cannot \(command == .stop ? "record" : "forget") the operator's stop in \(operatorStops.folder): \(error)",
+                market: market, event: "OPERATOR_STOP_NOT_RECORDED")
+            if command != .stop { stoppedByOperator[market] = nil }
+        }
+    }
+
     func operatorAsked(_ command: ControlRequest.Command, market: String) {
         guard let slot = slots[market] else { return }
         let t = now()
         let was = slot.machine.state.rawValue
+        rememberStop(command, market: market)
         switch command {
         case .start:
             log.note("\(market): start requested by an operator (was \(was))", market: market, event: "MARKET_START_REQUESTED")

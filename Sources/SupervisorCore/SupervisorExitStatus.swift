@@ -13,6 +13,9 @@ public enum SupervisorExitStatus: Int32, Sendable, CaseIterable, ProgramExitStat
     case refused = 2
     /// A client command found no supervisor serving the control socket.
     case notRunning = 3
+    /// status: a market named is not one the supervisor supervises (LSB's "status unknown"); the
+    /// error names the configured ones.
+    case unknownMarket = 4
     /// Wrong usage.
     case usage = 64
     /// A system call failed (sockets, epoll, signals); or the supervisor answered something unreadable.

@@ -11,6 +11,9 @@ public enum WatchdogExitStatus: Int32, Sendable, CaseIterable, ProgramExitStatus
     case unhealthy = 1
     /// `status`, `ack`: no watchdog serves the socket.
     case notRunning = 3
+    /// `status`: a market named is not one the watchdog watches (LSB's "status unknown"); the error
+    /// names the configured ones.
+    case unknownMarket = 4
     /// Wrong usage (an unknown option, a missing argument).
     case usage = 64
     /// `run`: the snapshot file is damaged; refused rather than forget which events were applied.

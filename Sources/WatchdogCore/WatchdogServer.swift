@@ -88,7 +88,7 @@ public final class WatchdogServer {
             StatusReport(state: self.state, configuredMarkets: self.config.marketNames, connections: self.clients.count, now: .now())
         }
         Diagnostics.note(
-            "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path)")
+            "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path), configuration \(config.source)")
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()

@@ -11,7 +11,7 @@ public enum WorkerClient {
     /// go to stderr. Returns the exit status: `ok` done, `refused` (blocked, rejected, not found),
     /// `notPermitted` (the worker refused this user, or the socket's mode keeps it out),
     /// `notRunning`, `config` (docs/robot-worker.md, docs/EXIT-STATUS.md).
-    public static func ask(market: String, configPath: String?, home: String?, _ request: WorkerRequest) -> ExitStatus {
+    public static func ask(market: String, configPath: String?, home: String?, _ request: WorkerRequest, json: Bool = false) -> ExitStatus {
         let config: Configuration
         let canonical: CanonicalMarket
         do {
@@ -23,10 +23,12 @@ public enum WorkerClient {
         }
         let path = config.paths.workerSocket(canonical)
         let response: WorkerResponse
+        let line: [UInt8]
         do {
             let client = try LineClient(path: path)
             try client.send(WireCoding.line(request))
-            response = try WireCoding.decode(WorkerResponse.self, from: client.readLine(timeoutSeconds: 10))
+            line = try client.readLine(timeoutSeconds: 10)
+            response = try WireCoding.decode(WorkerResponse.self, from: line)
         } catch let e as SystemError where e.code == ENOENT || e.code == ECONNREFUSED {
             printError("no worker for \(canonical) is running (nothing serves \(path))")
             return .notRunning
@@ -42,7 +44,7 @@ public enum WorkerClient {
             printError(answer)
             return .notPermitted
         }
-        print(answer)
+        print(json ? String(decoding: line, as: UTF8.self) : answer)
         return response.ok ? .ok : .refused
     }
 

@@ -200,7 +200,7 @@ enum WorkerStartup {
                 "lock_file": .string(lock.path), "fence": .int(lock.record.fence), "acquired_at_utc": .string(lock.record.acquiredAtUTC),
                 "host": .string(lock.record.host), "execution_instrument": .string(execution),
             ])
-        note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID)", EventType.lockAcquired.rawValue, .info)
+        note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID), configuration \(config.source)", EventType.lockAcquired.rawValue, .info)
         if log.fence > handedOut {
             GateKeeper.journalRaise(log: log, lock: lock, from: handedOut, source: "journal", highWater: memory.highestFence, note: note)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OperatorCommands
 import RobotConfig
 import WorkerCore
 
@@ -15,19 +16,19 @@ struct RobotWorkerCommand: ParsableCommand {
         discussion: "Exit statuses of run: 0 stopped, 64 usage, 65 fence file damaged, 73 cannot create the lock or state folder, "
             + "75 started by a supervisor that is already gone, 78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
             + "See docs/robot-worker.md and docs/EXIT-STATUS.md.",
+        version: ProgramVersion.line("robot-worker"),
         subcommands: [Run.self, Order.self, Cancel.self],
         defaultSubcommand: Run.self)
 }
 
 struct Common: ParsableArguments {
-    @Option(name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).")
+    @Option(name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).", completion: MarketCompletion.markets)
     var market: String
 
-    @Option(name: .long, help: "The configuration file (default: $ROBOT_CONFIG, else the embedded default).")
-    var config: String?
+    @OptionGroup var options: ConfigOptions
 
-    @Option(name: .long, help: "The folder relative paths resolve against (default: $ROBOT_HOME, else the current folder).")
-    var home: String?
+    var config: String? { options.config }
+    var home: String? { options.home }
 }
 
 struct Run: ParsableCommand {
@@ -39,7 +40,7 @@ struct Run: ParsableCommand {
         let status = Worker.run(
             WorkerOptions(
                 symbol: common.market,
-                location: ConfigLocation(configPath: common.config, home: common.home, environment: ProcessInfoEnvironment.current())))
+                location: common.options.location))
         throw ExitCode(status.rawValue)
     }
 }
@@ -54,10 +55,11 @@ struct Order: ParsableCommand {
     @Option(help: "Quantity, at least 1.") var qty: Int
     @Option(help: "The stream (default: the market's first).") var stream: String?
     @Option(help: "A limit price (default: a market order, filled at the next tick).") var limit: Double?
+    @Flag(name: .long, help: "Print the worker's JSON answer.") var json = false
 
     func run() throws {
         let request = WorkerRequest(type: "order", side: side, quantity: qty, stream: stream, limit: limit)
-        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, request).rawValue)
+        throw ExitCode(WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, request, json: json).rawValue)
     }
 }
 
@@ -68,10 +70,11 @@ struct Cancel: ParsableCommand {
 
     @OptionGroup var common: Common
     @Argument(help: "The client order ID (SIM-ES-F7-000001).") var id: String
+    @Flag(name: .long, help: "Print the worker's JSON answer.") var json = false
 
     func run() throws {
         throw ExitCode(
-            WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id))
+            WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id), json: json)
                 .rawValue)
     }
 }

@@ -18,7 +18,7 @@ import Testing
 
         let stop = try home.supervisor(["stop", "MES"])
         #expect(stop.status == 0, "\(stop.stdout) \(stop.stderr)")
-        #expect(stop.stdout == "ES: STOPPED\n")
+        #expect(stop.stdout == "ES: STOPPED (stays stopped, across supervisor restarts too, until started)\n")
         // `stop` answers once the worker has ended: everything below holds already.
         #expect(!isAlive(esPid))
         let released = try #require(home.events("ES", type: .lockReleased).last)
@@ -102,7 +102,7 @@ import Testing
 
         let absent = try home.supervisor(["status"])
         #expect(absent.status == 3)
-        #expect(absent.stderr == "supervisor: the supervisor is not running: nothing serves \(home.supervisorSocket) (No such file or directory)\n")
+        #expect(absent.stderr == "supervisor: the supervisor is not running: nothing serves \(home.supervisorSocket) (No such file or directory); configuration: \(home.configPath)\n")
         #expect(try home.supervisor(["start", "ES"]).status == 3)
 
         let first = try home.startSupervisor()

@@ -57,11 +57,11 @@ import WorkerCore
         ]
         let watchdog: [(WatchdogExitStatus, SharedExitStatus)] = [
             (.ok, .ok), (.notRunning, .notRunning), (.usage, .usage), (.osError, .osError), (.notPermitted, .notPermitted),
-            (.config, .config), (.alreadyRunning, .anotherInstance),
+            (.config, .config), (.alreadyRunning, .anotherInstance), (.unknownMarket, .unknownMarket),
         ]
         let supervisor: [(SupervisorExitStatus, SharedExitStatus)] = [
             (.ok, .ok), (.notRunning, .notRunning), (.usage, .usage), (.osError, .osError), (.notPermitted, .notPermitted),
-            (.config, .config), (.alreadyRunning, .anotherInstance),
+            (.config, .config), (.alreadyRunning, .anotherInstance), (.unknownMarket, .unknownMarket),
         ]
         for (status, shared) in worker { #expect(status.shared == shared, "robot-worker \(status)") }
         for (status, shared) in watchdog { #expect(status.shared == shared, "watchdog \(status)") }

@@ -128,10 +128,12 @@ struct ConfigLoaderTests {
     func embeddedDefault() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let config = try ConfigLoader.load(configPath: nil, home: folder.path, environment: [:])
+        // No installed file: the system one looked for under the (empty) test folder, not /etc.
+        let none = ["ROBOT_SYSCONFDIR": folder.path]
+        let config = try ConfigLoader.load(configPath: nil, home: folder.path, environment: none)
         #expect(config.source == DefaultConfiguration.name)
         #expect(config.marketNames == ["CL", "ES", "NQ"])
-        let empty = try ConfigLoader.load(configPath: nil, home: folder.path, environment: ["ROBOT_CONFIG": ""])
+        let empty = try ConfigLoader.load(configPath: nil, home: folder.path, environment: ["ROBOT_CONFIG": "", "ROBOT_SYSCONFDIR": folder.path])
         #expect(empty.source == DefaultConfiguration.name)
     }
 
@@ -181,10 +183,10 @@ struct ConfigLoaderTests {
         defer { first.remove() }
         let second = try TemporaryFolder()
         defer { second.remove() }
-        let fromEnvironment = try ConfigLoader.load(configPath: nil, home: nil, environment: ["ROBOT_HOME": first.path])
+        let fromEnvironment = try ConfigLoader.load(configPath: nil, home: nil, environment: ["ROBOT_HOME": first.path, "ROBOT_SYSCONFDIR": first.path])
         #expect(fromEnvironment.home == first.path)
         #expect(fromEnvironment.paths.lockDir == first.path + "/runtime_locks")
-        let fromOption = try ConfigLoader.load(configPath: nil, home: second.path, environment: ["ROBOT_HOME": first.path])
+        let fromOption = try ConfigLoader.load(configPath: nil, home: second.path, environment: ["ROBOT_HOME": first.path, "ROBOT_SYSCONFDIR": first.path])
         #expect(fromOption.home == second.path)
         #expect(fromOption.paths.stateDir == second.path + "/state")
     }

@@ -8,7 +8,10 @@ final class RunningProcess: @unchecked Sendable {
 
     /// With `journalStream`, the child gets `JOURNAL_STREAM` naming its stderr file, as systemd
     /// sets it when stderr is the journal.
-    init(executable: String, arguments: [String], environment: [String: String], logPrefix: String, journalStream: Bool = false) throws {
+    init(
+        executable: String, arguments: [String], environment: [String: String], logPrefix: String, journalStream: Bool = false,
+        workingDirectory: String? = nil
+    ) throws {
         stdoutPath = logPrefix + ".out"
         stderrPath = logPrefix + ".err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -36,6 +39,7 @@ final class RunningProcess: @unchecked Sendable {
         env["ROBOT_GUARD_DIR"] = (logPrefix as NSString).deletingLastPathComponent + "/host-guard"
         for (k, v) in environment { env[k] = v }
         process.environment = env
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
