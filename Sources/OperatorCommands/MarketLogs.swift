@@ -35,10 +35,7 @@ public enum MarketLogs {
         if let lines { first = Array(first.suffix(max(0, lines))) }
         emit(first, json: json)
         guard follow else { return .shown }
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&set, signal) }
-        sigprocmask(SIG_UNBLOCK, &set, nil)
+        DefaultSignals.restore()
         while true {
             var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
             var left = timespec()

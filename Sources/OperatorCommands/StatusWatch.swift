@@ -12,11 +12,7 @@ public enum StatusWatch {
     public typealias Round = () -> (text: String, error: String?)
 
     public static func run(interval: Double, isTerminal: Bool = isatty(1) == 1, maxRounds: Int? = nil, _ round: Round) -> Never {
-        // Ctrl-C, SIGTERM and a closed terminal end the watch even when the parent left them blocked.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&set, signal) }
-        sigprocmask(SIG_UNBLOCK, &set, nil)
+        DefaultSignals.restore()
         var rounds = 0
         while true {
             let (text, error) = round()
