@@ -8,10 +8,11 @@
 // the invariants below are checked. A violated invariant traps (fatalError), which libFuzzer
 // reports as a crash with the input saved as the reproducer.
 
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// A frame copied out of the framer's callback (whose buffer is valid only inside it).
 enum Framed: Equatable {
@@ -87,7 +88,8 @@ func frame(_ input: [UInt8], limit: Int, chunkSizes: inout SplitRandom, mode: In
                 frames.append(.tooLong(n))
             }
         }
-        check(framer.pendingBytes >= 0 && framer.pendingBytes <= limit,
+        check(
+            framer.pendingBytes >= 0 && framer.pendingBytes <= limit,
             "pendingBytes \(framer.pendingBytes) after a drain, limit \(limit)")
     }
     return frames
@@ -98,7 +100,8 @@ let allowedEventReasons: Set<RejectionReason> = [.invalidUTF8, .invalidJSON, .in
 func checkJSON(_ line: [UInt8]) -> JSONValue? {
     // The validator agrees with the standard library's UTF-8 decoder.
     let valid = line.withUnsafeBufferPointer { UTF8Validator.isValid($0) }
-    check(valid == (String(validating: line, as: UTF8.self) != nil), "UTF8Validator disagrees with String(validating:) on \(describe(line))")
+    check(
+        valid == (String(validating: line, as: UTF8.self) != nil), "UTF8Validator disagrees with String(validating:) on \(describe(line))")
 
     let value: JSONValue
     do {
@@ -108,7 +111,8 @@ func checkJSON(_ line: [UInt8]) -> JSONValue? {
         check(valid || error.reason == .invalidUTF8, "valid UTF-8 refused as invalid_utf8")
         check(valid == (error.reason != .invalidUTF8), "invalid UTF-8 reported as \(error.reason)")
         if error.reason == .invalidJSON {
-            check(error.offset != nil && error.offset! >= 0 && error.offset! <= line.count,
+            check(
+                error.offset != nil && error.offset! >= 0 && error.offset! <= line.count,
                 "invalid_json offset \(String(describing: error.offset)) outside a line of \(line.count)")
         }
         return nil
@@ -166,7 +170,8 @@ func checkEvent(_ line: [UInt8], parsed: JSONValue?) {
     reencoded.removeLast()
     check(reencoded == encoded, "encodedLine is not a fixed point")
     // The event's JSON must equal what the parser saw (no field dropped or invented).
-    check(JSONValue.object(decodeObject(encoded)) == JSONValue.object(reordered(parsed!.objectValue!)),
+    check(
+        JSONValue.object(decodeObject(encoded)) == JSONValue.object(reordered(parsed!.objectValue!)),
         "the re-encoded event is not the decoded object")
 }
 

@@ -1,8 +1,9 @@
+import Platform
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
 
 /// The `flock(2)` backend of `MarketGuard`: one lock file and one fence file per market in a lock
 /// folder (`canonical_ES.lock`, `canonical_ES.fence`), the kernel's flock table as the authority on

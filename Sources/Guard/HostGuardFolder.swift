@@ -1,8 +1,9 @@
+import Platform
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
 
 /// The host-wide guard folder (`/var/lib/robot-runtime/guard`, or `$ROBOT_GUARD_DIR`): one
 /// subfolder per trading account, holding one lock file and one fence file per canonical market
@@ -35,7 +36,9 @@ public enum HostGuardFolder {
             throw .cannotUse(path: base, error)
         }
         let baseFD = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard baseFD >= 0 else { throw .untrusted(path: base, reason: "cannot open it as a folder without following a symlink: \(SystemError("open"))") }
+        guard baseFD >= 0 else {
+            throw .untrusted(path: base, reason: "cannot open it as a folder without following a symlink: \(SystemError("open"))")
+        }
         defer { close(baseFD) }
         try check(fd: baseFD, path: base, allowRoot: true, allowSticky: true)
         let accountDir = base + "/" + account.name
@@ -56,7 +59,9 @@ public enum HostGuardFolder {
     public static func checkFile(_ path: String) throws(MarketGuardFailure) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw .untrusted(path: path, reason: "not a regular file (a symlink is never followed)") }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw .untrusted(path: path, reason: "not a regular file (a symlink is never followed)")
+        }
         guard st.st_uid == geteuid() else {
             throw .untrusted(path: path, reason: "owned by uid \(st.st_uid) (\(userName(st.st_uid))), not by this user (uid \(geteuid()))")
         }

@@ -1,8 +1,9 @@
+import Platform
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
 
 /// The guard a worker runs under: one executor per (account, canonical market) on the host.
 ///
@@ -99,7 +100,9 @@ public struct HostMarketGuard: MarketGuard {
         let locks = hostLocks(account)
         if let holder = locks.currentHolder(of: market) {
             var record = holder.record
-            if let r = record, case .record(let full) = LockRecord.parse((try? FileIO.readFile(locks.lockFile(market))) ?? []), full.pid == r.pid {
+            if let r = record, case .record(let full) = LockRecord.parse((try? FileIO.readFile(locks.lockFile(market))) ?? []),
+                full.pid == r.pid
+            {
                 record = full
             }
             return hostWide(

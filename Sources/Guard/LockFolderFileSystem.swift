@@ -1,7 +1,8 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
 
 /// The file system a lock folder is on, from `statfs(2)`: network file systems (NFS, SMB/CIFS,
 /// Ceph, AFS, 9p, ...) and FUSE are refused at start, because `flock(2)` there may be emulated,

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Platform
 import Synchronization
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A held flock guard of one canonical market (`FlockMarketGuard`): an `flock(2)` on
 /// `canonical_M.lock`, held for the worker's whole life and released by the kernel when the holder dies.
@@ -156,8 +157,11 @@ public final class MarketLock: HeldMarketGuard {
         raised.fence = fence
         try FileIO.replaceAtomically(
             fencePath,
-            FenceFile(fence: fence, runID: record.runID, pid: record.pid, host: record.host, lockDevice: UInt64(st.st_dev), lockInode: UInt64(st.st_ino))
-                .encoded(),
+            FenceFile(
+                fence: fence, runID: record.runID, pid: record.pid, host: record.host, lockDevice: UInt64(st.st_dev),
+                lockInode: UInt64(st.st_ino)
+            )
+            .encoded(),
             mode: 0o644)
         try Self.writeRecord(fd: fd, raised.encoded())
         record = raised

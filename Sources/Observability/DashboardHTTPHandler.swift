@@ -66,7 +66,9 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             if let doc = shared.feed.latest() {
                 send(.ok, doc.bytes, type: "application/json", head, context)
             } else {
-                send(.serviceUnavailable, json(["error": "the watchdog has not published its status yet"]), type: "application/json", head, context)
+                send(
+                    .serviceUnavailable, json(["error": "the watchdog has not published its status yet"]), type: "application/json", head,
+                    context)
             }
         case .health:
             let age = shared.feed.publishAge()
@@ -79,19 +81,25 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             if let doc = shared.feed.supervisor() {
                 send(.ok, doc.bytes, type: "application/json", head, context)
             } else {
-                send(.serviceUnavailable, json(["error": "the supervisor's status has not been fetched yet"]), type: "application/json", head, context)
+                send(
+                    .serviceUnavailable, json(["error": "the supervisor's status has not been fetched yet"]), type: "application/json",
+                    head, context)
             }
         case .stream: openStream(head, context)
         case .unauthorized:
             var extra = HTTPHeaders()
             extra.add(name: "WWW-Authenticate", value: #"Bearer realm="robot watchdog""#)
-            send(.unauthorized, Array("unauthorized: send Authorization: Bearer <the token in dashboard.token_file>\n".utf8), type: "text/plain; charset=utf-8",
-                 head, context, extra: extra)
+            send(
+                .unauthorized, Array("unauthorized: send Authorization: Bearer <the token in dashboard.token_file>\n".utf8),
+                type: "text/plain; charset=utf-8",
+                head, context, extra: extra)
         case .methodNotAllowed:
             var extra = HTTPHeaders()
             extra.add(name: "Allow", value: "GET")
-            send(.methodNotAllowed, Array("method not allowed; the dashboard is read-only: use GET\n".utf8), type: "text/plain; charset=utf-8", head, context,
-                 extra: extra)
+            send(
+                .methodNotAllowed, Array("method not allowed; the dashboard is read-only: use GET\n".utf8),
+                type: "text/plain; charset=utf-8", head, context,
+                extra: extra)
         case .notFound:
             send(.notFound, Array("not found; the dashboard is at /\n".utf8), type: "text/plain; charset=utf-8", head, context)
         }
@@ -106,8 +114,10 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             },
             isWritable: { channel.isWritable })
         guard shared.streams.count < DashboardStreams.maxClients else {
-            send(.serviceUnavailable, Array("too many open streams (at most \(DashboardStreams.maxClients))\n".utf8), type: "text/plain; charset=utf-8", head,
-                 context)
+            send(
+                .serviceUnavailable, Array("too many open streams (at most \(DashboardStreams.maxClients))\n".utf8),
+                type: "text/plain; charset=utf-8", head,
+                context)
             return
         }
         count(.ok)
@@ -146,7 +156,9 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         var h = HTTPHeaders()
         h.add(
             name: "Content-Security-Policy",
-            value: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+            value:
+                "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
         h.add(name: "X-Content-Type-Options", value: "nosniff")
         h.add(name: "X-Frame-Options", value: "DENY")
         h.add(name: "Referrer-Policy", value: "no-referrer")
@@ -159,7 +171,9 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func json(_ object: [String: String]) -> [UInt8] {
-        let members = object.sorted { $0.key < $1.key }.map { JSONValue.string($0.key).jsonText + ":" + JSONValue.string($0.value).jsonText }
+        let members = object.sorted { $0.key < $1.key }.map {
+            JSONValue.string($0.key).jsonText + ":" + JSONValue.string($0.value).jsonText
+        }
         return Array(("{" + members.joined(separator: ",") + "}").utf8)
     }
 

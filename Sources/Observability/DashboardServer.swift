@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The watchdog's live status page (docs/watchdog.md, "Dashboard"): an HTTP/1.1 server of the same
 /// kind as `/metrics` (SwiftNIO, one event-loop thread of its own, never the reactor), serving the
@@ -46,7 +47,8 @@ public final class DashboardServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let streams = DashboardStreams(eventLoop: loop, feed: feed, registry: registry)
-        let shared = DashboardHTTPHandler.Shared(feed: feed, streams: streams, token: token, registry: registry, pid: pid, hostname: Self.hostname(), staleAfterSeconds: 5)
+        let shared = DashboardHTTPHandler.Shared(
+            feed: feed, streams: streams, token: token, registry: registry, pid: pid, hostname: Self.hostname(), staleAfterSeconds: 5)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -76,7 +78,9 @@ public final class DashboardServer: Sendable {
 
     static func hostname() -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
-        guard buffer.withUnsafeMutableBytes({ gethostname($0.baseAddress!.assumingMemoryBound(to: CChar.self), 255) }) == 0 else { return "" }
+        guard buffer.withUnsafeMutableBytes({ gethostname($0.baseAddress!.assumingMemoryBound(to: CChar.self), 255) }) == 0 else {
+            return ""
+        }
         return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }
 

@@ -1,8 +1,9 @@
+import CSystemd
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemd
-import Platform
 
 /// Where a process's log lines go, decided once at start from its environment.
 ///

@@ -37,7 +37,8 @@ extension MetricName {
         "robot_events_emitted_total", "Events the worker journaled, by event type (heartbeats included).")
     public static let journalBytes = MetricName("robot_journal_bytes", "Size of the market's event journal (events.ndjson).")
     public static let journalFsyncSeconds = MetricName(
-        "robot_journal_fsync_seconds", "Time of each journal fdatasync that completed (returned success); the count is syncs done, not events.")
+        "robot_journal_fsync_seconds",
+        "Time of each journal fdatasync that completed (returned success); the count is syncs done, not events.")
     public static let journalWriteFailures = MetricName(
         "robot_journal_write_failures_total", "Journal appends that failed (the event was not emitted).")
     public static let unackedEvents = MetricName(
@@ -53,16 +54,19 @@ extension MetricName {
     public static let workerIdentityPass = MetricName(
         "robot_worker_identity_pass", "1 when the worker's last identity invariants check passed.")
     public static let ordersRefused = MetricName(
-        "robot_orders_refused_total", "New SIM orders the order gate refused, by reason: IDENTITY_VIOLATION, FENCE_UNCONFIRMED, FENCE_REGRESSION.")
+        "robot_orders_refused_total",
+        "New SIM orders the order gate refused, by reason: IDENTITY_VIOLATION, FENCE_UNCONFIRMED, FENCE_REGRESSION.")
     public static let workerOrderGateRefusals = MetricName(
         "robot_worker_order_gate_refusals", "Refusals in force in the worker's order gate, one per refused stream (0: the gate is open).")
     public static let workerFenceRaises = MetricName(
-        "robot_worker_fence_raises_total", "Times the worker raised its fence above the market's high-water mark (the lock folder lost its fences).")
+        "robot_worker_fence_raises_total",
+        "Times the worker raised its fence above the market's high-water mark (the lock folder lost its fences).")
     public static let workerFeedConnected = MetricName(
         "robot_worker_feed_connected", "1 while the worker's market-data feed is connected.")
     public static let workerWatchdogUnreachable = MetricName(
         "robot_worker_watchdog_unreachable",
-        "1 while the watchdog has not answered for longer than safety.unobserved_seconds (the worker holds OBSERVE_ONLY, WATCHDOG_UNREACHABLE).")
+        "1 while the watchdog has not answered for longer than safety.unobserved_seconds (the worker holds OBSERVE_ONLY, WATCHDOG_UNREACHABLE)."
+    )
     public static let workerLastHeartbeat = MetricName(
         "robot_worker_last_heartbeat_timestamp_seconds", "When the worker journaled its last HEARTBEAT, in Unix seconds.")
 
@@ -123,7 +127,8 @@ extension MetricName {
         "robot_dashboard_stream_clients", "Browsers (or other clients) holding the dashboard's event stream open.")
     public static let dashboardUpdatesDropped = MetricName(
         "robot_dashboard_updates_dropped_total",
-        "Status updates not sent to a stream client because its connection was not writable (a slow or stalled browser); it gets the latest one once it drains.")
+        "Status updates not sent to a stream client because its connection was not writable (a slow or stalled browser); it gets the latest one once it drains."
+    )
     public static let dashboardRequests = MetricName(
         "robot_dashboard_requests_total", "Dashboard HTTP requests, by answer status code.")
 }

@@ -1,7 +1,8 @@
+import Prometheus
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Prometheus
 
 /// `robot_process_resident_memory_bytes` and `robot_process_start_time_seconds` for the calling
 /// process, registered in `registry`.

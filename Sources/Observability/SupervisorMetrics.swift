@@ -39,7 +39,9 @@ public final class SupervisorMetrics: Sendable {
 
     /// The market's current state (a `SupervisionState` raw value): 1 for it, 0 for the others.
     public func state(market: String, _ current: String) {
-        for state in Self.states { registry.gauge(.supervisorWorkerState, Self.labels(market, ("state", state))).set(to: state == current ? 1 : 0) }
+        for state in Self.states {
+            registry.gauge(.supervisorWorkerState, Self.labels(market, ("state", state))).set(to: state == current ? 1 : 0)
+        }
         registry.gauge(.supervisorWorkerUp, Self.labels(market)).set(to: current == "RUNNING" ? 1 : 0)
     }
 

@@ -42,14 +42,18 @@ public final class WatchdogMetrics: Sendable {
         registry.counter(.eventsRejected, [("reason", reason), ("market", market)]).increment(by: count)
     }
 
-    public func duplicate(market: String, count: Int64 = 1) { registry.counter(.eventDuplicates, [("market", market)]).increment(by: count) }
+    public func duplicate(market: String, count: Int64 = 1) {
+        registry.counter(.eventDuplicates, [("market", market)]).increment(by: count)
+    }
 
     /// `missing` events were skipped in a run's sequence.
     public func gap(market: String, missing: Int = 1) {
         registry.counter(.eventGaps, [("market", market)]).increment(by: Int64(missing))
     }
 
-    public func staleFence(market: String, count: Int64 = 1) { registry.counter(.staleFenceEvents, [("market", market)]).increment(by: count) }
+    public func staleFence(market: String, count: Int64 = 1) {
+        registry.counter(.staleFenceEvents, [("market", market)]).increment(by: count)
+    }
 
     public func heartbeat(market: String, state: HeartbeatState) {
         registry.gauge(.heartbeatState, [("market", market)]).set(to: Double(state.rawValue))
@@ -61,7 +65,9 @@ public final class WatchdogMetrics: Sendable {
     }
 
     /// Refusals in force in the market's order gate.
-    public func ordersRefused(market: String, _ count: Int) { registry.gauge(.ordersRefusedNow, [("market", market)]).set(to: Double(count)) }
+    public func ordersRefused(market: String, _ count: Int) {
+        registry.gauge(.ordersRefusedNow, [("market", market)]).set(to: Double(count))
+    }
 
     public func identity(market: String, pass: Bool) { registry.gauge(.identityPass, [("market", market)]).set(to: pass ? 1 : 0) }
 

@@ -1,5 +1,5 @@
-import Wire
 import Prometheus
+import Wire
 
 /// The metrics of one `robot-worker` (docs/METRICS.md, "robot-worker"), all labelled with its
 /// canonical `market`.

@@ -12,7 +12,9 @@ public struct ConfigOptions: ParsableArguments {
             valueName: "file"))
     public var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("The folder relative paths resolve against (default: $ROBOT_HOME, else the current folder).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The folder relative paths resolve against (default: $ROBOT_HOME, else the current folder).", valueName: "dir"))
     public var home: String?
 
     public init() {}

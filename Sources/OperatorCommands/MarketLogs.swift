@@ -1,8 +1,9 @@
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import RobotConfig
-import Wire
 
 /// `supervisor logs MARKET [-n N] [-f] [--json]`: a market's journal (`<state_dir>/MARKET/events.ndjson`,
 /// every event its workers wrote) in a readable form, one `EventText` line per event; `--json` the
@@ -30,7 +31,10 @@ public enum MarketLogs {
         } catch { return .unknownMarket("\(error)") }
         let path = config.paths.stateDir + "/" + canonical + "/events.ndjson"
         var reader = Reader(path: path)
-        guard reader.open() else { return .noJournal("\(canonical) has no journal at \(path) (\(String(cString: strerror(errno)))); configuration: \(config.source)") }
+        guard reader.open() else {
+            return .noJournal(
+                "\(canonical) has no journal at \(path) (\(String(cString: strerror(errno)))); configuration: \(config.source)")
+        }
         var first = reader.readLines()
         if let lines { first = Array(first.suffix(max(0, lines))) }
         emit(first, json: json)
@@ -62,7 +66,10 @@ public enum MarketLogs {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 { if errno == EINTR { continue }; exit(0) }  // the reader went away
+            if n < 0 {
+                if errno == EINTR { continue }
+                exit(0)
+            } // the reader went away
             offset += n
         }
     }
@@ -102,7 +109,10 @@ public enum MarketLogs {
             var lines: [[UInt8]] = []
             while true {
                 let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-                if n < 0 { if errno == EINTR { continue }; break }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
                 if n == 0 { break }
                 offset += off_t(n)
                 for byte in chunk[0..<n] {

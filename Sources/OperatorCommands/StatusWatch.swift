@@ -37,7 +37,10 @@ public enum StatusWatch {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 { if errno == EINTR { continue }; exit(0) }  // the reader went away
+            if n < 0 {
+                if errno == EINTR { continue }
+                exit(0)
+            } // the reader went away
             offset += n
         }
     }

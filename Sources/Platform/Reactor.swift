@@ -1,7 +1,8 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
 
 /// A single-threaded event loop over epoll: file descriptors, timers and signals.
 ///

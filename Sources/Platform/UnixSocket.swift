@@ -1,7 +1,8 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
 
 /// Unix-domain stream sockets: listen, connect, accept, peer credentials. Every descriptor is
 /// close-on-exec; `listen`/`accept`/`connect(nonBlocking: true)` return non-blocking ones.

@@ -1,8 +1,9 @@
+import Platform
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
 
 /// Finds, reads and validates the configuration.
 ///
@@ -53,7 +54,10 @@ public enum ConfigLoader {
         let dashboard = try DashboardSettings.parse(&top, home: home, metrics: metrics)
         let alerting = try AlertingSettings.parse(&top)
         try top.rejectUnknownKeys(
-            ["account", "instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics", "dashboard", "alerting"])
+            [
+                "account", "instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics",
+                "dashboard", "alerting",
+            ])
         return Configuration(
             source: source, home: home, account: account, instrumentMap: map, markets: markets, timings: timings, paths: paths,
             worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics, dashboard: dashboard,
@@ -85,7 +89,8 @@ public enum ConfigLoader {
         }
         // In key order, so the same file always names the same entry.
         for (key, target) in map.sorted(by: { $0.key < $1.key }) where map[target] != nil {
-            throw reader.error(key, .string(target), "\(target) is itself mapped to \(map[target]!); map \(key) to the canonical instrument")
+            throw reader.error(
+                key, .string(target), "\(target) is itself mapped to \(map[target]!); map \(key) to the canonical instrument")
         }
         return InstrumentMap(map)
     }
@@ -96,10 +101,12 @@ public enum ConfigLoader {
         for (name, value) in reader.members() {
             _ = reader.optional(name)
             guard Identifier.isValidMarket(name) else {
-                throw reader.error(name, nil, "\"\(name)\" is not a canonical instrument: expected 1 to 16 of A-Z, 0-9, '_', starting with a letter")
+                throw reader.error(
+                    name, nil, "\"\(name)\" is not a canonical instrument: expected 1 to 16 of A-Z, 0-9, '_', starting with a letter")
             }
             if let canonical = map.executionToCanonical[name] {
-                throw reader.error(name, nil, "\(name) is an execution instrument of \(canonical) (instrument_map); configure the market as \(canonical)")
+                throw reader.error(
+                    name, nil, "\(name) is an execution instrument of \(canonical) (instrument_map); configure the market as \(canonical)")
             }
             guard case .object(let o) = value else { throw reader.error(name, value, "expected an object") }
             var m = ConfigReader(file: reader.file, path: reader.keyPath(name), object: o)
@@ -154,7 +161,9 @@ public enum ConfigLoader {
                 "heartbeat_lost_seconds", found,
                 "expected more than heartbeat_interval_seconds x heartbeat_late_intervals (\(ConfigReader.format(late)))")
         }
-        try t.rejectUnknownKeys(["heartbeat_interval_seconds", "invariants_interval_seconds", "heartbeat_late_intervals", "heartbeat_lost_seconds"])
+        try t.rejectUnknownKeys([
+            "heartbeat_interval_seconds", "invariants_interval_seconds", "heartbeat_late_intervals", "heartbeat_lost_seconds",
+        ])
         return timings
     }
 
@@ -172,7 +181,7 @@ public enum ConfigLoader {
             allowNetworkLockDir: try p.optionalBool("allow_network_lock_dir", default: false))
         // Every socket under it must fit a Unix socket address; the longest name it can hold is a
         // worker's control socket for a 16-letter market (`worker-<market>.sock`).
-        let longestMarket = CanonicalMarket(String(repeating: "M", count: 16))!  // valid: 16 letters
+        let longestMarket = CanonicalMarket(String(repeating: "M", count: 16))! // valid: 16 letters
         let longestName = paths.workerSocket(longestMarket).utf8.count - paths.socketDir.utf8.count
         if paths.socketDir.utf8.count + longestName > UnixSocket.maxPathBytes {
             throw p.error(
@@ -213,7 +222,10 @@ public enum ConfigLoader {
         var parts: [Substring] = []
         for c in path.split(separator: "/", omittingEmptySubsequences: true) {
             if c == "." { continue }
-            if c == "..", !parts.isEmpty, parts.last != ".." { parts.removeLast(); continue }
+            if c == "..", !parts.isEmpty, parts.last != ".." {
+                parts.removeLast()
+                continue
+            }
             parts.append(c)
         }
         return "/" + parts.joined(separator: "/")
@@ -235,7 +247,9 @@ public enum ConfigLoader {
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
-            if out.count > 16 << 20 { throw ConfigError(file: name, key: "", value: nil, expected: "larger than 16 MiB; is this the configuration?") }
+            if out.count > 16 << 20 {
+                throw ConfigError(file: name, key: "", value: nil, expected: "larger than 16 MiB; is this the configuration?")
+            }
         }
         return out
     }
@@ -243,9 +257,15 @@ public enum ConfigLoader {
     /// Turns "at byte N" of a parse error into "line L, column C".
     private static func describe(_ error: LineError, in bytes: [UInt8]) -> String {
         guard let offset = error.offset else { return error.detail }
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for b in bytes.prefix(offset) {
-            if b == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }
+            if b == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
         }
         let what = error.detail.split(separator: " at byte ").first.map(String.init) ?? error.detail
         return "\(what) at line \(line), column \(column)"

@@ -1,7 +1,8 @@
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Wire
 
 /// The `dashboard` section: the watchdog's live status page (docs/CONFIG.md, docs/watchdog.md).
 ///
@@ -42,18 +43,24 @@ public struct DashboardSettings: Sendable, Equatable {
             throw r.error("host", .string(s.host), "expected an IP address to listen on (127.0.0.1, ::1, 0.0.0.0, an address of this host)")
         }
         s.port = try r.integer("port", default: s.port, in: 1...65535)
-        let taken = [("watchdog", metrics.watchdogPort), ("supervisor", metrics.supervisorPort)] + metrics.workerPorts.map { ("\($0.key) worker", $0.value) }
+        let taken =
+            [("watchdog", metrics.watchdogPort), ("supervisor", metrics.supervisorPort)]
+            + metrics.workerPorts.map { ("\($0.key) worker", $0.value) }
         if let clash = taken.first(where: { $0.1 == s.port }) {
-            throw r.error("port", .int(Int64(s.port)), "port \(s.port) is already the \(clash.0)'s metrics port; give the dashboard its own port")
+            throw r.error(
+                "port", .int(Int64(s.port)), "port \(s.port) is already the \(clash.0)'s metrics port; give the dashboard its own port")
         }
         if let v = r.optional("token_file") {
-            guard case .string(let raw) = v, !raw.isEmpty, !raw.utf8.contains(0) else { throw r.error("token_file", v, "expected a file path") }
+            guard case .string(let raw) = v, !raw.isEmpty, !raw.utf8.contains(0) else {
+                throw r.error("token_file", v, "expected a file path")
+            }
             s.tokenFile = ConfigLoader.normalize(raw.hasPrefix("/") ? raw : home + "/" + raw)
         }
         if !MetricsSettings.isLoopback(s.host), s.tokenFile == nil {
             throw r.error(
                 "host", .string(s.host),
-                "a non-loopback address needs \"token_file\" (a file of mode 0600 holding the bearer token): the page is never served beyond this host without one")
+                "a non-loopback address needs \"token_file\" (a file of mode 0600 holding the bearer token): the page is never served beyond this host without one"
+            )
         }
         try r.rejectUnknownKeys(keys)
         return s
@@ -84,7 +91,8 @@ public struct DashboardSettings: Sendable, Equatable {
         let mode = st.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw refuse(
-                "the token file is mode 0\(String(mode, radix: 8)): its group or others may read it; chmod 600 it (only the watchdog's user may read the token)")
+                "the token file is mode 0\(String(mode, radix: 8)): its group or others may read it; chmod 600 it (only the watchdog's user may read the token)"
+            )
         }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)

@@ -4,55 +4,55 @@
 public enum DefaultConfiguration {
     public static let name = "<embedded default configuration>"
     public static let text = #"""
-{
-  "account": "default",
-  "instrument_map": {
-    "MES": "ES",
-    "MNQ": "NQ",
-    "MYM": "YM",
-    "M2K": "RTY",
-    "MCL": "CL",
-    "MGC": "GC"
-  },
-  "markets": {
-    "ES": {
-      "execution": "MES",
-      "streams": {
-        "ES1": { "instrument": "ES" },
-        "ES2": { "instrument": "ES" }
-      }
-    },
-    "NQ": {
-      "execution": "MNQ",
-      "streams": {
-        "NQ1": { "instrument": "NQ" },
-        "NQ2": { "instrument": "NQ" }
-      }
-    },
-    "CL": {
-      "execution": "MCL",
-      "streams": {
-        "CL1": { "instrument": "CL" }
-      }
-    }
-  },
-  "timings": {
-    "heartbeat_interval_seconds": 30,
-    "invariants_interval_seconds": 60,
-    "heartbeat_late_intervals": 2,
-    "heartbeat_lost_seconds": 120
-  },
-  "paths": {
-    "lock_dir": "runtime_locks",
-    "state_dir": "state",
-    "socket_dir": "run"
-  },
-  "dashboard": {
-    "enabled": true,
-    "host": "127.0.0.1",
-    "port": 9480
-  }
-}
+        {
+          "account": "default",
+          "instrument_map": {
+            "MES": "ES",
+            "MNQ": "NQ",
+            "MYM": "YM",
+            "M2K": "RTY",
+            "MCL": "CL",
+            "MGC": "GC"
+          },
+          "markets": {
+            "ES": {
+              "execution": "MES",
+              "streams": {
+                "ES1": { "instrument": "ES" },
+                "ES2": { "instrument": "ES" }
+              }
+            },
+            "NQ": {
+              "execution": "MNQ",
+              "streams": {
+                "NQ1": { "instrument": "NQ" },
+                "NQ2": { "instrument": "NQ" }
+              }
+            },
+            "CL": {
+              "execution": "MCL",
+              "streams": {
+                "CL1": { "instrument": "CL" }
+              }
+            }
+          },
+          "timings": {
+            "heartbeat_interval_seconds": 30,
+            "invariants_interval_seconds": 60,
+            "heartbeat_late_intervals": 2,
+            "heartbeat_lost_seconds": 120
+          },
+          "paths": {
+            "lock_dir": "runtime_locks",
+            "state_dir": "state",
+            "socket_dir": "run"
+          },
+          "dashboard": {
+            "enabled": true,
+            "host": "127.0.0.1",
+            "port": 9480
+          }
+        }
 
-"""#
+        """#
 }

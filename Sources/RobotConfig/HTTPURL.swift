@@ -31,8 +31,10 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     /// Why `text` is not a plain HTTP address, or the address.
     public static func parse(_ text: String) -> Result<HTTPURL, ParseError> {
         if text.hasPrefix("https://") {
-            return .failure(ParseError(
-                "https is not supported: the watchdog posts plain HTTP; put a TLS-terminating proxy on this host and give its http:// address"))
+            return .failure(
+                ParseError(
+                    "https is not supported: the watchdog posts plain HTTP; put a TLS-terminating proxy on this host and give its http:// address"
+                ))
         }
         guard text.hasPrefix("http://") else { return .failure(ParseError("expected an http:// address")) }
         let rest = text.dropFirst("http://".count)

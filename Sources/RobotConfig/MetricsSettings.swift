@@ -1,4 +1,3 @@
-
 /// The `metrics` section: where each process serves Prometheus `/metrics` (docs/CONFIG.md,
 /// docs/METRICS.md). Absent, or a process without a port: that process serves no metrics.
 ///
@@ -47,7 +46,8 @@ public struct MetricsSettings: Sendable, Equatable {
             for (market, _) in w.members().sorted(by: { $0.key < $1.key }) {
                 guard markets[market] != nil else {
                     throw w.error(
-                        market, nil, "\(market) is not a configured market; expected one of: " + markets.keys.sorted().joined(separator: ", "))
+                        market, nil,
+                        "\(market) is not a configured market; expected one of: " + markets.keys.sorted().joined(separator: ", "))
                 }
                 s.workerPorts[market] = try port(&w, market, "\(market) worker")
             }

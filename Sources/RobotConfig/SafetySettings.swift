@@ -62,7 +62,8 @@ public struct SafetySettings: Sendable, Equatable {
         if s.marketDataStalledSeconds < s.marketDataStaleSeconds {
             throw r.error(
                 "market_data_stalled_seconds", .double(s.marketDataStalledSeconds),
-                "expected at least market_data_stale_seconds (\(ConfigReader.format(s.marketDataStaleSeconds))): a feed is unhealthy before it trips the fail-safe")
+                "expected at least market_data_stale_seconds (\(ConfigReader.format(s.marketDataStaleSeconds))): a feed is unhealthy before it trips the fail-safe"
+            )
         }
         s.unobservedSeconds = try r.number("unobserved_seconds", default: max(heartbeatLost, 2 * s.healthIntervalSeconds), in: 0.01...long)
         if let v = r.optional("trade_without_watchdog") {
@@ -82,6 +83,7 @@ public struct SafetySettings: Sendable, Equatable {
         throw r.error(
             "unobserved_seconds", .double(s.unobservedSeconds),
             "expected at least twice health_interval_seconds (\(ConfigReader.format(2 * s.healthIntervalSeconds))): "
-                + "the watchdog answers the HEALTH_STATUS events of a quiet worker, so a shorter limit would report a live watchdog unreachable")
+                + "the watchdog answers the HEALTH_STATUS events of a quiet worker, so a shorter limit would report a live watchdog unreachable"
+        )
     }
 }

@@ -1,4 +1,3 @@
-
 /// The `supervisor` section of the configuration (docs/CONFIG.md, docs/supervisor.md). Every key is
 /// optional; the defaults are the documented ones. Times are in seconds.
 public struct SupervisorSettings: Sendable, Equatable {

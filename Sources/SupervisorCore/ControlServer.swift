@@ -1,9 +1,10 @@
+import Platform
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
-import RobotConfig
 
 /// What the control server sees of the supervisor and may ask of it: nothing more. The supervisor
 /// carries out every change; the server only parses, checks permission, waits and answers.
@@ -113,13 +114,21 @@ final class ControlServer {
         guard let supervisor else { return }
         let fd = connection.fd
         guard let request = try? WireCoding.decode(ControlRequest.self, from: line) else {
-            answer(fd, refusal(.invalidRequest, "not a request; expected {\"v\":1,\"command\":\"status|start|stop|restart|reload\",\"market\":\"ES\"}"))
+            answer(
+                fd,
+                refusal(
+                    .invalidRequest, "not a request; expected {\"v\":1,\"command\":\"status|start|stop|restart|reload\",\"market\":\"ES\"}")
+            )
             return
         }
         if request.command.changesState {
             guard let peer = connection.peer, peer.uid == 0 || peer.uid == selfUid else {
                 let who = connection.peer.map { "uid \($0.uid)" } ?? "a peer of unknown uid"
-                answer(fd, refusal(.notPermitted, "permission denied: \(who) may only ask for status (\(request.command.rawValue) needs root or uid \(selfUid))"))
+                answer(
+                    fd,
+                    refusal(
+                        .notPermitted,
+                        "permission denied: \(who) may only ask for status (\(request.command.rawValue) needs root or uid \(selfUid))"))
                 return
             }
             if supervisor.isShuttingDown {
@@ -145,14 +154,20 @@ final class ControlServer {
             }
             guard let slot = supervisor.machine(of: market), !slot.removing else {
                 let via = market == symbol.uppercased() ? "" : " (canonical \(market))"
-                answer(fd, refusal(.unknownMarket, "unknown market \(symbol.uppercased())\(via); configured: \(config.marketNames.joined(separator: ", "))"))
+                answer(
+                    fd,
+                    refusal(
+                        .unknownMarket,
+                        "unknown market \(symbol.uppercased())\(via); configured: \(config.marketNames.joined(separator: ", "))"))
                 return
             }
             change(request.command, market: market, pidBefore: slot.machine.pid, supervisor, fd: fd)
         }
     }
 
-    private func change(_ command: ControlRequest.Command, market: String, pidBefore before: Int32?, _ supervisor: any ControlledSupervisor, fd: Int32) {
+    private func change(
+        _ command: ControlRequest.Command, market: String, pidBefore before: Int32?, _ supervisor: any ControlledSupervisor, fd: Int32
+    ) {
         let s = supervisor.configuration.supervisor
         supervisor.operatorAsked(command, market: market)
         switch command {
@@ -179,7 +194,9 @@ final class ControlServer {
         guard let m = supervisor?.machine(of: market)?.machine else { return (false, "\(market) is no longer configured") }
         if m.state == want, old == nil || m.pid != old {
             let pid = m.pid.map { " (pid \($0))" } ?? ""
-            let stays = want == .stopped && supervisor?.stoppedByOperatorSince(market) != nil ? " (stays stopped, across supervisor restarts too, until started)" : ""
+            let stays =
+                want == .stopped && supervisor?.stoppedByOperatorSince(market) != nil
+                ? " (stays stopped, across supervisor restarts too, until started)" : ""
             return (true, "\(market): \(want.rawValue)\(pid)\(stays)")
         }
         switch m.state {
@@ -261,8 +278,11 @@ final class ControlServer {
 
     /// Why a control request was refused; counted by reason (`rejected` in every response).
     enum RefusalReason: String {
-        case invalidRequest = "invalid_request", lineTooLong = "line_too_long", notPermitted = "not_permitted"
-        case unknownMarket = "unknown_market", shuttingDown = "shutting_down"
+        case invalidRequest = "invalid_request"
+        case lineTooLong = "line_too_long"
+        case notPermitted = "not_permitted"
+        case unknownMarket = "unknown_market"
+        case shuttingDown = "shutting_down"
     }
 
     private func refusal(_ reason: RefusalReason, _ message: String) -> ControlResponse {
@@ -286,7 +306,8 @@ final class ControlServer {
             rows = r
         }
         return ControlResponse(
-            ok: ok, failure: failure, reason: reason, message: message, markets: rows, supervisorPid: selfPid, ready: supervisor?.isReady ?? false,
+            ok: ok, failure: failure, reason: reason, message: message, markets: rows, supervisorPid: selfPid,
+            ready: supervisor?.isReady ?? false,
             unknownNotifyDatagrams: supervisor?.unknownNotifyDatagrams ?? 0, rejected: rejectedRequests)
     }
 

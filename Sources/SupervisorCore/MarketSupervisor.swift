@@ -116,7 +116,9 @@ public struct MarketSupervisor {
     public mutating func spawnFailed(_ detail: String, now: Double) -> [SupervisorAction] {
         pid = nil
         startedAt = now
-        return failed(.spawnFailed(detail), now: now, uptime: 0, served: 0, head: "\(market) \(WorkerExit.spawnFailed(detail).description)", reason: nil)
+        return failed(
+            .spawnFailed(detail), now: now, uptime: 0, served: 0, head: "\(market) \(WorkerExit.spawnFailed(detail).description)",
+            reason: nil)
     }
 
     /// A datagram from the worker's pid on the notify socket.
@@ -192,7 +194,8 @@ public struct MarketSupervisor {
             killDeadline = now + settings.stopTimeout
             return [
                 .signalGroup(SIGTERM),
-                .log("\(market) pid \(pid): stopping (SIGTERM to its process group, SIGKILL in \(SecondsText.format(settings.stopTimeout)))"),
+                .log(
+                    "\(market) pid \(pid): stopping (SIGTERM to its process group, SIGKILL in \(SecondsText.format(settings.stopTimeout)))"),
             ]
         case .stopping:
             stopIntent = .stop

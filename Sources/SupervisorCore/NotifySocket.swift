@@ -1,8 +1,9 @@
+import CShim
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
-import Platform
 
 /// The receiving end of sd_notify: a datagram socket with SO_PASSCRED, so each datagram carries the
 /// sender's pid (SCM_CREDENTIALS) and the supervisor knows which worker sent it.

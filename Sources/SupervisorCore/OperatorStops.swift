@@ -1,7 +1,8 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
 
 /// The markets an operator stopped, remembered across supervisor restarts until an operator starts
 /// them again (like s6's `down` file): one small file per market, `<state_dir>/supervisor/stopped/<MARKET>`,

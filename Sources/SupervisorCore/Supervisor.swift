@@ -1,12 +1,13 @@
+import Logging
+import Observability
+import Platform
+import ProcessShell
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
-import Logging
-import Observability
-import ProcessShell
-import RobotConfig
 
 /// `supervisor run`: one worker per configured market, restarted by the `MarketSupervisor` state
 /// machines, controlled over the control socket (`ControlServer`), reporting to systemd through
@@ -92,7 +93,9 @@ public final class Supervisor {
         for market in config.marketNames {
             let slot = makeSlot(market, settings: config.supervisor)
             if let since = stoppedByOperator[market] {
-                log.note("\(market): stays stopped, stopped by an operator since \(since) (supervisor start \(market) runs it)", market: market, event: "MARKET_STAYS_STOPPED")
+                log.note(
+                    "\(market): stays stopped, stopped by an operator since \(since) (supervisor start \(market) runs it)", market: market,
+                    event: "MARKET_STAYS_STOPPED")
                 continue
             }
             apply(market, slot.machine.start(now: now(), byOperator: false))
@@ -271,7 +274,8 @@ public final class Supervisor {
         }
         if fresh.paths.socketDir != config.paths.socketDir {
             log.note(
-                "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts", event: "RELOADED",
+                "\(who): paths.socket_dir changed to \(fresh.paths.socketDir); it takes effect when the supervisor restarts",
+                event: "RELOADED",
                 .warning)
         }
         let kept = Set(slots.filter { !$0.value.removing }.keys)
@@ -299,7 +303,9 @@ public final class Supervisor {
             }
             if let since = operatorStops.load([market])[market] {
                 stoppedByOperator[market] = since
-                log.note("\(market): added, but stays stopped: stopped by an operator since \(since)", market: market, event: "MARKET_STAYS_STOPPED")
+                log.note(
+                    "\(market): added, but stays stopped: stopped by an operator since \(since)", market: market,
+                    event: "MARKET_STAYS_STOPPED")
                 continue
             }
             apply(market, slot.machine.start(now: now(), byOperator: false))
@@ -334,7 +340,6 @@ public final class Supervisor {
         if !others.isEmpty { text += "; " + others.joined(separator: ", ") }
         return text
     }
-
 
     // MARK: helpers
 

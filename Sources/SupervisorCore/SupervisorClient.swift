@@ -1,8 +1,9 @@
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Wire
-import RobotConfig
 
 /// The operator commands (`supervisor status|start|stop|restart|reload`): one request on the
 /// control socket, one answer, printed; the exit status says how it went (`SupervisorExitStatus`).
@@ -24,7 +25,9 @@ public enum SupervisorClient {
 
     /// What `status` prints (stdout text, stderr line) and its exit status; `status --watch` shows
     /// one of these every round.
-    public static func statusAnswer(markets names: [String], json: Bool, options: SupervisorOptions) -> (text: String?, error: String?, status: SupervisorExitStatus) {
+    public static func statusAnswer(markets names: [String], json: Bool, options: SupervisorOptions) -> (
+        text: String?, error: String?, status: SupervisorExitStatus
+    ) {
         switch exchange(ControlRequest(command: .status), options: options) {
         case .failure(let failure):
             return (nil, failure.message, failure.status)
@@ -36,8 +39,10 @@ public enum SupervisorClient {
             }
             var shown = response
             shown.markets = all.filter { selected.contains($0.key) }
-            let text = json
-                ? (names.isEmpty ? String(decoding: line, as: UTF8.self) : String(decoding: WireCoding.line(shown).dropLast(), as: UTF8.self))
+            let text =
+                json
+                ? (names.isEmpty
+                    ? String(decoding: line, as: UTF8.self) : String(decoding: WireCoding.line(shown).dropLast(), as: UTF8.self))
                 : table(shown, configSource: config.source)
             return (text, nil, !selected.isEmpty && selected.allSatisfy({ all[$0]?.state == .running }) ? .ok : .notAllRunning)
         }
@@ -45,7 +50,9 @@ public enum SupervisorClient {
 
     /// `supervisor start|stop|restart MARKET...|all` and `reload`: one request per market, in the
     /// order given (`all`: the supervisor's markets, sorted); the worst exit status of them.
-    public static func change(_ command: ControlRequest.Command, markets names: [String], json: Bool, options: SupervisorOptions) -> SupervisorExitStatus {
+    public static func change(_ command: ControlRequest.Command, markets names: [String], json: Bool, options: SupervisorOptions)
+        -> SupervisorExitStatus
+    {
         var targets: [String?] = command == .reload ? [nil] : names
         if command != .reload, names.count == 1, names[0].lowercased() == "all" {
             switch exchange(ControlRequest(command: .status), options: options) {
@@ -61,7 +68,7 @@ public enum SupervisorClient {
             switch exchange(ControlRequest(command: command, market: target), options: options) {
             case .failure(let failure):
                 status = fail(failure.status, failure.message)
-                if failure.status != .refused { return status }  // not running, not permitted: the rest would fail alike
+                if failure.status != .refused { return status } // not running, not permitted: the rest would fail alike
             case .success(let (_, response, line)):
                 if json { print(String(decoding: line, as: UTF8.self)) }
                 if response.ok {
@@ -94,7 +101,9 @@ public enum SupervisorClient {
     }
 
     /// One request on the control socket and its answer (with the configuration that found it).
-    static func exchange(_ request: ControlRequest, options: SupervisorOptions) -> Result<(Configuration, ControlResponse, [UInt8]), Failure> {
+    static func exchange(_ request: ControlRequest, options: SupervisorOptions) -> Result<
+        (Configuration, ControlResponse, [UInt8]), Failure
+    > {
         let config: Configuration
         do {
             config = try options.load()
@@ -105,11 +114,17 @@ public enum SupervisorClient {
         let client: LineClient
         do { client = try LineClient(path: path) } catch {
             if error.code == EACCES {
-                return .failure(Failure(status: .notPermitted, message: "\(path): permission denied (the socket is mode 0660: run as root, the supervisor's user or its group)"))
+                return .failure(
+                    Failure(
+                        status: .notPermitted,
+                        message: "\(path): permission denied (the socket is mode 0660: run as root, the supervisor's user or its group)"))
             }
-            return .failure(Failure(
-                status: .notRunning,
-                message: "the supervisor is not running: nothing serves \(path) (\(String(cString: strerror(error.code)))); configuration: \(config.source)"))
+            return .failure(
+                Failure(
+                    status: .notRunning,
+                    message:
+                        "the supervisor is not running: nothing serves \(path) (\(String(cString: strerror(error.code)))); configuration: \(config.source)"
+                ))
         }
         // Long enough for a stop and a start with SIGKILLs, the server answers first with a timeout.
         let s = config.supervisor
@@ -122,7 +137,10 @@ public enum SupervisorClient {
             return .failure(Failure(status: .osError, message: "\(path): \(error)"))
         }
         guard let response = try? WireCoding.decode(ControlResponse.self, from: line) else {
-            return .failure(Failure(status: .osError, message: "\(path): an answer that is not a supervisor response: \(String(decoding: line.prefix(200), as: UTF8.self))"))
+            return .failure(
+                Failure(
+                    status: .osError,
+                    message: "\(path): an answer that is not a supervisor response: \(String(decoding: line.prefix(200), as: UTF8.self))"))
         }
         return .success((config, response, line))
     }
@@ -135,7 +153,8 @@ public enum SupervisorClient {
         for name in markets.keys.sorted() {
             let m = markets[name]!
             let last = m.lastExit.map { e in
-                let status = e.signal.map { "signal \($0) (\(WorkerExit.signalName($0)))" } ?? e.status.map { "status \($0)" } ?? e.description
+                let status =
+                    e.signal.map { "signal \($0) (\(WorkerExit.signalName($0)))" } ?? e.status.map { "status \($0)" } ?? e.description
                 return "\(status) after \(SecondsText.format(e.afterSeconds)) at \(e.atUTC)" + (e.reason.map { " (\($0))" } ?? "")
             }
             let next = m.nextRestartInSeconds.map { "in \(SecondsText.format($0)) (\(m.nextRestartUTC ?? ""))" }
@@ -154,13 +173,17 @@ public enum SupervisorClient {
         }
         for name in markets.keys.sorted() {
             if let since = markets[name]?.stoppedByOperatorSinceUTC {
-                lines.append("\(name): stopped by operator, since \(since) (stays stopped across supervisor restarts; supervisor start \(name) runs it)")
+                lines.append(
+                    "\(name): stopped by operator, since \(since) (stays stopped across supervisor restarts; supervisor start \(name) runs it)"
+                )
             }
         }
         for name in markets.keys.sorted() { if let alert = markets[name]?.alert { lines.append("ALERT: " + alert) } }
         // A worker nobody watches (its STATUS= line says so: WorkerCore.WatchdogObservation).
         for name in markets.keys.sorted() {
-            if let status = markets[name]?.workerStatus, status.contains("WATCHDOG_UNREACHABLE") { lines.append("UNOBSERVED: \(name): " + status) }
+            if let status = markets[name]?.workerStatus, status.contains("WATCHDOG_UNREACHABLE") {
+                lines.append("UNOBSERVED: \(name): " + status)
+            }
         }
         return lines.joined(separator: "\n")
     }

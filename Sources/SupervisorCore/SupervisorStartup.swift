@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Platform
 import ProcessShell
 import RobotConfig
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `supervisor` was asked to run with.
 /// What `supervisor run` runs on: its configuration's location.
@@ -55,7 +56,8 @@ enum SupervisorStartup {
                 return .failure(
                     Failure(
                         .alreadyRunning,
-                        "another supervisor already serves \(paths.supervisorSocket) (it holds \(paths.supervisorSocket).lock); not starting a second one"))
+                        "another supervisor already serves \(paths.supervisorSocket) (it holds \(paths.supervisorSocket).lock); not starting a second one"
+                    ))
             }
             lock = taken
         } catch {
@@ -66,7 +68,8 @@ enum SupervisorStartup {
             controlFD = try UnixSocket.listen(path: paths.supervisorSocket, mode: 0o660)
         } catch {
             if error.code == EADDRINUSE {
-                return .failure(Failure(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one"))
+                return .failure(
+                    Failure(.alreadyRunning, "another supervisor already serves \(paths.supervisorSocket); not starting a second one"))
             }
             return .failure(Failure(.osError, "\(error)"))
         }
@@ -88,7 +91,7 @@ enum SupervisorStartup {
 extension Supervisor {
     /// Starts the supervisor and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: SupervisorOptions) -> SupervisorExitStatus {
-        let prepared = SupervisorStartup.prepare(options)  // first: it bootstraps logging
+        let prepared = SupervisorStartup.prepare(options) // first: it bootstraps logging
         return startLog.run(prepared) { Supervisor($0).serve() }
     }
 }

@@ -1,8 +1,9 @@
+import CShim
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
-import Platform
 
 /// One spawned worker: its pid (also its process group) and a pidfd the reactor watches, so its
 /// death is learned from the kernel at once, never by polling.

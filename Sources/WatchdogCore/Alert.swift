@@ -8,7 +8,11 @@
 /// `acknowledged`. Conditions that are incidents
 /// (`FENCE_REGRESSION`, `LOCK_HOLDER_CRASHED`, `SEQUENCE_GAP`, `CLOCK_STEP`) close when acknowledged.
 public struct Alert: Codable, Sendable, Equatable {
-    public enum Severity: String, Codable, Sendable { case critical = "CRITICAL", warning = "WARNING", info = "INFO" }
+    public enum Severity: String, Codable, Sendable {
+        case critical = "CRITICAL"
+        case warning = "WARNING"
+        case info = "INFO"
+    }
 
     public enum Condition: String, Codable, Sendable, CaseIterable {
         case identityViolation = "IDENTITY_VIOLATION"

@@ -23,14 +23,16 @@ enum AlertJournal {
                 + "action: \(a.recommendedAction)"
         case .resolved:
             let how = a.condition.closesOnAcknowledgement ? "closed by acknowledgement" : "resolved"
-            return "\(a.market): ALERT \(a.alertID) \(a.severity.rawValue) \(a.condition.rawValue) \(how) at \(a.resolvedAtUTC ?? "?"): \(a.title)"
+            return
+                "\(a.market): ALERT \(a.alertID) \(a.severity.rawValue) \(a.condition.rawValue) \(how) at \(a.resolvedAtUTC ?? "?"): \(a.title)"
         }
     }
 
     static func metadata(_ notice: AlertNotice) -> Logger.Metadata {
         let a = notice.alert
         return [
-            "market": "\(a.market)", "alert_id": "\(a.alertID)", "condition": "\(a.condition.rawValue)", "severity": "\(a.severity.rawValue)",
+            "market": "\(a.market)", "alert_id": "\(a.alertID)", "condition": "\(a.condition.rawValue)",
+            "severity": "\(a.severity.rawValue)",
             "event": "\(notice.status == .firing ? "ALERT_RAISED" : "ALERT_RESOLVED")",
         ]
     }

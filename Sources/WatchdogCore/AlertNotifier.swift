@@ -21,7 +21,9 @@ final class AlertNotifier {
     /// Starts the delivery threads.
     func start() {
         for w in workers { w.start() }
-        if !workers.isEmpty { Diagnostics.note("alerts go to the journal and \(workers.map { "\($0.sink.name) \($0.sink.target)" }.joined(separator: ", "))") }
+        if !workers.isEmpty {
+            Diagnostics.note("alerts go to the journal and \(workers.map { "\($0.sink.name) \($0.sink.target)" }.joined(separator: ", "))")
+        }
     }
 
     /// Call after every change of `state`; cheap when no alert was raised or closed.

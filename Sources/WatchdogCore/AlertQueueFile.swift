@@ -1,8 +1,9 @@
+import Foundation
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Platform
 
 /// A destination's alert queue on disk, `state_dir/watchdog/alert-queue-<sink>.json`, so notices
 /// not yet delivered survive a watchdog restart. Replaced atomically like the snapshot (temporary
@@ -41,15 +42,20 @@ struct AlertQueueFile: Sendable {
         }
         let aside = path + ".damaged"
         let moved = rename(path, aside) == 0
-        return ([], "\(path): the alert queue cannot be read (\(detail)); "
-            + (moved ? "moved to \(aside)," : "could not move it aside (\(SystemError("rename")))") + " starting with an empty queue")
+        return (
+            [],
+            "\(path): the alert queue cannot be read (\(detail)); "
+                + (moved ? "moved to \(aside)," : "could not move it aside (\(SystemError("rename")))") + " starting with an empty queue"
+        )
     }
 
     /// Writes `notices` durably.
     func save(_ notices: [AlertNotice]) throws(SystemError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(Document(sink: sink, notices: notices)) else { throw SystemError("encode \(path)", code: EINVAL) }
+        guard let data = try? encoder.encode(Document(sink: sink, notices: notices)) else {
+            throw SystemError("encode \(path)", code: EINVAL)
+        }
         try FileIO.replaceAtomically(path, Array(data))
     }
 }

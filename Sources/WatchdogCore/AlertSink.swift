@@ -1,8 +1,9 @@
+import Foundation
+import RobotConfig
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import RobotConfig
 
 /// A destination the watchdog pushes alert notices to, and the JSON it posts there.
 ///
@@ -61,7 +62,9 @@ enum AlertSink: Sendable, Equatable {
         case .alertmanager:
             data = try? encoder.encode(notices.map { AlertmanagerAlert($0, instance: instance) })
         case .webhook:
-            data = notices.first.flatMap { try? encoder.encode(WebhookNotice(status: $0.status.rawValue, instance: instance, alert: $0.alert)) }
+            data = notices.first.flatMap {
+                try? encoder.encode(WebhookNotice(status: $0.status.rawValue, instance: instance, alert: $0.alert))
+            }
         }
         return Array(data ?? Data("[]".utf8))
     }

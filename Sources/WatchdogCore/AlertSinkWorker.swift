@@ -198,7 +198,8 @@ final class AlertSinkWorker: @unchecked Sendable {
         if case .success = result, failingLogged {
             failingLogged = false
             droppedLogged = false
-            Diagnostics.logger.notice("\(sink.name): delivering alerts to \(sink.target) again", metadata: ["event": "ALERT_DELIVERY_RECOVERED"])
+            Diagnostics.logger.notice(
+                "\(sink.name): delivering alerts to \(sink.target) again", metadata: ["event": "ALERT_DELIVERY_RECOVERED"])
         }
         return result
     }

@@ -1,7 +1,7 @@
 import Foundation
+import Logging
 import Observability
 import Platform
-import Logging
 import RobotConfig
 
 /// The reactor's side of the live status page (docs/watchdog.md, "Dashboard").
@@ -32,11 +32,13 @@ final class DashboardPublisher {
         }
         self.report = report
         do {
-            let server = try DashboardServer.start(host: settings.host, port: settings.port, feed: feed, token: token, registry: metrics.registry, pid: getpid())
+            let server = try DashboardServer.start(
+                host: settings.host, port: settings.port, feed: feed, token: token, registry: metrics.registry, pid: getpid())
             self.server = server
             let authority = settings.host.contains(":") ? "[\(settings.host)]:\(server.port)" : "\(settings.host):\(server.port)"
             Diagnostics.logger.info(
-                "dashboard at http://\(authority)/\(token == nil ? "" : " (bearer token required)")", metadata: ["event": "DASHBOARD_SERVING"])
+                "dashboard at http://\(authority)/\(token == nil ? "" : " (bearer token required)")",
+                metadata: ["event": "DASHBOARD_SERVING"])
         } catch {
             Diagnostics.logger.warning("\(error); running without the dashboard", metadata: ["event": "DASHBOARD_UNAVAILABLE"])
             return

@@ -1,8 +1,9 @@
+import Platform
+import RobotConfig
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import RobotConfig
 
 /// One HTTP/1.1 POST over a plain TCP socket, blocking the calling thread for at most `timeout`
 /// seconds in all (name lookup aside): for the alert delivery threads, which do nothing else.
@@ -27,7 +28,9 @@ enum HTTPPost {
         hints.ai_family = AF_UNSPEC
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(url.host, String(url.port), &hints, &list)
-        guard rc == 0, let first = list else { return .failure(Failure("cannot resolve \(url.host): \(String(cString: gai_strerror(rc)))")) }
+        guard rc == 0, let first = list else {
+            return .failure(Failure("cannot resolve \(url.host): \(String(cString: gai_strerror(rc)))"))
+        }
         defer { freeaddrinfo(first) }
         var lastError = Failure("no address for \(url.host)")
         var entry: UnsafeMutablePointer<addrinfo>? = first
@@ -45,7 +48,8 @@ enum HTTPPost {
 
     static func request(_ body: [UInt8], _ url: HTTPURL) -> [UInt8] {
         let host = url.host.contains(":") ? "[\(url.host)]" : url.host
-        let head = "POST \(url.path) HTTP/1.1\r\nHost: \(host):\(url.port)\r\nUser-Agent: robot-watchdog\r\n"
+        let head =
+            "POST \(url.path) HTTP/1.1\r\nHost: \(host):\(url.port)\r\nUser-Agent: robot-watchdog\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         return Array(head.utf8) + body
     }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Guard
 import Platform
 import RobotConfig
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Who may speak on a new connection: reads its first line (the hello) and decides, from the hello,
 /// the peer's kernel credentials and the kernel's lock table, whether it is an operator, a worker

@@ -1,9 +1,10 @@
+import Platform
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
-import RobotConfig
 
 /// The operator side of the socket, for `watchdog status` and `watchdog ack`: connects, says
 /// hello as an operator, sends one request and reads its one answer (blocking, with a deadline).
@@ -31,7 +32,9 @@ public struct OperatorClient {
             if error.code == EACCES {
                 throw Failure(
                     status: .notPermitted,
-                    description: "\(socketPath): permission denied (the socket is mode 0660 in a 0750 folder: run as root, the watchdog's user or its group)")
+                    description:
+                        "\(socketPath): permission denied (the socket is mode 0660 in a 0750 folder: run as root, the watchdog's user or its group)"
+                )
             }
             throw Failure(status: .notRunning, description: "watchdog is not running: cannot connect to \(socketPath) (\(error))")
         }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Platform
 import RobotConfig
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Answers operators: `status` (the state, one line) and `ack` (acknowledges alerts and, when the
 /// market's worker holds a latch, relays `clear_latch` to that worker and answers once it confirms
@@ -50,7 +51,8 @@ final class OperatorDesk {
         }
         if request.changesState, !OperatorAccess.mayChangeState(peerUID: client.line.peer?.uid, ownUID: ownUID) {
             return .rejected(
-                .notPermitted, "uid \(client.line.peer.map { String($0.uid) } ?? "unknown") may not acknowledge; only root and uid \(ownUID) may")
+                .notPermitted,
+                "uid \(client.line.peer.map { String($0.uid) } ?? "unknown") may not acknowledge; only root and uid \(ownUID) may")
         }
         let now = WatchdogInstant.now()
         switch request.type {
@@ -70,7 +72,8 @@ final class OperatorDesk {
                 Diagnostics.note("\(client.label): acknowledged \(done.map(\.alertID).joined(separator: ", "))")
             }
             if let latch = state.markets[market]?.latch {
-                relayLatchClear(market: market, latch: latch, holder: state.markets[market]?.lock?.runID, from: client, acknowledged: done,
+                relayLatchClear(
+                    market: market, latch: latch, holder: state.markets[market]?.lock?.runID, from: client, acknowledged: done,
                     connections: connections)
             } else {
                 client.line.send(WireCoding.line(AckReport(market: market, acknowledged: done)))
@@ -86,11 +89,14 @@ final class OperatorDesk {
         market: String, latch: WatchedMarket.Latch, holder: String?, from client: ClientConnection, acknowledged: [Alert],
         connections: [Int32: ClientConnection]
     ) {
-        guard let holder, let worker = connections.values.first(where: { $0.role == .worker(market: market, runID: holder) && !$0.line.isClosed })
+        guard let holder,
+            let worker = connections.values.first(where: { $0.role == .worker(market: market, runID: holder) && !$0.line.isClosed })
         else {
-            let message = "\(market): the \(latch.trigger) latch stays set: its worker is not connected to the watchdog"
+            let message =
+                "\(market): the \(latch.trigger) latch stays set: its worker is not connected to the watchdog"
                 + (holder.map { " (holder run \($0))" } ?? " (no lock holder)") + "; start it or wait for it to reconnect, then ack again"
-            client.line.send(WireCoding.line(AckReport(market: market, acknowledged: acknowledged, latch: .notConnected, latchMessage: message)))
+            client.line.send(
+                WireCoding.line(AckReport(market: market, acknowledged: acknowledged, latch: .notConnected, latchMessage: message)))
             return
         }
         let peer = client.line.peer
@@ -100,8 +106,10 @@ final class OperatorDesk {
         let timer = reactor.schedule(afterSeconds: Self.latchClearTimeout) { [unowned self, weak client] in
             guard let client else { return }
             self.pendingLatchClears[market]?.removeAll { $0.client === client }
-            let message = "\(market): asked the worker to clear its \(latch.trigger) latch; it did not confirm within \(Self.latchClearTimeout) s"
-            client.line.send(WireCoding.line(AckReport(market: market, acknowledged: acknowledged, latch: .notConfirmed, latchMessage: message)))
+            let message =
+                "\(market): asked the worker to clear its \(latch.trigger) latch; it did not confirm within \(Self.latchClearTimeout) s"
+            client.line.send(
+                WireCoding.line(AckReport(market: market, acknowledged: acknowledged, latch: .notConfirmed, latchMessage: message)))
         }
         pendingLatchClears[market, default: []].append((client, acknowledged, timer))
     }
@@ -109,11 +117,13 @@ final class OperatorDesk {
     /// A worker journaled `FAILSAFE_CLEARED`: answers the operators waiting for it.
     func latchCleared(_ event: Event) {
         guard let waiting = pendingLatchClears.removeValue(forKey: event.market) else { return }
-        let message = "\(event.market): \(event.data["trigger"]?.stringValue ?? "the") latch cleared by the worker (run \(event.runID)), "
+        let message =
+            "\(event.market): \(event.data["trigger"]?.stringValue ?? "the") latch cleared by the worker (run \(event.runID)), "
             + "recorded as cleared by \(event.data["cleared_by"]?.stringValue ?? "?")"
         for w in waiting {
             reactor.cancel(w.timer)
-            w.client.line.send(WireCoding.line(AckReport(market: event.market, acknowledged: w.acknowledged, latch: .cleared, latchMessage: message)))
+            w.client.line.send(
+                WireCoding.line(AckReport(market: event.market, acknowledged: w.acknowledged, latch: .cleared, latchMessage: message)))
         }
     }
 }

@@ -90,7 +90,8 @@ final class SnapshotCommitter {
                 for (client, runs) in owed?.acks ?? [] where !client.line.isClosed { for run in runs { client.delivered(run: run) } }
             case .slowWrite(let seconds):
                 Diagnostics.note(
-                    "\(file.path): the snapshot write has not finished after \(seconds) s; nothing is acked until it does (is the disk stuck?)")
+                    "\(file.path): the snapshot write has not finished after \(seconds) s; nothing is acked until it does (is the disk stuck?)"
+                )
             case .slowWriteFinished(let millis):
                 Diagnostics.note("\(file.path): the slow snapshot write finished after \(millis) ms")
             }

@@ -1,8 +1,9 @@
+import Foundation
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Platform
 
 /// The watchdog's durable state, `state_dir/watchdog/snapshot.json`: the whole `WatchdogState`
 /// as one JSON document, replaced atomically (temporary file, fsync, rename, fsync of the folder),

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Platform
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes the watchdog's snapshots on a thread of its own, so the event loop never waits for the
 /// disk: the loop encodes the state (microseconds) and hands the bytes over; the write, fsync,
@@ -53,9 +54,17 @@ final class SnapshotWriter {
                 let n = read(requestRead, &byte, 1)
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { break }
-                guard let job = slots.withLock({ slots in defer { slots.job = nil }; return slots.job }) else { continue }
+                guard
+                    let job = slots.withLock({ slots in
+                        defer { slots.job = nil }
+                        return slots.job
+                    })
+                else { continue }
                 let result: Result<Void, SystemError>
-                do { try file.write(job); result = .success(()) } catch { result = .failure(error) }
+                do {
+                    try file.write(job)
+                    result = .success(())
+                } catch { result = .failure(error) }
                 slots.withLock { $0.result = result }
                 var one: UInt8 = 1
                 while write(doneWrite, &one, 1) < 0, errno == EINTR {}
@@ -114,7 +123,12 @@ final class SnapshotWriter {
     private func takeResult() -> Result<Void, SystemError>? {
         var bytes = [UInt8](repeating: 0, count: 16)
         while read(channel.doneRead, &bytes, bytes.count) > 0 {}
-        guard let result = channel.slots.withLock({ slots in defer { slots.result = nil }; return slots.result }) else { return nil }
+        guard
+            let result = channel.slots.withLock({ slots in
+                defer { slots.result = nil }
+                return slots.result
+            })
+        else { return nil }
         isBusy = false
         return result
     }

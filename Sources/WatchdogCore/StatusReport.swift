@@ -17,7 +17,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var alertHistory: [Alert]
 
     public init(
-        generatedAtUTC: String, watchdogPID: Int32, configuredMarkets: [String], markets: [String: WatchedMarket], rejected: [String: Int64],
+        generatedAtUTC: String, watchdogPID: Int32, configuredMarkets: [String], markets: [String: WatchedMarket],
+        rejected: [String: Int64],
         connections: Int, alertHistory: [Alert]
     ) {
         self.generatedAtUTC = generatedAtUTC

@@ -31,17 +31,25 @@ public struct StatusTable {
             let mode = (m.mode ?? "-") + (m.latch == nil ? "" : " (latched)")
             let health = m.health.map { $0.healthy ? "healthy" : "UNHEALTHY" } ?? "-"
             var notes: [String] = []
-            if let latch = m.latch { notes.append("latch: \(latch.trigger): \(latch.reason)" + (latch.latchedAtUTC.map { " (since \($0))" } ?? "")) }
+            if let latch = m.latch {
+                notes.append("latch: \(latch.trigger): \(latch.reason)" + (latch.latchedAtUTC.map { " (since \($0))" } ?? ""))
+            }
             if let h = m.health, !h.healthy { notes += h.reasons.map { "unhealthy: " + $0 } }
             if m.lastIdentityInvariantsPass == false { notes += m.lastIdentityViolations.map { "violation: " + $0 } }
             notes += (m.ordersRefused ?? []).map { "orders refused: " + $0 }
             if let raise = m.lastFenceRaise { notes.append("fence raised: " + raise) }
             notes += m.openOrders.map { o in
-                "order: \(o.clientOrderID) \(o.side) \(o.quantity) \(o.symbol) on \(o.stream)" + (o.limit.map { " limit \($0)" } ?? " at market")
+                "order: \(o.clientOrderID) \(o.side) \(o.quantity) \(o.symbol) on \(o.stream)"
+                    + (o.limit.map { " limit \($0)" } ?? " at market")
             }
             notes += open.map { "\($0.severity.rawValue) \($0.alertID)\($0.acknowledged ? " (acknowledged)" : ""): \($0.title)" }
             rows.append(
-                ([name, m.executionInstrument ?? "-", holder, mode, health, heartbeat, badge, String(m.openOrders.count), String(open.count)], notes))
+                (
+                    [
+                        name, m.executionInstrument ?? "-", holder, mode, health, heartbeat, badge, String(m.openOrders.count),
+                        String(open.count),
+                    ], notes
+                ))
         }
         var widths = header.map(\.count)
         for (cells, _) in rows { for (i, c) in cells.enumerated() { widths[i] = max(widths[i], c.count) } }

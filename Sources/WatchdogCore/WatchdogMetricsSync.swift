@@ -1,5 +1,5 @@
-import Wire
 import Observability
+import Wire
 
 /// Copies the watchdog's state into its Prometheus series (docs/METRICS.md, "watchdog") from the
 /// reactor thread, on a timer: the state machine stays free of metrics, and a scrape (on the
@@ -17,14 +17,20 @@ final class WatchdogMetricsSync {
     func sync(_ state: WatchdogState) {
         var rejectedByKnownMarkets: [String: Int64] = [:]
         for (name, m) in state.markets {
-            let before = synced[name] ?? {
-                metrics.register(market: name)
-                return WatchedMarket.Counters()
-            }()
+            let before =
+                synced[name]
+                ?? {
+                    metrics.register(market: name)
+                    return WatchedMarket.Counters()
+                }()
             if m.counters.events > before.events { metrics.ingested(market: name, count: m.counters.events - before.events) }
-            if m.counters.duplicates > before.duplicates { metrics.duplicate(market: name, count: m.counters.duplicates - before.duplicates) }
+            if m.counters.duplicates > before.duplicates {
+                metrics.duplicate(market: name, count: m.counters.duplicates - before.duplicates)
+            }
             if m.counters.gaps > before.gaps { metrics.gap(market: name, missing: Int(m.counters.gaps - before.gaps)) }
-            if m.counters.staleFence > before.staleFence { metrics.staleFence(market: name, count: m.counters.staleFence - before.staleFence) }
+            if m.counters.staleFence > before.staleFence {
+                metrics.staleFence(market: name, count: m.counters.staleFence - before.staleFence)
+            }
             for (reason, count) in m.counters.rejected {
                 rejectedByKnownMarkets[reason, default: 0] += count
                 let old = before.rejected[reason] ?? 0

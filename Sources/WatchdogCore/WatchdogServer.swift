@@ -1,13 +1,14 @@
+import Foundation
+import Logging
+import Observability
+import Platform
+import ProcessShell
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Platform
-import Wire
-import Logging
-import Observability
-import ProcessShell
-import RobotConfig
 
 /// `watchdog run`: the shell around `WatchdogState`, wiring of rooms with one job each. One reactor
 /// thread does everything:
@@ -88,7 +89,8 @@ public final class WatchdogServer {
             StatusReport(state: self.state, configuredMarkets: self.config.marketNames, connections: self.clients.count, now: .now())
         }
         Diagnostics.note(
-            "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path), configuration \(config.source)")
+            "serving \(config.paths.watchdogSocket)\(listener.ownsSocketFile ? "" : " (socket passed by systemd, fd 3)"), \(state.markets.count) markets, snapshot \(snapshot.path), configuration \(config.source)"
+        )
         SdNotify.send("READY=1")
         sendStatus()
         reactor.run()
@@ -158,12 +160,14 @@ public final class WatchdogServer {
             if clients.count >= config.watchdog.maxConnections {
                 state.countRejection(.tooManyConnections, market: nil)
                 let line = WireCoding.line(
-                    WireError(reason: .tooManyConnections, detail: "the watchdog serves at most \(config.watchdog.maxConnections) connections"))
+                    WireError(
+                        reason: .tooManyConnections, detail: "the watchdog serves at most \(config.watchdog.maxConnections) connections"))
                 _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 close(fd)
                 if !refusingConnections {
                     refusingConnections = true
-                    Diagnostics.note("too_many_connections: refusing connections beyond \(config.watchdog.maxConnections) (logged once until below)")
+                    Diagnostics.note(
+                        "too_many_connections: refusing connections beyond \(config.watchdog.maxConnections) (logged once until below)")
                 }
                 markDirty(lazily: true)
                 continue
@@ -205,7 +209,8 @@ public final class WatchdogServer {
         state.countRejection(reason, market: client.market)
         markDirty(lazily: true)
         if client.shouldLog(reason) {
-            Diagnostics.note("\(client.label): \(reason.rawValue): \(detail) (further \(reason.rawValue) on this connection are counted, not logged)")
+            Diagnostics.note(
+                "\(client.label): \(reason.rawValue): \(detail) (further \(reason.rawValue) on this connection are counted, not logged)")
         }
     }
 
@@ -234,7 +239,8 @@ public final class WatchdogServer {
         case .worker(let worker):
             let market = state.markets[worker.market]
             if let mark = FenceHighWater.regression(fence: worker.fence, runID: worker.runID, market: market) {
-                let detail = "fence \(worker.fence) of run \(worker.runID) is not above the high-water mark \(mark) of \(worker.market): raise it and say hello again"
+                let detail =
+                    "fence \(worker.fence) of run \(worker.runID) is not above the high-water mark \(mark) of \(worker.market): raise it and say hello again"
                 reject(client, .fenceRegression, detail)
                 client.line.send(WireCoding.line(WireError(reason: .fenceRegression, detail: detail, fenceHighWater: mark)))
                 client.line.close()

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Platform
 import ProcessShell
 import RobotConfig
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `watchdog` was asked to run with: the configuration's location, as for every executable.
 /// What `watchdog run` runs on: its configuration's location.
@@ -79,7 +80,8 @@ enum WatchdogStartup {
             return .failure(Failure(.osError, "cannot start the snapshot writer: \(error)"))
         }
         return .success(
-            Ready(reactor: reactor, config: config, snapshot: snapshot, state: state, listener: listener, instanceLock: lock, writer: writer))
+            Ready(
+                reactor: reactor, config: config, snapshot: snapshot, state: state, listener: listener, instanceLock: lock, writer: writer))
     }
 
     /// Adopts the listening socket systemd passes (`LISTEN_FDS=1`, fd 3, made non-blocking) or
@@ -108,7 +110,7 @@ enum WatchdogStartup {
 extension WatchdogServer {
     /// Starts the watchdog and runs it until SIGTERM or SIGINT; returns its exit status.
     public static func run(_ options: WatchdogOptions) -> WatchdogExitStatus {
-        let prepared = WatchdogStartup.prepare(options)  // first: it bootstraps logging
+        let prepared = WatchdogStartup.prepare(options) // first: it bootstraps logging
         return Diagnostics.log.run(prepared) { WatchdogServer($0).serve() }
     }
 }

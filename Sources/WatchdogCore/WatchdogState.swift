@@ -115,7 +115,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 .sequenceGap, in: &m, now, severity: .warning, title: "\(e.market): events missing from run \(e.runID)",
                 message: "run \(e.runID) jumped from seq \(applied) to \(seq): \(missing) event(s) never arrived",
                 rootCause: "the worker's journal lost lines, or events were sent without their predecessors",
-                action: "compare the worker's journal (state/\(e.market)/events.ndjson) with the watchdog's applied seq; acknowledge once understood",
+                action:
+                    "compare the worker's journal (state/\(e.market)/events.ndjson) with the watchdog's applied seq; acknowledge once understood",
                 metadata: ["run_id": e.runID, "expected_seq": String(applied + 1), "received_seq": String(seq), "missing": String(missing)])
         }
         if let index {
@@ -138,8 +139,11 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     title: "\(e.market): a new run arrived with an older fence",
                     message: "run \(e.runID) (pid \(e.pid)) carries fence \(e.fence), below the high-water mark \(m.fenceHighWater)",
                     rootCause: "a second executor, or a lock or fence file restored from an older copy",
-                    action: "find the process with `robot-worker` holders of \(e.market) (pid \(e.pid)); stop the one that should not run; acknowledge to accept",
-                    metadata: ["run_id": e.runID, "pid": String(e.pid), "fence": String(e.fence), "fence_high_water": String(m.fenceHighWater)])
+                    action:
+                        "find the process with `robot-worker` holders of \(e.market) (pid \(e.pid)); stop the one that should not run; acknowledge to accept",
+                    metadata: [
+                        "run_id": e.runID, "pid": String(e.pid), "fence": String(e.fence), "fence_high_water": String(m.fenceHighWater),
+                    ])
             }
             return .applied(runID: e.runID, seq: seq)
         }
@@ -198,7 +202,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 .fenceRegression, in: &m, now, severity: .critical, title: "\(e.market): the lock folder lost its fences",
                 message: "run \(e.runID) (pid \(e.pid)): \(reason)",
                 rootCause: "the lock folder was wiped, restored from an older copy or moved to a new disk",
-                action: "find out what happened to the lock folder (\(data["lock_file"]?.stringValue ?? "the market's lock file")); acknowledge once understood",
+                action:
+                    "find out what happened to the lock folder (\(data["lock_file"]?.stringValue ?? "the market's lock file")); acknowledge once understood",
                 metadata: [
                     "run_id": e.runID, "from": String(data["from"]?.intValue ?? 0), "to": String(e.fence),
                     "high_water": String(data["high_water"]?.intValue ?? 0), "source": data["source"]?.stringValue ?? "",
@@ -220,7 +225,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     e, &m, &ledger, now, previousRun: held.runID, previousPID: String(held.pid),
                     detail: "run \(held.runID) (pid \(held.pid)) never released the lock")
             }
-            m.lock = WatchedMarket.LockHolder(runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: data["acquired_at_utc"]?.stringValue ?? e.ts)
+            m.lock = WatchedMarket.LockHolder(
+                runID: e.runID, pid: e.pid, fence: e.fence, acquiredAtUTC: data["acquired_at_utc"]?.stringValue ?? e.ts)
             m.releasedCleanly = false
             if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
         case .lockReleased:
@@ -247,7 +253,9 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched SHUTDOWN",
                 message: reason, rootCause: Self.failsafeCause(trigger),
                 action: "find and fix the cause, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
-                metadata: ["run_id": e.runID, "trigger": trigger, "event_ts": e.ts, "open_orders": String(data["open_orders"]?.intValue ?? 0)])
+                metadata: [
+                    "run_id": e.runID, "trigger": trigger, "event_ts": e.ts, "open_orders": String(data["open_orders"]?.intValue ?? 0),
+                ])
         case .startupChecks:
             guard data["passed"]?.boolValue == false else { break }
             let failed = (data["checks"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["passed"]?.boolValue == false }
@@ -261,7 +269,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                 rootCause: integrity
                     ? "the worker's journal or snapshot is damaged (moved aside as *.damaged-\(e.runID) in its state folder)"
                     : "a startup check failed: \(names.joined(separator: ", "))",
-                action: "inspect the worker's state folder and log, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
+                action:
+                    "inspect the worker's state folder and log, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
                 metadata: ["run_id": e.runID, "failed_checks": names.joined(separator: ","), "event_ts": e.ts])
         case .failsafeCleared:
             m.latch = nil
@@ -270,12 +279,15 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             for condition in Alert.Condition.latches { ledger.resolve(condition, in: &m, now) }
         case .clockStep:
             let delta = data["delta_seconds"]?.doubleValue ?? 0
-            let from = data["from"]?.stringValue ?? "?", to = data["to"]?.stringValue ?? "?"
+            let from = data["from"]?.stringValue ?? "?"
+            let to = data["to"]?.stringValue ?? "?"
             ledger.raise(
                 .clockStep, in: &m, now, severity: .warning,
-                title: "\(e.market): the worker's wall clock stepped \(delta < 0 ? "back" : "forward") \(SecondsText.compact(abs(delta))) s",
+                title:
+                    "\(e.market): the worker's wall clock stepped \(delta < 0 ? "back" : "forward") \(SecondsText.compact(abs(delta))) s",
                 message: "run \(e.runID) (pid \(e.pid)): wall clock went from \(from) to \(to); its journal records the step as CLOCK_STEP",
-                rootCause: "the host's clock was set or corrected (NTP step, date -s, a resumed VM); timeouts run on the monotonic clock and are not affected",
+                rootCause:
+                    "the host's clock was set or corrected (NTP step, date -s, a resumed VM); timeouts run on the monotonic clock and are not affected",
                 action: "check the host's time service (timedatectl, chronyc tracking); acknowledge once understood",
                 metadata: ["run_id": e.runID, "from": from, "to": to, "delta_seconds": String(delta), "event_ts": e.ts])
         case .healthStatus:
@@ -317,7 +329,10 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             message: "run \(e.runID) (pid \(e.pid)) took over at fence \(e.fence): \(detail)",
             rootCause: "the previous worker crashed or was killed",
             action: "read the previous worker's log for why it ended; acknowledge once understood",
-            metadata: ["new_run_id": e.runID, "previous_run_id": previousRun ?? "unknown", "previous_pid": previousPID ?? "unknown", "fence": String(e.fence)])
+            metadata: [
+                "new_run_id": e.runID, "previous_run_id": previousRun ?? "unknown", "previous_pid": previousPID ?? "unknown",
+                "fence": String(e.fence),
+            ])
     }
 
     // MARK: clock
@@ -411,4 +426,3 @@ public struct WatchdogState: Codable, Sendable, Equatable {
     /// How many alerts are open (acknowledged or not, inhibited included), over all markets.
     public var openAlertCount: Int { markets.values.reduce(0) { $0 + $1.alerts.count + $1.inhibitedAlerts.count } }
 }
-

@@ -20,13 +20,28 @@ struct EnvelopeScanner {
         return scanner.scan()
     }
 
-    private enum Key: UInt16 { case v = 1, type = 2, market = 4, runID = 8, pid = 16, fence = 32, seq = 64, ts = 128, data = 256 }
+    private enum Key: UInt16 {
+        case v = 1
+        case type = 2
+        case market = 4
+        case runID = 8
+        case pid = 16
+        case fence = 32
+        case seq = 64
+        case ts = 128
+        case data = 256
+    }
     private static let required: UInt16 = 0x1FF & ~Key.seq.rawValue
 
     private mutating func scan() -> Event? {
         var seen: UInt16 = 0
-        var v: Int64 = 0, pid: Int64 = 0, fence: Int64 = 0, seq: Int64?
-        var type = "", market = "", runID = ""
+        var v: Int64 = 0
+        var pid: Int64 = 0
+        var fence: Int64 = 0
+        var seq: Int64?
+        var type = ""
+        var market = ""
+        var runID = ""
         var tsRange = 0..<0
         var data = JSONObject()
         var dataBytes: Range<Int>?
@@ -41,14 +56,30 @@ struct EnvelopeScanner {
             guard cursor.take(UInt8(ascii: ":")) else { return nil }
             cursor.skipWhitespace()
             switch key {
-            case .v: guard let i = integer() else { return nil }; v = i
-            case .pid: guard let i = integer() else { return nil }; pid = i
-            case .fence: guard let i = integer() else { return nil }; fence = i
-            case .seq: guard let i = integer() else { return nil }; seq = i
-            case .type: guard let s = cursor.plainString() else { return nil }; type = cursor.string(s)
-            case .market: guard let s = cursor.plainString() else { return nil }; market = cursor.string(s)
-            case .runID: guard let s = cursor.plainString() else { return nil }; runID = cursor.string(s)
-            case .ts: guard let s = cursor.plainString() else { return nil }; tsRange = s
+            case .v:
+                guard let i = integer() else { return nil }
+                v = i
+            case .pid:
+                guard let i = integer() else { return nil }
+                pid = i
+            case .fence:
+                guard let i = integer() else { return nil }
+                fence = i
+            case .seq:
+                guard let i = integer() else { return nil }
+                seq = i
+            case .type:
+                guard let s = cursor.plainString() else { return nil }
+                type = cursor.string(s)
+            case .market:
+                guard let s = cursor.plainString() else { return nil }
+                market = cursor.string(s)
+            case .runID:
+                guard let s = cursor.plainString() else { return nil }
+                runID = cursor.string(s)
+            case .ts:
+                guard let s = cursor.plainString() else { return nil }
+                tsRange = s
             case .data:
                 // Validated in place and kept as bytes when that is decided cheaply; else parsed.
                 if let end = JSONSkimmer.objectEnd(cursor.bytes, at: cursor.index, depth: 2) {
@@ -81,13 +112,15 @@ struct EnvelopeScanner {
                 type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: cursor.string(tsRange),
                 dataBytes: Array(cursor.bytes[dataBytes]))
         }
-        return Event(type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: cursor.string(tsRange), data: data)
+        return Event(
+            type: type, market: market, runID: runID, pid: Int32(pid), fence: fence, seq: seq, ts: cursor.string(tsRange), data: data)
     }
 
     /// One of the nine envelope keys, written without escapes; nil for anything else.
     private mutating func key() -> Key? {
         guard let range = cursor.plainString() else { return nil }
-        let b = cursor.bytes, s = range.lowerBound
+        let b = cursor.bytes
+        let s = range.lowerBound
         switch range.count {
         case 1: return b[s] == UInt8(ascii: "v") ? .v : nil
         case 2: return cursor.spells("ts", at: s) ? .ts : nil
@@ -115,7 +148,8 @@ struct EnvelopeScanner {
         cursor.index = index
         let digits = index - start
         guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")
+        {
             return nil
         }
         return negative ? -magnitude : magnitude

@@ -61,7 +61,8 @@ public struct Event: Sendable, Equatable {
         case .success(let object): return object
         case .failure(let error):
             // JSONSkimmer accepts a subset of what the parser accepts (tests and the fuzzer hold it to that).
-            preconditionFailure("an event's data passed JSONSkimmer but not JSONParser (\(error)): \(String(decoding: bytes, as: UTF8.self))")
+            preconditionFailure(
+                "an event's data passed JSONSkimmer but not JSONParser (\(error)): \(String(decoding: bytes, as: UTF8.self))")
         }
     }
 
@@ -134,8 +135,15 @@ public struct Event: Sendable, Equatable {
 
     /// Validates a parsed object as an event.
     public static func decode(object: JSONObject) throws(LineError) -> Event {
-        var v: Int64?, type: String?, market: String?, runID: String?, pid: Int64?, fence: Int64?
-        var seq: Int64?, ts: String?, data: JSONObject?
+        var v: Int64?
+        var type: String?
+        var market: String?
+        var runID: String?
+        var pid: Int64?
+        var fence: Int64?
+        var seq: Int64?
+        var ts: String?
+        var data: JSONObject?
         for (key, value) in object.members {
             // The length first, then one comparison: a `switch` over strings compares each case in
             // turn, and a mismatch between two small strings is an expensive call.
@@ -175,12 +183,16 @@ public struct Event: Sendable, Equatable {
         guard let ts else { throw LineError(.missingField, "ts") }
         guard let data else { throw LineError(.missingField, "data") }
         guard Identifier.isValidType(type) else { throw LineError(.invalidField, "type: \"\(type)\" is not an upper-case event name") }
-        guard Identifier.isValidMarket(market) else { throw LineError(.invalidField, "market: \"\(market)\" is not a canonical instrument") }
+        guard Identifier.isValidMarket(market) else {
+            throw LineError(.invalidField, "market: \"\(market)\" is not a canonical instrument")
+        }
         guard Identifier.isValidRunID(runID) else { throw LineError(.invalidField, "run_id: \"\(runID)\" is not a run id") }
         guard pid > 0, pid <= Int64(Int32.max) else { throw LineError(.invalidField, "pid: \(pid) is out of range") }
         // Fence 0: a worker that never held the lock (a refused one); it is never a holder.
         guard fence >= 0 else { throw LineError(.invalidField, "fence: \(fence) is out of range") }
-        guard UTCTimestamp.parse(ts) != nil else { throw LineError(.invalidField, "ts: \"\(ts)\" is not an ISO 8601 UTC time with fractional seconds") }
+        guard UTCTimestamp.parse(ts) != nil else {
+            throw LineError(.invalidField, "ts: \"\(ts)\" is not an ISO 8601 UTC time with fractional seconds")
+        }
         if type == EventType.heartbeat.rawValue {
             if seq != nil { throw LineError(.invalidField, "seq: a HEARTBEAT carries no seq") }
         } else {

@@ -60,9 +60,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
         case UInt8(ascii: "["): return .array(try parseArray(depth: depth + 1))
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("unexpected character")
         }
@@ -81,8 +87,11 @@ public struct JSONParser {
         index += 1
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(uniqueMembers: members) }
-        members.reserveCapacity(12)  // an event's envelope has 9 members: no regrowth on the hot path
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return JSONObject(uniqueMembers: members)
+        }
+        members.reserveCapacity(12) // an event's envelope has 9 members: no regrowth on the hot path
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
@@ -98,8 +107,14 @@ public struct JSONParser {
             members.append((key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of line") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(uniqueMembers: members) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return JSONObject(uniqueMembers: members)
+            }
             throw error("expected ',' or '}'")
         }
     }
@@ -109,14 +124,23 @@ public struct JSONParser {
         index += 1
         var items: [JSONValue] = []
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return items }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return items
+        }
         while true {
             skipWhitespace()
             items.append(try parseValue(depth: depth))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of line") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return items }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return items
+            }
             throw error("expected ',' or ']'")
         }
     }
@@ -139,9 +163,16 @@ public struct JSONParser {
         var out = Array(bytes[start..<index])
         while index < bytes.count {
             let b = bytes[index]
-            if b == UInt8(ascii: "\"") { index += 1; return String(decoding: out, as: UTF8.self) }
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: out, as: UTF8.self)
+            }
             if b < 0x20 { throw error("control character in a string") }
-            if b != UInt8(ascii: "\\") { out.append(b); index += 1; continue }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                index += 1
+                continue
+            }
             index += 1
             guard index < bytes.count else { break }
             let e = bytes[index]
@@ -194,7 +225,10 @@ public struct JSONParser {
     private mutating func parseNumber() throws(LineError) -> JSONValue {
         let start = index
         var negative = false
-        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        if bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
         if bytes[index] == UInt8(ascii: "0"), index + 1 < bytes.count, isDigit(bytes[index + 1]) {
             throw error("leading zero in a number")
@@ -223,7 +257,9 @@ public struct JSONParser {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if isInteger, !overflow {
-            if negative, magnitude <= UInt64(Int64.max) + 1 { return .int(magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)) }
+            if negative, magnitude <= UInt64(Int64.max) + 1 {
+                return .int(magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude))
+            }
             if !negative, magnitude <= UInt64(Int64.max) { return .int(Int64(magnitude)) }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
@@ -245,7 +281,10 @@ public enum UTF8Validator {
             while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
             guard i < n else { break }
             let b0 = bytes[i]
-            if b0 < 0x80 { i += 1; continue }
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
             if b0 < 0xC2 { return false }
             if b0 < 0xE0 {
                 guard i + 1 < n, bytes[i + 1] & 0xC0 == 0x80 else { return false }
@@ -254,7 +293,8 @@ public enum UTF8Validator {
             }
             if b0 < 0xF0 {
                 guard i + 2 < n else { return false }
-                let b1 = bytes[i + 1], b2 = bytes[i + 2]
+                let b1 = bytes[i + 1]
+                let b2 = bytes[i + 2]
                 guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80 else { return false }
                 if b0 == 0xE0, b1 < 0xA0 { return false }
                 if b0 == 0xED, b1 > 0x9F { return false }
@@ -263,7 +303,9 @@ public enum UTF8Validator {
             }
             if b0 < 0xF5 {
                 guard i + 3 < n else { return false }
-                let b1 = bytes[i + 1], b2 = bytes[i + 2], b3 = bytes[i + 3]
+                let b1 = bytes[i + 1]
+                let b2 = bytes[i + 2]
+                let b3 = bytes[i + 3]
                 guard b1 & 0xC0 == 0x80, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return false }
                 if b0 == 0xF0, b1 < 0x90 { return false }
                 if b0 == 0xF4, b1 > 0x8F { return false }

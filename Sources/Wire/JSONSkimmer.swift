@@ -91,7 +91,8 @@ struct JSONSkimmer {
         if cursor.take(UInt8(ascii: ".")) {
             guard cursor.skipDigits() > 0 else { return false }
         }
-        let bytes = cursor.bytes, index = cursor.index
+        let bytes = cursor.bytes
+        let index = cursor.index
         return index >= bytes.count || (bytes[index] != UInt8(ascii: "e") && bytes[index] != UInt8(ascii: "E"))
     }
 }

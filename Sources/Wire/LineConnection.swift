@@ -1,4 +1,5 @@
 import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +42,12 @@ public final class LineConnection {
         reactor.watch(fd) { [weak self] readiness in self?.ready(readiness) }
     }
 
-    deinit { if !isClosed { reactor.unwatch(fd); Glibc.close(fd) } }
+    deinit {
+        if !isClosed {
+            reactor.unwatch(fd)
+            Glibc.close(fd)
+        }
+    }
 
     /// Bytes queued and not yet taken by the socket.
     public var pendingOutput: Int { output.count - outputStart }

@@ -1,7 +1,7 @@
-import Platform
 import Observability
-import Wire
+import Platform
 import RobotConfig
+import Wire
 
 /// A worker's engine: consumes market data, keeps health, modes and the fail-safe latch, gates and
 /// fills SIM orders, and persists its snapshot (docs/robot-worker.md, "Modes, health and the fail-safe").
@@ -117,11 +117,13 @@ public final class Engine {
             .startupChecks,
             [
                 "passed": .bool(failed.isEmpty),
-                "checks": .array(checks.map { .object(["name": .string($0.name), "passed": .bool($0.passed), "detail": .string($0.detail)]) }),
+                "checks": .array(
+                    checks.map { .object(["name": .string($0.name), "passed": .bool($0.passed), "detail": .string($0.detail)]) }),
             ])
         if latch == nil, !failed.isEmpty {
             latch = FailSafe.Latch(
-                trigger: .startupChecksFailed, reason: "startup checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
+                trigger: .startupChecksFailed,
+                reason: "startup checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
                 latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         }
         change(to: latch?.trigger.latchedMode ?? .aggressive, reason: latch.map { "latched: \($0.reason)" } ?? "startup checks passed")
@@ -198,7 +200,10 @@ public final class Engine {
             changed
             && log.emit(
                 .failsafeTriggered,
-                ["trigger": .string(trip.trigger.rawValue), "reason": .string(trip.reason), "open_orders": .int(Int64(execution.open.count))]) != nil
+                [
+                    "trigger": .string(trip.trigger.rawValue), "reason": .string(trip.reason),
+                    "open_orders": .int(Int64(execution.open.count)),
+                ]) != nil
         unreportedTrip = triggered ? nil : trip
     }
 
@@ -211,9 +216,13 @@ public final class Engine {
         latchCleared = WorkerSnapshot.LatchClearance(by: who, atUTC: UTCTimestamp.now(), trigger: current.trigger)
         latch = nil
         writeSnapshot()
-        log.emit(.failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
+        log.emit(
+            .failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
         let next = observation.cap(.aggressive)
-        change(to: next, reason: "latch \(current.trigger.rawValue) cleared by \(who)" + (next == .aggressive ? "" : "; \(WatchdogObservation.reasonCode)"))
+        change(
+            to: next,
+            reason: "latch \(current.trigger.rawValue) cleared by \(who)"
+                + (next == .aggressive ? "" : "; \(WatchdogObservation.reasonCode)"))
         heldUnobserved = next != .aggressive
         writeSnapshot()
         return (true, "\(market): \(current.trigger.rawValue) latch cleared by \(who); mode \(next.rawValue)")
@@ -240,7 +249,9 @@ public final class Engine {
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(refusal.reason), "detail": .string(refusal.detail)])
             return .refused(refusal)
         }
-        switch execution.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()) {
+        switch execution.place(
+            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()
+        ) {
         case .accepted(let order):
             log.emit(.orderPlaced, orderData(order, extra: [:]))
             writeSnapshot()
@@ -249,7 +260,8 @@ public final class Engine {
             log.emit(
                 .orderBlocked,
                 [
-                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)), "mode": .string(mode.rawValue),
+                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)),
+                    "mode": .string(mode.rawValue),
                     "reason": .string(modeReason),
                 ])
             return .blocked(mode)
@@ -345,7 +357,8 @@ public final class Engine {
             lastSnapshotWrite = now()
             health.snapshotWrite(at: lastSnapshotWrite)
             if snapshotWriteFailed {
-                Worker.note("\(snapshotPath): the snapshot is written again", .notice, ["market": "\(market)", "event": "SNAPSHOT_WRITE_RECOVERED"])
+                Worker.note(
+                    "\(snapshotPath): the snapshot is written again", .notice, ["market": "\(market)", "event": "SNAPSHOT_WRITE_RECOVERED"])
             }
             snapshotWriteFailed = false
         } catch {
@@ -371,7 +384,8 @@ public final class Engine {
 
     private func healthData(_ r: HealthMonitor.Report) -> JSONObject {
         [
-            "healthy": .bool(r.healthy), "reasons": .strings(r.reasons), "rules": .strings(r.rules), "uptime_seconds": .double(now() - startedAt),
+            "healthy": .bool(r.healthy), "reasons": .strings(r.reasons), "rules": .strings(r.rules),
+            "uptime_seconds": .double(now() - startedAt),
             "rss_bytes": .int(ProcessMetrics.residentBytes() ?? 0), "error_rate_per_minute": .double(r.errorsPerMinute),
             "market_data_age_seconds": r.marketDataAgeSeconds.map { .double($0) } ?? .null,
             "event_log_age_seconds": r.eventLogAgeSeconds.map { .double($0) } ?? .null,

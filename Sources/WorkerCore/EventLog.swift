@@ -1,6 +1,6 @@
+import Observability
 import Platform
 import Wire
-import Observability
 
 /// Stamps a run's events with the envelope (market, run, pid, fence, seq, time), journals each one
 /// and then hands its line to `forward` (the connection to the watchdog).

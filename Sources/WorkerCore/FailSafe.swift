@@ -73,14 +73,23 @@ public struct FailSafe: Sendable {
     public mutating func evaluate(health: HealthMonitor, now: Double) -> (Trigger, String)? {
         let dataAge = now - (health.lastMarketData ?? startedAt)
         if dataAge > thresholds.marketDataStalledSeconds {
-            return (.marketDataStalled, "no market data for \(SecondsText.compact(dataAge)) s (limit \(SecondsText.compact(thresholds.marketDataStalledSeconds)) s)")
+            return (
+                .marketDataStalled,
+                "no market data for \(SecondsText.compact(dataAge)) s (limit \(SecondsText.compact(thresholds.marketDataStalledSeconds)) s)"
+            )
         }
         if let since = eventLogFailingSince, now - since > thresholds.eventLogFailingSeconds {
-            return (.eventLogFailing, "event-log writes failing for \(SecondsText.compact(now - since)) s (limit \(SecondsText.compact(thresholds.eventLogFailingSeconds)) s)")
+            return (
+                .eventLogFailing,
+                "event-log writes failing for \(SecondsText.compact(now - since)) s (limit \(SecondsText.compact(thresholds.eventLogFailingSeconds)) s)"
+            )
         }
         let snapshotAge = now - (health.lastSnapshotWrite ?? startedAt)
         if snapshotAge > thresholds.noSnapshotSeconds {
-            return (.noSnapshot, "no snapshot written for \(SecondsText.compact(snapshotAge)) s (limit \(SecondsText.compact(thresholds.noSnapshotSeconds)) s)")
+            return (
+                .noSnapshot,
+                "no snapshot written for \(SecondsText.compact(snapshotAge)) s (limit \(SecondsText.compact(thresholds.noSnapshotSeconds)) s)"
+            )
         }
         let report = health.report(now: now)
         if report.healthy {

@@ -1,9 +1,10 @@
+import Platform
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
-import RobotConfig
 
 /// Delivers a market's ticks to its engine on the worker's reactor, from the feed its
 /// configuration names (`FeedSpec`). A feed that stalls, closes or cannot be opened is a condition
@@ -44,10 +45,12 @@ final class FeedSource {
             return StartupChecks.Result(name: StartupChecks.feedReachable, passed: true, detail: "synthetic feed, \(rate)/s, seed \(seed)")
         case .file(let path):
             let ok = access(path, R_OK) == 0
-            return StartupChecks.Result(name: StartupChecks.feedReachable, passed: ok, detail: ok ? "file \(path)" : "file \(path) cannot be read")
+            return StartupChecks.Result(
+                name: StartupChecks.feedReachable, passed: ok, detail: ok ? "file \(path)" : "file \(path) cannot be read")
         case .socket(let path):
             let ok = UnixSocket.isServing(path)
-            return StartupChecks.Result(name: StartupChecks.feedReachable, passed: ok, detail: ok ? "socket \(path)" : "nothing serves socket \(path)")
+            return StartupChecks.Result(
+                name: StartupChecks.feedReachable, passed: ok, detail: ok ? "socket \(path)" : "nothing serves socket \(path)")
         }
     }
 

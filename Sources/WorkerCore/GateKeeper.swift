@@ -1,6 +1,6 @@
 import Guard
-import Platform
 import Logging
+import Platform
 import Wire
 
 /// The running worker's side of the order gate (`OrderGate`): raises the fence when the market's
@@ -18,7 +18,9 @@ final class GateKeeper {
     /// Called after a raise that needs a new hello (the welcome named the mark).
     var reconnect: (() -> Void)?
 
-    init(engine: Engine, log: EventLog, lock: any HeldMarketGuard, streams: [String], note: @escaping (String, String, Logger.Level) -> Void) {
+    init(
+        engine: Engine, log: EventLog, lock: any HeldMarketGuard, streams: [String], note: @escaping (String, String, Logger.Level) -> Void
+    ) {
         self.engine = engine
         self.log = log
         self.lock = lock
@@ -85,14 +87,16 @@ final class GateKeeper {
             ["refusing": .bool(!now.isEmpty), "refusals": .strings(now), "identity_gates_orders": .bool(engine.gate.identityGates)])
         if worthALine {
             note(
-                now.isEmpty ? "\(log.market): the order gate is open again" : "\(log.market): new orders refused: " + now.joined(separator: " | "),
+                now.isEmpty
+                    ? "\(log.market): the order gate is open again" : "\(log.market): new orders refused: " + now.joined(separator: " | "),
                 EventType.orderGateStatus.rawValue, now.isEmpty ? .notice : .error)
         }
     }
 
     /// Journals a raise: `FENCE_RAISED`, with the alert's words (the lock folder lost its fences).
     static func journalRaise(
-        log: EventLog, lock: any HeldMarketGuard, from: Int64, source: String, highWater: Int64, note: (String, String, Logger.Level) -> Void
+        log: EventLog, lock: any HeldMarketGuard, from: Int64, source: String, highWater: Int64,
+        note: (String, String, Logger.Level) -> Void
     ) {
         let why =
             "the lock folder lost its fences: it handed out fence \(from), but the \(source == "watchdog" ? "watchdog has seen" : "market's journal and snapshot hold") "
@@ -100,7 +104,8 @@ final class GateKeeper {
         log.emit(
             .fenceRaised,
             [
-                "from": .int(from), "to": .int(log.fence), "high_water": .int(highWater), "source": .string(source), "lock_file": .string(lock.path),
+                "from": .int(from), "to": .int(log.fence), "high_water": .int(highWater), "source": .string(source),
+                "lock_file": .string(lock.path),
                 "reason": .string(why),
             ])
         note("\(log.market): \(why)", EventType.fenceRaised.rawValue, .critical)

@@ -13,7 +13,11 @@ public struct HealthMonitor: Sendable {
         public init() {}
     }
 
-    public enum QueueStatus: String, Sendable, Codable { case idle = "IDLE", processing = "PROCESSING", stalled = "STALLED" }
+    public enum QueueStatus: String, Sendable, Codable {
+        case idle = "IDLE"
+        case processing = "PROCESSING"
+        case stalled = "STALLED"
+    }
 
     public struct Report: Sendable, Equatable {
         public var healthy: Bool { reasons.isEmpty }
@@ -65,12 +69,15 @@ public struct HealthMonitor: Sendable {
         // Before the first update, age counts from the start: a feed that never delivers goes stale too.
         let dataAge = now - (lastMarketData ?? startedAt)
         if dataAge > thresholds.marketDataStaleSeconds {
-            reasons.append("market data is \(SecondsText.compact(dataAge)) s old (limit \(SecondsText.compact(thresholds.marketDataStaleSeconds)) s)")
+            reasons.append(
+                "market data is \(SecondsText.compact(dataAge)) s old (limit \(SecondsText.compact(thresholds.marketDataStaleSeconds)) s)")
             rules.append("market_data_stale")
         }
         let logAge = now - (lastEventLogWrite ?? startedAt)
         if logAge > thresholds.eventLogStaleSeconds {
-            reasons.append("the last event-log write is \(SecondsText.compact(logAge)) s old (limit \(SecondsText.compact(thresholds.eventLogStaleSeconds)) s)")
+            reasons.append(
+                "the last event-log write is \(SecondsText.compact(logAge)) s old (limit \(SecondsText.compact(thresholds.eventLogStaleSeconds)) s)"
+            )
             rules.append("event_log_stale")
         }
         if queue == .stalled {

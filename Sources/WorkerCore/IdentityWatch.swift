@@ -1,5 +1,5 @@
-import Wire
 import RobotConfig
+import Wire
 
 /// The running worker's identity invariants: checks them, and says what to journal (when
 /// `InvariantsSchedule` says so) and whether the result changed since the last check (worth a log

@@ -1,7 +1,8 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
 
 /// A market's append-only event journal (`state/M/events.ndjson`): one event line per line, every
 /// run of the market in one file. An event is appended and `fdatasync`ed before it goes anywhere

@@ -1,7 +1,8 @@
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Wire
 
 /// What a starting worker finds in its journal for the watchdog: the events of earlier runs
 /// (not heartbeats), grouped by run in the order the runs first appear, so that a crashed run's

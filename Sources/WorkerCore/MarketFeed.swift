@@ -15,8 +15,12 @@ public struct Tick: Sendable, Equatable {
         guard let instrument = o["instrument"]?.stringValue, Identifier.isValidMarket(instrument) else {
             throw LineError(.invalidField, "instrument: expected an instrument name")
         }
-        guard let price = o["price"]?.doubleValue, price.isFinite, price > 0 else { throw LineError(.invalidField, "price: expected a positive number") }
-        guard let size = o["size"]?.doubleValue, size.isFinite, size >= 0 else { throw LineError(.invalidField, "size: expected a number >= 0") }
+        guard let price = o["price"]?.doubleValue, price.isFinite, price > 0 else {
+            throw LineError(.invalidField, "price: expected a positive number")
+        }
+        guard let size = o["size"]?.doubleValue, size.isFinite, size >= 0 else {
+            throw LineError(.invalidField, "size: expected a number >= 0")
+        }
         guard let time = o["time"]?.stringValue, UTCTimestamp.parse(time) != nil else {
             throw LineError(.invalidField, "time: expected an ISO 8601 UTC time with fractional seconds")
         }

@@ -80,7 +80,9 @@ public struct OrderGate: Sendable, Equatable {
             lines.append("*: \(Self.identityViolation): " + marketViolations.joined(separator: "; "))
             return lines
         }
-        for s in streams { if let v = streamViolations[s], !v.isEmpty { lines.append("\(s): \(Self.identityViolation): " + v.joined(separator: "; ")) } }
+        for s in streams {
+            if let v = streamViolations[s], !v.isEmpty { lines.append("\(s): \(Self.identityViolation): " + v.joined(separator: "; ")) }
+        }
         return lines
     }
 }
@@ -91,7 +93,8 @@ extension IdentityInvariants {
     public func violationsByScope() -> (market: [String], streams: [String: [String]]) {
         var streamViolations: [String: [String]] = [:]
         for stream in streams {
-            let own = IdentityInvariants(canonical: canonical, execution: execution.isEmpty ? canonical : execution, streams: [stream]).check()
+            let own = IdentityInvariants(canonical: canonical, execution: execution.isEmpty ? canonical : execution, streams: [stream])
+                .check()
             if !own.pass { streamViolations[stream.id] = own.violations }
         }
         let market = execution.isEmpty ? ["execution instrument is missing for \(canonical)"] : []

@@ -1,7 +1,15 @@
 /// A simulated order (docs/robot-worker.md, "SIM orders").
 public struct SimOrder: Sendable, Equatable, Codable {
-    public enum Side: String, Sendable, Codable { case buy = "BUY", sell = "SELL" }
-    public enum Status: String, Sendable, Codable { case open = "OPEN", filled = "FILLED", cancelled = "CANCELLED", timedOut = "TIMED_OUT" }
+    public enum Side: String, Sendable, Codable {
+        case buy = "BUY"
+        case sell = "SELL"
+    }
+    public enum Status: String, Sendable, Codable {
+        case open = "OPEN"
+        case filled = "FILLED"
+        case cancelled = "CANCELLED"
+        case timedOut = "TIMED_OUT"
+    }
 
     /// `SIM-ES-F7-000012`: market, fence and the run's order sequence, so an ID is unique across
     /// runs and hosts of the market and the same inputs always give the same ID.
@@ -52,7 +60,9 @@ public struct SimExecution: Sendable {
     /// Net filled quantity by stream (buys positive).
     public private(set) var positions: [String: Double] = [:]
 
-    public init(market: String, fence: Int64, timeoutSeconds: Double = 60, restoring orders: [SimOrder] = [], positions: [String: Double] = [:]) {
+    public init(
+        market: String, fence: Int64, timeoutSeconds: Double = 60, restoring orders: [SimOrder] = [], positions: [String: Double] = [:]
+    ) {
         self.market = market
         self.fence = fence
         self.timeoutSeconds = timeoutSeconds

@@ -79,7 +79,8 @@ public enum StartupChecks {
     static func clockStepExplains(_ event: Event, ts: Int64, previous: Int64) -> Bool {
         guard event.type == EventType.clockStep.rawValue else { return false }
         let data = event.data
-        guard let from = data["from"]?.stringValue.flatMap(UTCTimestamp.parse), let to = data["to"]?.stringValue.flatMap(UTCTimestamp.parse),
+        guard let from = data["from"]?.stringValue.flatMap(UTCTimestamp.parse),
+            let to = data["to"]?.stringValue.flatMap(UTCTimestamp.parse),
             let delta = data["delta_seconds"]?.doubleValue
         else { return false }
         return to == ts && delta < 0 && from >= previous && abs(from + Int64((delta * 1e6).rounded()) - to) <= 1
@@ -97,14 +98,17 @@ public enum StartupChecks {
         case .failure(let why):
             let modeResult: Result
             if case .invalidMode(let mode) = why {
-                modeResult = Result(name: validMode, passed: false, detail: "persisted mode \"\(mode)\" is not one of AGGRESSIVE, OBSERVE_ONLY, SHUTDOWN")
+                modeResult = Result(
+                    name: validMode, passed: false, detail: "persisted mode \"\(mode)\" is not one of AGGRESSIVE, OBSERVE_ONLY, SHUTDOWN")
             } else {
                 modeResult = Result(name: validMode, passed: false, detail: "no readable persisted mode")
             }
             return (Result(name: snapshotConsistency, passed: false, detail: why.description), modeResult)
         case .success(let s):
             return (
-                Result(name: snapshotConsistency, passed: true, detail: "written \(s.writtenAtUTC) by run \(s.runID), \(s.orders.count) orders"),
+                Result(
+                    name: snapshotConsistency, passed: true, detail: "written \(s.writtenAtUTC) by run \(s.runID), \(s.orders.count) orders"
+                ),
                 Result(name: validMode, passed: true, detail: s.mode.rawValue)
             )
         }

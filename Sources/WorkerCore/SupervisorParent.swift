@@ -1,7 +1,8 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
 
 /// A worker started by the supervisor asks the kernel for SIGTERM when the supervisor dies
 /// (PR_SET_PDEATHSIG), so no orphan keeps a market's lock after a `kill -9` of the supervisor.

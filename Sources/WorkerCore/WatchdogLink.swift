@@ -1,9 +1,10 @@
+import Platform
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
-import RobotConfig
 
 /// The worker's side of the watchdog protocol (docs/PROTOCOL.md): delivers every event
 /// at least once, on the worker's reactor, without ever making the engine wait.
@@ -116,7 +117,8 @@ public final class WatchdogLink {
         let backlog = JournalBacklog(bytes: journalBytes, currentRun: log.runID)
         if backlog.skipped > 0 { Worker.note("\(journal.path): skipped \(backlog.skipped) line(s) that are not events") }
         let link = WatchdogLink(
-            reactor: reactor, socketPath: config.paths.watchdogSocket, log: log, journal: journal, backlog: backlog, settings: config.worker)
+            reactor: reactor, socketPath: config.paths.watchdogSocket, log: log, journal: journal, backlog: backlog, settings: config.worker
+        )
         link.onWelcome = onWelcome
         log.forward = link.forward
         link.start()
@@ -235,7 +237,7 @@ public final class WatchdogLink {
             // A watchdog from before `fence_high_water` names no mark: 0, so the gate opens.
             let asked = connection
             onHighWater?(o["fence_high_water"]?.intValue ?? 0, false)
-            guard connection === asked else { return }  // reconnected with a raised fence
+            guard connection === asked else { return } // reconnected with a raised fence
             for run in runs {
                 run.drop(through: applied[run.runID]?.intValue ?? 0)
                 run.sent = run.head
@@ -330,7 +332,8 @@ public final class WatchdogLink {
     public static func deliverOnce(_ events: [Event], socketPath: String, timeoutSeconds: Double = 0.5) {
         guard let first = events.first, let client = try? LineClient(path: socketPath) else { return }
         do {
-            try client.send(WireCoding.line(Hello(role: .worker, market: first.market, runID: first.runID, pid: first.pid, fence: first.fence)))
+            try client.send(
+                WireCoding.line(Hello(role: .worker, market: first.market, runID: first.runID, pid: first.pid, fence: first.fence)))
             _ = try client.readLine(timeoutSeconds: timeoutSeconds)
             for e in events { try client.send(e.encodedLine()) }
             _ = try client.readLine(timeoutSeconds: timeoutSeconds)

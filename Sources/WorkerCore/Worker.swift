@@ -1,13 +1,14 @@
+import Guard
+import Logging
+import Observability
+import Platform
+import ProcessShell
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Guard
-import Platform
-import Wire
-import Logging
-import Observability
-import ProcessShell
-import RobotConfig
 
 /// What `robot-worker` was asked to run.
 public struct WorkerOptions: Sendable {
@@ -121,7 +122,9 @@ public final class Worker {
         }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
-            self.note(result.message, event: result.cleared ? EventType.failsafeCleared.rawValue : "LATCH_NOT_CLEARED", result.cleared ? .notice : .warning)
+            self.note(
+                result.message, event: result.cleared ? EventType.failsafeCleared.rawValue : "LATCH_NOT_CLEARED",
+                result.cleared ? .notice : .warning)
             self.sendStatus()
         }
     }
@@ -177,8 +180,11 @@ public final class Worker {
     /// between 50 ms and 1 s.
     private var evaluationInterval: Double {
         let s = config.safety
-        let shortest = [s.healthIntervalSeconds, s.marketDataStaleSeconds, s.marketDataStalledSeconds, s.eventLogStaleSeconds,
-            s.orderTimeoutSeconds, s.healthFailingSeconds, s.unobservedSeconds].min() ?? 1
+        let shortest =
+            [
+                s.healthIntervalSeconds, s.marketDataStaleSeconds, s.marketDataStalledSeconds, s.eventLogStaleSeconds,
+                s.orderTimeoutSeconds, s.healthFailingSeconds, s.unobservedSeconds,
+            ].min() ?? 1
         return min(1, max(0.05, shortest / 4))
     }
 
@@ -235,7 +241,10 @@ public final class Worker {
         config.markets[canonical] = newSpec
         log.emit(
             .configReloaded,
-            ["source": .string(fresh.source), "execution_instrument": .string(execution), "stream_ids": .strings(newSpec.streams.map(\.id))])
+            [
+                "source": .string(fresh.source), "execution_instrument": .string(execution),
+                "stream_ids": .strings(newSpec.streams.map(\.id)),
+            ])
         note("\(canonical): configuration reloaded from \(fresh.source)", event: EventType.configReloaded.rawValue)
         checkInvariants()
     }
@@ -267,7 +276,9 @@ public final class Worker {
     private func sendStatus() {
         let badge = identity.passing ? "identity OK" : "IDENTITY VIOLATION"
         SdNotify.send(
-            SdNotify.statusLine("\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(badge), \(engine.mode.rawValue)\(unobservedBadge), run \(log.runID)"))
+            SdNotify.statusLine(
+                "\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(badge), \(engine.mode.rawValue)\(unobservedBadge), run \(log.runID)"
+            ))
     }
 
     /// One line about a change of this worker's state, with its market, run and fence, and `event`

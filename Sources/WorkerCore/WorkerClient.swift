@@ -1,9 +1,10 @@
+import Platform
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Platform
-import Wire
-import RobotConfig
 
 /// The operator's side of a worker's control socket, for `robot-worker order` and `cancel`.
 public enum WorkerClient {

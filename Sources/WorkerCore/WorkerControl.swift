@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Platform
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A request on a worker's control socket (`socket_dir/worker-M.sock`, docs/PROTOCOL.md).
 /// `{"v":1,"type":"order","side":"buy","quantity":1,"stream":"ES1","limit":5000.25}`,
@@ -17,7 +18,9 @@ public struct WorkerRequest: Codable, Sendable, Equatable {
     public var limit: Double?
     public var clientOrderID: String?
 
-    public init(type: String, side: String? = nil, quantity: Int? = nil, stream: String? = nil, limit: Double? = nil, clientOrderID: String? = nil) {
+    public init(
+        type: String, side: String? = nil, quantity: Int? = nil, stream: String? = nil, limit: Double? = nil, clientOrderID: String? = nil
+    ) {
         self.type = type
         self.side = side
         self.quantity = quantity
@@ -112,9 +115,13 @@ final class WorkerControl {
             guard let quantity = r.quantity else { return reply(false, "bad_request", "quantity is missing") }
             switch engine.place(stream: r.stream, side: side, quantity: quantity, limit: r.limit) {
             case .placed(let o):
-                return reply(true, "placed", "\(o.clientOrderID) placed: \(o.side.rawValue) \(o.quantity) \(o.symbol) on \(o.stream)" + (o.limit.map { " limit \($0)" } ?? " at market"), [o])
+                return reply(
+                    true, "placed",
+                    "\(o.clientOrderID) placed: \(o.side.rawValue) \(o.quantity) \(o.symbol) on \(o.stream)"
+                        + (o.limit.map { " limit \($0)" } ?? " at market"), [o])
             case .blocked(let mode):
-                return reply(false, "blocked", "blocked: the worker is in \(mode.rawValue) (\(engine.modeReason)); new orders need AGGRESSIVE")
+                return reply(
+                    false, "blocked", "blocked: the worker is in \(mode.rawValue) (\(engine.modeReason)); new orders need AGGRESSIVE")
             case .rejected(let why):
                 return reply(false, "rejected", "rejected: \(why)")
             case .refused(let refusal):

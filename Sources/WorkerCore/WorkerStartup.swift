@@ -1,13 +1,14 @@
+import Guard
+import Logging
+import Observability
+import Platform
+import ProcessShell
+import RobotConfig
+import Wire
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Guard
-import Platform
-import Wire
-import Logging
-import Observability
-import ProcessShell
-import RobotConfig
 
 /// `robot-worker run`'s start-up, one step after another (docs/robot-worker.md): each step takes
 /// what the earlier ones made, and the running `Worker` is made only from a complete `Worker.Parts`,
@@ -44,7 +45,7 @@ enum WorkerStartup {
 
     /// Every step; the worker it makes runs until it stops.
     static func run(_ options: WorkerOptions) -> ExitStatus {
-        let locked = lock(options)  // first: it bootstraps logging
+        let locked = lock(options) // first: it bootstraps logging
         return Worker.log.run(locked) { Worker(open($0)).serve() }
     }
 
@@ -54,7 +55,8 @@ enum WorkerStartup {
         let reactor: Reactor
         do {
             // Signals blocked from the first moment: a SIGTERM during start-up waits for the loop.
-            reactor = try ProcessShell.begin(identifier: "robot-worker", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP])
+            reactor = try ProcessShell.begin(
+                identifier: "robot-worker", environment: options.environment, signals: [SIGTERM, SIGINT, SIGHUP])
         } catch {
             return .failure(Failure(.osError, "\(error)"))
         }
@@ -98,21 +100,28 @@ enum WorkerStartup {
         }
         switch outcome {
         case .alreadyActive(let holder):
-            if let refusal = log.emit(.alreadyActive, alreadyActiveData(holder, lockFile: marketGuard.place(of: market.market), symbol: options.symbol)) {
+            if let refusal = log.emit(
+                .alreadyActive, alreadyActiveData(holder, lockFile: marketGuard.place(of: market.market), symbol: options.symbol))
+            {
                 WatchdogLink.deliverOnce([refusal], socketPath: paths.watchdogSocket)
             }
             let who =
-                holder.record.map { "run \($0.runID) (pid \($0.pid) on \($0.host)\($0.home.map { ", home \($0)" } ?? ""), fence \($0.fence))" }
+                holder.record.map {
+                    "run \($0.runID) (pid \($0.pid) on \($0.host)\($0.home.map { ", home \($0)" } ?? ""), fence \($0.fence))"
+                }
                 ?? "an unknown holder"
             SdNotify.send(SdNotify.statusLine("\(canonical): refused, lock held by \(who)"))
             return .failure(
                 Failure(
-                    .alreadyActive, "\(canonical): another executor holds \(marketGuard.place(of: market.market)): \(who); \(holder.detail)",
+                    .alreadyActive,
+                    "\(canonical): another executor holds \(marketGuard.place(of: market.market)): \(who); \(holder.detail)",
                     metadata: ["market": "\(canonical)", "run_id": "\(runID)", "event": "\(EventType.alreadyActive.rawValue)"]))
         case .acquired(let lock, let previous):
             log.fence = lock.record.fence
             return .success(
-                Locked(options: options, reactor: reactor, config: config, market: market, journal: journal, log: log, lock: lock, previous: previous))
+                Locked(
+                    options: options, reactor: reactor, config: config, market: market, journal: journal, log: log, lock: lock,
+                    previous: previous))
         }
     }
 
@@ -171,7 +180,8 @@ enum WorkerStartup {
         var journalBytes: [UInt8] = []
         var unreadable: SystemError?
         do { journalBytes = try FileIO.readFile(journal.path, limit: 1 << 30) ?? [] } catch { unreadable = error }
-        var checks = StartupChecks.run(journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
+        var checks = StartupChecks.run(
+            journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
         if let unreadable, let i = checks.firstIndex(where: { $0.name == StartupChecks.eventLogIntegrity }) {
             checks[i] = StartupChecks.unreadableJournal("\(unreadable)")
         }
@@ -200,14 +210,22 @@ enum WorkerStartup {
                 "lock_file": .string(lock.path), "fence": .int(lock.record.fence), "acquired_at_utc": .string(lock.record.acquiredAtUTC),
                 "host": .string(lock.record.host), "execution_instrument": .string(execution),
             ])
-        note("\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID), configuration \(config.source)", EventType.lockAcquired.rawValue, .info)
+        note(
+            "\(canonical): lock \(lock.path) acquired, fence \(lock.record.fence), run \(log.runID), configuration \(config.source)",
+            EventType.lockAcquired.rawValue, .info)
         if log.fence > handedOut {
             GateKeeper.journalRaise(log: log, lock: lock, from: handedOut, source: "journal", highWater: memory.highestFence, note: note)
         }
-        if let port = config.metrics.workerPorts[canonical] { endpoint.serve(host: config.metrics.host, port: port, logger: diagnostics.logger) }
-        log.emit(.canonicalizationSelfTest, selfTestData(config: config, symbol: locked.options.symbol, canonical: canonical, execution: execution, spec: spec))
+        if let port = config.metrics.workerPorts[canonical] {
+            endpoint.serve(host: config.metrics.host, port: port, logger: diagnostics.logger)
+        }
+        log.emit(
+            .canonicalizationSelfTest,
+            selfTestData(config: config, symbol: locked.options.symbol, canonical: canonical, execution: execution, spec: spec))
         var identity = IdentityWatch(intervalSeconds: config.timings.invariantsInterval)
-        if let event = identity.check(canonical: canonical, execution: execution, streams: spec.streams, now: MonotonicClock.nowNanos()).event {
+        if let event = identity.check(canonical: canonical, execution: execution, streams: spec.streams, now: MonotonicClock.nowNanos())
+            .event
+        {
             log.emit(.identityInvariantsStatus, event)
         }
 
@@ -238,7 +256,9 @@ enum WorkerStartup {
                 "TRADING_WITHOUT_WATCHDOG", .warning)
         }
         if engine.mode != .aggressive {
-            note("\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", EventType.systemModeChange.rawValue, .warning)
+            note(
+                "\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", EventType.systemModeChange.rawValue,
+                .warning)
         }
 
         // Orders come in through the control socket.
@@ -247,12 +267,15 @@ enum WorkerStartup {
             try Directories.make(paths.socketDir)
             control = try WorkerControl(path: paths.workerSocket(locked.market.market), engine: engine, reactor: reactor)
         } catch {
-            note("\(paths.workerSocket(locked.market.market)): no control socket, orders cannot be placed: \(error)", "CONTROL_SOCKET_UNAVAILABLE", .error)
+            note(
+                "\(paths.workerSocket(locked.market.market)): no control socket, orders cannot be placed: \(error)",
+                "CONTROL_SOCKET_UNAVAILABLE", .error)
         }
         return Worker.Parts(
             options: locked.options, reactor: reactor, config: config, canonical: canonical, spec: spec,
             executionOverride: locked.market.normalized == canonical ? nil : locked.market.normalized, log: log, lock: lock,
-            identity: identity, startedAt: startedAt, engine: engine, gates: gates, link: link, control: control, endpoint: endpoint, metrics: metrics,
+            identity: identity, startedAt: startedAt, engine: engine, gates: gates, link: link, control: control, endpoint: endpoint,
+            metrics: metrics,
             diagnostics: diagnostics)
     }
 

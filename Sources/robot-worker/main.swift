@@ -22,7 +22,9 @@ struct RobotWorkerCommand: ParsableCommand {
 }
 
 struct Common: ParsableArguments {
-    @Option(name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).", completion: MarketCompletion.markets)
+    @Option(
+        name: .long, help: "The market: a canonical instrument (ES) or an execution instrument (MES).", completion: MarketCompletion.markets
+    )
     var market: String
 
     @OptionGroup var options: ConfigOptions
@@ -48,7 +50,8 @@ struct Run: ParsableCommand {
 struct Order: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running worker to place a SIM order and print the outcome.",
-        discussion: "Exit statuses: 0 placed, 1 blocked or rejected, 3 the worker is not running, 77 not permitted, 78 configuration error.")
+        discussion: "Exit statuses: 0 placed, 1 blocked or rejected, 3 the worker is not running, 77 not permitted, 78 configuration error."
+    )
 
     @OptionGroup var common: Common
     @Option(help: "buy or sell.") var side: String
@@ -66,7 +69,8 @@ struct Order: ParsableCommand {
 struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the running worker to cancel an open SIM order (allowed in every mode).",
-        discussion: "Exit statuses: 0 cancelled, 1 no such open order, 3 the worker is not running, 77 not permitted, 78 configuration error.")
+        discussion:
+            "Exit statuses: 0 cancelled, 1 no such open order, 3 the worker is not running, 77 not permitted, 78 configuration error.")
 
     @OptionGroup var common: Common
     @Argument(help: "The client order ID (SIM-ES-F7-000001).") var id: String
@@ -74,8 +78,11 @@ struct Cancel: ParsableCommand {
 
     func run() throws {
         throw ExitCode(
-            WorkerClient.ask(market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id), json: json)
-                .rawValue)
+            WorkerClient.ask(
+                market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "cancel", clientOrderID: id),
+                json: json
+            )
+            .rawValue)
     }
 }
 

@@ -49,7 +49,9 @@ struct Status: ParsableCommand {
 }
 
 struct Markets: ParsableArguments {
-    @Argument(help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, or all.", valueName: "market"), completion: MarketCompletion.marketsOrAll)
+    @Argument(
+        help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, or all.", valueName: "market"),
+        completion: MarketCompletion.marketsOrAll)
     var markets: [String]
 
     func validate() throws {
@@ -58,12 +60,15 @@ struct Markets: ParsableArguments {
 }
 
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start markets (also out of BLOCKED, FATAL or an operator's stop); wait until they run.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start markets (also out of BLOCKED, FATAL or an operator's stop); wait until they run.")
     @OptionGroup var common: ConfigOptions
     @OptionGroup var target: Markets
     @Flag(name: .long, help: "Print the supervisor's JSON answers, one line each.") var json = false
 
-    func run() throws { throw ExitCode(SupervisorClient.change(.start, markets: target.markets, json: json, options: common.location).rawValue) }
+    func run() throws {
+        throw ExitCode(SupervisorClient.change(.start, markets: target.markets, json: json, options: common.location).rawValue)
+    }
 }
 
 struct Stop: ParsableCommand {
@@ -73,7 +78,9 @@ struct Stop: ParsableCommand {
     @OptionGroup var target: Markets
     @Flag(name: .long, help: "Print the supervisor's JSON answers, one line each.") var json = false
 
-    func run() throws { throw ExitCode(SupervisorClient.change(.stop, markets: target.markets, json: json, options: common.location).rawValue) }
+    func run() throws {
+        throw ExitCode(SupervisorClient.change(.stop, markets: target.markets, json: json, options: common.location).rawValue)
+    }
 }
 
 struct Restart: ParsableCommand {
@@ -82,7 +89,9 @@ struct Restart: ParsableCommand {
     @OptionGroup var target: Markets
     @Flag(name: .long, help: "Print the supervisor's JSON answers, one line each.") var json = false
 
-    func run() throws { throw ExitCode(SupervisorClient.change(.restart, markets: target.markets, json: json, options: common.location).rawValue) }
+    func run() throws {
+        throw ExitCode(SupervisorClient.change(.restart, markets: target.markets, json: json, options: common.location).rawValue)
+    }
 }
 
 struct Reload: ParsableCommand {
@@ -98,7 +107,9 @@ struct Logs: ParsableCommand {
         abstract: "Show a market's journal (every event its workers wrote) one readable line per event; -f follows it.",
         discussion: "Exit statuses: 0 shown, 1 the market has no journal yet, 78 configuration error or unknown market.")
     @OptionGroup var common: ConfigOptions
-    @Argument(help: ArgumentHelp("A canonical (ES) or execution (MES) instrument, any case.", valueName: "market"), completion: MarketCompletion.markets)
+    @Argument(
+        help: ArgumentHelp("A canonical (ES) or execution (MES) instrument, any case.", valueName: "market"),
+        completion: MarketCompletion.markets)
     var market: String
     @Flag(name: [.customShort("f"), .long], help: "Keep showing new events until interrupted.") var follow = false
     @Option(name: [.customShort("n"), .long], help: "Only the last N events (then follow, with -f).") var lines: Int?

@@ -9,7 +9,8 @@ struct WatchdogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watchdog",
         abstract: "Ingest the workers' events, track heartbeats, identity, locks and alerts, answer status queries.",
-        discussion: "Exit statuses: 0 ok/healthy, 1 unhealthy or nothing acknowledged, 3 watchdog not running, 4 status: unknown market, 64 usage, "
+        discussion:
+            "Exit statuses: 0 ok/healthy, 1 unhealthy or nothing acknowledged, 3 watchdog not running, 4 status: unknown market, 64 usage, "
             + "65 damaged snapshot, 70 unexpected answer, 71 system error, 73 cannot create folders, 77 not permitted, "
             + "78 configuration error, 100 another watchdog serves the socket. See docs/watchdog.md and docs/EXIT-STATUS.md.",
         version: ProgramVersion.line("watchdog"),
@@ -47,18 +48,23 @@ extension WatchdogCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the markets (all, or those named); exit 0 only when all shown are healthy, 1 otherwise, 3 when the watchdog is not running, 4 for an unknown market.")
+            abstract:
+                "Show the markets (all, or those named); exit 0 only when all shown are healthy, 1 otherwise, 3 when the watchdog is not running, 4 for an unknown market."
+        )
         @Argument(
             help: ArgumentHelp("Markets: canonical (ES) or execution (MES) instruments, any case (default: all).", valueName: "market"),
             completion: MarketCompletion.markets)
         var markets: [String] = []
         @Flag(name: .long, help: "Print the full state as JSON.") var json = false
-        @Flag(name: .long, help: "Show it again every --interval seconds until interrupted (redrawn in place on a terminal).") var watch = false
+        @Flag(name: .long, help: "Show it again every --interval seconds until interrupted (redrawn in place on a terminal).") var watch =
+            false
         @Option(name: .long, help: "Seconds between --watch rounds.") var interval: Double = 2
         @OptionGroup var location: Location
 
         func validate() throws {
-            guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval: expected 0.1 to 3600 seconds, got \(interval)") }
+            guard interval >= 0.1, interval <= 3600 else {
+                throw ValidationError("--interval: expected 0.1 to 3600 seconds, got \(interval)")
+            }
         }
 
         func run() throws {
@@ -77,7 +83,9 @@ extension WatchdogCommand {
         }
 
         /// What one `status` prints (stdout text, stderr line) and its exit status.
-        static func answer(_ markets: [String], json: Bool, colour: Bool, config: Configuration) -> (text: String?, error: String?, status: WatchdogExitStatus) {
+        static func answer(_ markets: [String], json: Bool, colour: Bool, config: Configuration) -> (
+            text: String?, error: String?, status: WatchdogExitStatus
+        ) {
             let client = OperatorClient(socketPath: config.paths.watchdogSocket)
             let full: StatusReport
             do { full = try client.status(market: nil) } catch {

@@ -47,10 +47,13 @@ import Testing
         #expect(!rows.isEmpty, "no module table found in docs/ARCHITECTURE.md")
         let named = Set(rows.flatMap(\.targets))
         #expect(Set(targets.keys).subtracting(named).isEmpty, "targets without a row: \(Set(targets.keys).subtracting(named).sorted())")
-        #expect(named.subtracting(targets.keys).isEmpty, "rows naming no target of Package.swift: \(named.subtracting(targets.keys).sorted())")
+        #expect(
+            named.subtracting(targets.keys).isEmpty, "rows naming no target of Package.swift: \(named.subtracting(targets.keys).sorted())")
         for row in rows where row.targets.count == 1 && !row.targets[0].hasSuffix("Tests") {
             let name = row.targets[0]
-            #expect(row.mayImport == targets[name] ?? [], "\(name): the table says \(row.mayImport.sorted()), Package.swift \((targets[name] ?? []).sorted())")
+            #expect(
+                row.mayImport == targets[name] ?? [],
+                "\(name): the table says \(row.mayImport.sorted()), Package.swift \((targets[name] ?? []).sorted())")
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// Issues 9 and 22's chaos test, run short: scenarios/chaos/chaos.py kills random processes of a real
 /// stack (watchdog, supervisor, four workers) with SIGKILL or SIGSTOP/SIGCONT, deletes and replaces
@@ -18,7 +18,8 @@ import Testing
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("oracle-\(getpid()).log").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let p = try RunningProcess(
-            executable: Self.python, arguments: ["-m", "pytest", "-q", "-p", "no:cacheprovider", MetricsProbe.packageRoot + "/scenarios/chaos/test_oracle.py"],
+            executable: Self.python,
+            arguments: ["-m", "pytest", "-q", "-p", "no:cacheprovider", MetricsProbe.packageRoot + "/scenarios/chaos/test_oracle.py"],
             environment: [:], logPrefix: out)
         let status = try p.waitForExit(timeout: 60)
         #expect(status == 0, "\(p.stdout)\(p.stderr)")
@@ -47,7 +48,9 @@ import Testing
         #expect(figures["overlapping_aggressive_windows"]?.intValue == 0, "\(printed)")
         #expect((figures["faults_total"]?.intValue ?? 0) >= 30, "the run injected faults: \(printed)")
         let faults = try #require(figures["faults"]?.objectValue)
-        #expect((faults["lock_delete"]?.intValue ?? 0) + (faults["lock_replace"]?.intValue ?? 0) >= 2, "lock files were deleted or replaced: \(printed)")
+        #expect(
+            (faults["lock_delete"]?.intValue ?? 0) + (faults["lock_replace"]?.intValue ?? 0) >= 2,
+            "lock files were deleted or replaced: \(printed)")
         #expect((figures["events_applied"]?.intValue ?? 0) > 1000, "\(printed)")
         #expect((figures["orders_placed"]?.intValue ?? 0) >= 20, "orders were placed all along: \(printed)")
         #expect((figures["aggressive_windows"]?.intValue ?? 0) >= 8, "runs traded and were replaced: \(printed)")

@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// Clock steps are events, not damage (issue 14): a worker whose wall clock steps back and forward
 /// during a run (libfaketime, its offset changed at run time through a timestamp file) journals
@@ -26,9 +26,13 @@ import Testing
     func startFakedWorker(_ home: TestHome, rcFile: String) throws -> RunningProcess {
         try RunningProcess(
             executable: "/bin/sh",
-            arguments: ["-c", "exec \"$0\" \"$@\"", Binaries.path("robot-worker"), "--market", "ES", "--config", home.configPath, "--home", home.path],
+            arguments: [
+                "-c", "exec \"$0\" \"$@\"", Binaries.path("robot-worker"), "--market", "ES", "--config", home.configPath, "--home",
+                home.path,
+            ],
             environment: [
-                "LD_PRELOAD": Self.library, "FAKETIME_TIMESTAMP_FILE": rcFile, "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                "LD_PRELOAD": Self.library, "FAKETIME_TIMESTAMP_FILE": rcFile, "FAKETIME_NO_CACHE": "1",
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             ],
             logPrefix: home.path + "/faked-worker")
     }
@@ -87,7 +91,8 @@ import Testing
         }
         #expect(checks.data["passed"] == .bool(true), "\(checks.data)")
         try waitFor("the next run AGGRESSIVE", seen: { "\(modes(home))" }) {
-            home.events("ES", type: .systemModeChange).last { $0.runID == checks.runID }?.data["to"]?.stringValue == "AGGRESSIVE" ? true : nil
+            home.events("ES", type: .systemModeChange).last { $0.runID == checks.runID }?.data["to"]?.stringValue == "AGGRESSIVE"
+                ? true : nil
         }
         let aside = try FileManager.default.contentsOfDirectory(atPath: home.stateDir + "/ES").filter { $0.contains("damaged") }
         #expect(aside.isEmpty, "nothing moved aside: \(aside)")
@@ -102,8 +107,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: home.stateDir + "/ES", withIntermediateDirectories: true)
         let t = UTCTimestamp.nowMicros() - 600_000_000
         func line(_ seq: Int64, _ micros: Int64) -> [UInt8] {
-            Event(type: EventType.configReloaded.rawValue, market: "ES", runID: "ES-hand", pid: 7, fence: 1, seq: seq, ts: UTCTimestamp.format(micros: micros), data: [:])
-                .encodedLine()
+            Event(
+                type: EventType.configReloaded.rawValue, market: "ES", runID: "ES-hand", pid: 7, fence: 1, seq: seq,
+                ts: UTCTimestamp.format(micros: micros), data: [:]
+            )
+            .encodedLine()
         }
         try Data(line(1, t) + line(2, t - 30_000_000) + line(3, t - 29_000_000)).write(to: URL(fileURLWithPath: home.journal("ES")))
         let worker = try home.start("robot-worker", ["--market", "ES"])

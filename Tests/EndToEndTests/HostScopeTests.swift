@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// The guarantee at host scope with real processes (issue 14): one worker per (account, market)
 /// whatever the home folder, fences and client order IDs that never repeat across homes and a
@@ -36,7 +36,9 @@ import Testing
 
     /// Places a SIM limit order with `robot-worker order` and returns its client order ID.
     func placeOrder(_ home: TestHome, environment: [String: String]) throws -> String {
-        let p = try home.start("robot-worker", ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--limit", "1"], environment: environment, name: "order")
+        let p = try home.start(
+            "robot-worker", ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--limit", "1"], environment: environment,
+            name: "order")
         let status = try p.waitForExit()
         guard status == 0, let range = p.stdout.range(of: #"SIM-ES-F[0-9]+-[0-9]+"#, options: .regularExpression) else {
             throw TestFailure("robot-worker order exited \(status): \(p.stdout) \(p.stderr)")
@@ -144,8 +146,10 @@ import Testing
         func asNobody() throws -> (status: Int32, stderr: String) {
             let p = try RunningProcess(
                 executable: "/usr/bin/setpriv",
-                arguments: ["--reuid", "65534", "--regid", "65534", "--clear-groups", Binaries.path("robot-worker"), "run", "--market", "ES",
-                    "--config", b.configPath, "--home", b.path],
+                arguments: [
+                    "--reuid", "65534", "--regid", "65534", "--clear-groups", Binaries.path("robot-worker"), "run", "--market", "ES",
+                    "--config", b.configPath, "--home", b.path,
+                ],
                 environment: shared.environment, logPrefix: a.path + "/nobody-\(UUID().uuidString.prefix(8))")
             let status = try p.waitForExit(timeout: 15)
             return (status, p.stderr)

@@ -32,7 +32,9 @@ import Testing
         }
         // -n 0: only what came after, so not the first worker's first event.
         #expect(!follow.stdout.contains(" fence 1 #1 "), "\(follow.stdout)")
-        #expect(follow.stdout.split(separator: "\n").contains { $0.contains(" fence 2 #1 CANONICAL_MARKET_LOCK_ACQUIRED ") }, "\(follow.stdout)")
+        #expect(
+            follow.stdout.split(separator: "\n").contains { $0.contains(" fence 2 #1 CANONICAL_MARKET_LOCK_ACQUIRED ") }, "\(follow.stdout)"
+        )
         follow.signal(SIGTERM)
         #expect(try follow.waitForExit() == 128 + SIGTERM)
     }

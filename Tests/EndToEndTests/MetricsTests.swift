@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// Each process's /metrics scraped like Prometheus does, validated by prometheus_client's parser,
 /// and checked against what happened (issue 7).
@@ -39,11 +39,13 @@ import Testing
         let journalBefore = home.events("ES")
         let scraped = try MetricsProbe.scrape(port: port)
         let journalAfter = home.events("ES")
-        let before = counts(journalBefore), after = counts(journalAfter)
+        let before = counts(journalBefore)
+        let after = counts(journalAfter)
         #expect(home.events("ES").allSatisfy { $0.runID == acquired.runID }, "one run only in this home")
         for type in EventType.allCases.map(\.rawValue) {
             let value = try #require(scraped.value("robot_events_emitted_total", ["market": "ES", "type": type]), "\(type) is exported")
-            let low = before[type] ?? 0, high = after[type] ?? 0
+            let low = before[type] ?? 0
+            let high = after[type] ?? 0
             if low == high, type != EventType.heartbeat.rawValue {
                 #expect(Int(value) == low, "\(type): metric \(value), journal \(low)")
             } else {
@@ -61,15 +63,19 @@ import Testing
         #expect(scraped.value("robot_worker_failsafe_latched", ["market": "ES"]) == 0)
         #expect(scraped.value("robot_worker_identity_pass", ["market": "ES"]) == 1)
         #expect(scraped.value("robot_journal_write_failures_total", ["market": "ES"]) == 0)
-        let total = Double(before.values.reduce(0, +)), totalAfter = Double(after.values.reduce(0, +))
+        let total = Double(before.values.reduce(0, +))
+        let totalAfter = Double(after.values.reduce(0, +))
         let syncs = try #require(scraped.value("robot_journal_fsync_seconds_count", ["market": "ES"]))
-        #expect(syncs >= total - 1 && syncs <= totalAfter, "one completed fdatasync per journaled event (counted by the journal, not per event)")
+        #expect(
+            syncs >= total - 1 && syncs <= totalAfter, "one completed fdatasync per journaled event (counted by the journal, not per event)"
+        )
         #expect(scraped.families["robot_journal_fsync_seconds"] == "histogram")
         let size = Double((try? FileManager.default.attributesOfItem(atPath: home.journal("ES"))[.size] as? Int) ?? 0)
         let bytes = try #require(scraped.value("robot_journal_bytes", ["market": "ES"]))
         #expect(bytes > 0 && bytes <= size)
         // No watchdog runs here: every event of the run stays in the outbox, unacked.
-        let seqBefore = journalBefore.compactMap(\.seq).max() ?? 0, seqAfter = journalAfter.compactMap(\.seq).max() ?? 0
+        let seqBefore = journalBefore.compactMap(\.seq).max() ?? 0
+        let seqAfter = journalAfter.compactMap(\.seq).max() ?? 0
         let unacked = try #require(scraped.value("robot_unacked_events", ["market": "ES"]))
         #expect(unacked >= Double(seqBefore - 1) && unacked <= Double(seqAfter), "unacked \(unacked), last seq \(seqBefore)...\(seqAfter)")
         #expect((scraped.value("robot_process_resident_memory_bytes") ?? 0) > 1_000_000)
@@ -97,7 +103,9 @@ import Testing
             #expect(first.value("robot_supervisor_restarts_total", ["market": "ES", "cause": cause]) == 0, "\(cause) starts at 0")
         }
         #expect(first.value("robot_supervisor_worker_state", ["market": "ES", "state": "RUNNING"]) == 1)
-        let fence = try MetricsProbe.waitForScrape(port: workerPort, "the worker's metrics") { $0.value("robot_worker_fence", ["market": "ES"]) }
+        let fence = try MetricsProbe.waitForScrape(port: workerPort, "the worker's metrics") {
+            $0.value("robot_worker_fence", ["market": "ES"])
+        }
 
         kill(pid, SIGKILL)
         let after = try MetricsProbe.waitForScrape(port: supervisorPort, "restarts{cause=signal} 1 and ES RUNNING again") {

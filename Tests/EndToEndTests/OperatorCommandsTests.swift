@@ -21,7 +21,8 @@ import Wire
     func version() throws {
         let home = try TestHome()
         defer { home.cleanup() }
-        let expected = try String(contentsOfFile: MetricsProbe.packageRoot + "/VERSION", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let expected = try String(contentsOfFile: MetricsProbe.packageRoot + "/VERSION", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         for program in ["robot-worker", "watchdog", "supervisor"] {
             let r = try Self.run(program, ["--version"], in: home)
             #expect(r.status == 0, "\(program) --version: \(r.stderr)")
@@ -150,7 +151,9 @@ extension CommandResult: CustomStringConvertible {
         defer { home.cleanup() }
         let root = home.path
         let fm = FileManager.default
-        for folder in ["elsewhere", "other", "none"] { try fm.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true) }
+        for folder in ["elsewhere", "other", "none"] {
+            try fm.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true)
+        }
         let install = try RunningProcess(
             executable: MetricsProbe.packageRoot + "/scripts/install",
             arguments: [
@@ -191,7 +194,9 @@ extension CommandResult: CustomStringConvertible {
         // Manual pages and completions, market names completed from the installed configuration.
         let man = (try? String(contentsOfFile: root + "/prefix/share/man/man1/supervisor.1", encoding: .utf8)) ?? ""
         #expect(man.hasPrefix(#".TH "SUPERVISOR" "1""#) && man.contains("stopped by operator"), "\(man.prefix(200))")
-        #expect(fm.fileExists(atPath: root + "/prefix/share/man/man8/watchdog.8") && fm.fileExists(atPath: root + "/prefix/share/man/man1/robot-worker.1"))
+        #expect(
+            fm.fileExists(atPath: root + "/prefix/share/man/man8/watchdog.8")
+                && fm.fileExists(atPath: root + "/prefix/share/man/man1/robot-worker.1"))
         for program in ["robot-worker", "watchdog", "supervisor"] {
             #expect(fm.fileExists(atPath: root + "/prefix/share/zsh/site-functions/_" + program), "zsh \(program)")
             #expect(fm.fileExists(atPath: root + "/prefix/share/fish/vendor_completions.d/\(program).fish"), "fish \(program)")
@@ -204,12 +209,15 @@ extension CommandResult: CustomStringConvertible {
             printf '%s\\n' "${COMPREPLY[@]}"
             """
         let bash = try RunningProcess(
-            executable: "/bin/bash", arguments: ["-c", script], environment: environment, logPrefix: root + "/complete", workingDirectory: root + "/other")
+            executable: "/bin/bash", arguments: ["-c", script], environment: environment, logPrefix: root + "/complete",
+            workingDirectory: root + "/other")
         #expect(try bash.waitForExit() == 0, "\(bash.stderr)")
         #expect(bash.stdout == "CL\nES\nNQ\nall\n", "bash completes the installed configuration's markets: \(bash.stdout) \(bash.stderr)")
 
         let watchdog = try command("watchdog", ["status"], in: "other")
         #expect(try watchdog.waitForExit() == 3, "no watchdog runs here")
-        #expect(watchdog.stderr.contains(root + "/run/watchdog.sock") && watchdog.stderr.contains("configuration: \(config)"), "\(watchdog.stderr)")
+        #expect(
+            watchdog.stderr.contains(root + "/run/watchdog.sock") && watchdog.stderr.contains("configuration: \(config)"),
+            "\(watchdog.stderr)")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// What the watchdog knows reaches the order gate (issue 21): no order on a fence at or below the
 /// market's high-water mark after the lock folder is wiped, with the watchdog up or down at the
@@ -16,7 +16,8 @@ import Testing
     /// Runs `robot-worker order ...`; returns the exit status and output.
     func order(_ home: TestHome, stream: String, limit: String? = nil) throws -> (Int32, String) {
         let p = try home.start(
-            "robot-worker", ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--stream", stream] + (limit.map { ["--limit", $0] } ?? []),
+            "robot-worker",
+            ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--stream", stream] + (limit.map { ["--limit", $0] } ?? []),
             name: "cli")
         let status = try p.waitForExit()
         return (status, p.stdout + p.stderr)
@@ -186,14 +187,17 @@ import Testing
         }
         for stream in ["ES1", "ES2"] {
             let (status, out) = try order(home, stream: stream)
-            #expect(status != 0 && out.contains("IDENTITY_VIOLATION") && out.contains("execution instrument is missing"), "\(stream): \(out)")
+            #expect(
+                status != 0 && out.contains("IDENTITY_VIOLATION") && out.contains("execution instrument is missing"), "\(stream): \(out)")
         }
 
         // A fixing reload reopens the gate without a restart.
         config.markets["ES"] = ("MES", [("ES1", "ES"), ("ES2", "ES")])
         try home.writeConfig(config)
         worker.signal(SIGHUP)
-        try waitFor("ORDER_GATE_STATUS open again") { home.events("ES", type: .orderGateStatus).last { $0.data["refusing"] == .bool(false) } }
+        try waitFor("ORDER_GATE_STATUS open again") {
+            home.events("ES", type: .orderGateStatus).last { $0.data["refusing"] == .bool(false) }
+        }
         var last = ""
         try waitFor("an order on ES1 after the fix", seen: { last }) { () -> Bool? in
             let (status, out) = try order(home, stream: "ES1")

@@ -33,7 +33,10 @@ import Glibc
         let fs = try PowerLossMount(home: home)
         defer { fs.unmount() }
         let m = fs.path
-        for d in ["synced", "unsynced-data", "unsynced-name", "append", "replace", "replace-no-folder-sync", "replace-no-file-sync", "unlink", "in-place"] {
+        for d in [
+            "synced", "unsynced-data", "unsynced-name", "append", "replace", "replace-no-folder-sync", "replace-no-file-sync", "unlink",
+            "in-place",
+        ] {
             guard mkdir(m + "/" + d, 0o755) == 0 else { throw TestFailure("mkdir \(d): errno \(errno)") }
         }
         try syncFolder(m)
@@ -45,7 +48,9 @@ import Glibc
         try write(m + "/append/f", "line 1\n", sync: true, flags: O_WRONLY | O_CREAT | O_APPEND)
         try syncFolder(m + "/append")
         try write(m + "/append/f", "line 2\n", sync: false, flags: O_WRONLY | O_APPEND)
-        for (dir, syncFile, syncDir) in [("replace", true, true), ("replace-no-folder-sync", true, false), ("replace-no-file-sync", false, true)] {
+        for (dir, syncFile, syncDir) in [
+            ("replace", true, true), ("replace-no-folder-sync", true, false), ("replace-no-file-sync", false, true),
+        ] {
             try write(m + "/\(dir)/f", "old", sync: true)
             try syncFolder(m + "/\(dir)")
             try write(m + "/\(dir)/f.tmp", "new", sync: syncFile)
@@ -107,7 +112,10 @@ import Glibc
         let fd = open(f, O_WRONLY | O_TRUNC | O_CLOEXEC)
         #expect(Glibc.write(fd, "new", 3) == 3)
         let result = Mutex<Int32?>(nil)
-        let syncer = Thread { let r = fsync(fd); result.withLock { $0 = r } }
+        let syncer = Thread {
+            let r = fsync(fd)
+            result.withLock { $0 = r }
+        }
         syncer.start()
         try waitFor("the fsync to block", seen: { "\(fs.status())" }) { fs.status()["blocked"] == 1 ? true : nil }
         #expect(result.withLock { $0 } == nil, "fsync returned while frozen")

@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// Power loss, not just a crash: the workers' lock and state folders and the watchdog's state
 /// folder live on the power-loss file system (tools/powerloss-fs), which on a cut throws away
@@ -112,7 +112,8 @@ import Testing
         /// its client order ID.
         func placeAndFill(stream: String) throws -> String {
             try tick()
-            let p = try home.start("robot-worker", ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--stream", stream], name: "order")
+            let p = try home.start(
+                "robot-worker", ["order", "--market", "ES", "--side", "buy", "--qty", "1", "--stream", stream], name: "order")
             let status = try p.waitForExit()
             guard status == 0, let range = p.stdout.range(of: #"SIM-ES-F[0-9]+-[0-9]+"#, options: .regularExpression) else {
                 throw TestFailure("robot-worker order exited \(status): \(p.stdout) \(p.stderr)")
@@ -143,7 +144,8 @@ import Testing
             let events = events()
             for (run, applied) in saved where applied > 0 {
                 let seqs = Set(events.filter { $0.runID == run }.compactMap(\.seq))
-                #expect(seqs.contains(applied), "\(when): the watchdog saved \(run) up to seq \(applied); the journal holds \(seqs.max() ?? 0)")
+                #expect(
+                    seqs.contains(applied), "\(when): the watchdog saved \(run) up to seq \(applied); the journal holds \(seqs.max() ?? 0)")
                 if let low = seqs.min(), low <= applied {
                     let missing = (low...applied).filter { !seqs.contains($0) }
                     #expect(missing.isEmpty, "\(when): the journal lost seqs \(missing.prefix(10)) of \(run) the watchdog saved")
@@ -195,7 +197,8 @@ import Testing
         let (_, runB) = try rig.startWorker()
         let fenceB = try #require(rig.events(.lockAcquired, run: runB).first?.fence)
         #expect(fenceB > fenceA)
-        #expect(rig.events(.lockStale, run: runB).isEmpty, "run A released the lock cleanly: \(rig.events(.lockStale, run: runB).map(\.data))")
+        #expect(
+            rig.events(.lockStale, run: runB).isEmpty, "run A released the lock cleanly: \(rig.events(.lockStale, run: runB).map(\.data))")
         #expect(rig.events(.systemModeChange, run: runB).last?.data["to"]?.stringValue == "AGGRESSIVE")
         ids.append(try rig.placeAndFill(stream: "ES1"))
         ids.append(try rig.placeAndFill(stream: "ES2"))
@@ -223,13 +226,18 @@ import Testing
         #expect(firstMode.data["to"]?.stringValue == "SHUTDOWN", "the latch reported set before the cut is gone: \(firstMode.data)")
         #expect(firstMode.data["latch"]?.objectValue?["trigger"]?.stringValue == "MARKET_DATA_STALLED", "\(firstMode.data)")
         // The watchdog gets every event of run B again from the journal; no fence regression.
-        try waitFor("the watchdog to apply all of \(runB) and \(runC)'s start", seen: { "\(String(describing: rig.home.quickStatus()?.markets["ES"]?.runs))" }) { () -> Bool? in
+        try waitFor(
+            "the watchdog to apply all of \(runB) and \(runC)'s start",
+            seen: { "\(String(describing: rig.home.quickStatus()?.markets["ES"]?.runs))" }
+        ) { () -> Bool? in
             guard let es = rig.home.quickStatus()?.markets["ES"] else { return nil }
             return es.applied(runB) == rig.lastSeq(runB) && es.latch != nil ? true : nil
         }
         let status = try rig.home.statusJSON()
         #expect(status.markets["ES"]?.latch?.trigger == "MARKET_DATA_STALLED")
-        #expect(status.markets["ES"]?.alerts.contains { $0.condition == "FENCE_REGRESSION" } == false, "\(String(describing: status.markets["ES"]?.alerts))")
+        #expect(
+            status.markets["ES"]?.alerts.contains { $0.condition == "FENCE_REGRESSION" } == false,
+            "\(String(describing: status.markets["ES"]?.alerts))")
         #expect(status.markets["ES"]?.fenceHighWater == fenceC)
 
         // The operator clears the latch; new orders never reuse an ID.
@@ -252,7 +260,8 @@ import Testing
     /// process holding no lock may send. Returns the client and the welcome's applied seq for `run`.
     func connect(_ home: TestHome, run: String) throws -> (LineClient, Int64) {
         let client = try LineClient(path: home.watchdogSocket)
-        try client.send(Array(#"{"v":1,"type":"hello","role":"worker","market":"ES","run_id":"\#(run)","pid":\#(getpid()),"fence":0}"#.utf8))
+        try client.send(
+            Array(#"{"v":1,"type":"hello","role":"worker","market":"ES","run_id":"\#(run)","pid":\#(getpid()),"fence":0}"#.utf8))
         let welcome = try JSONParser.parse(try client.readLine(timeoutSeconds: 5))
         guard welcome.objectValue?["type"]?.stringValue == "welcome" else { throw TestFailure("no welcome: \(welcome)") }
         return (client, welcome.objectValue?["applied"]?.objectValue?[run]?.intValue ?? 0)
@@ -294,7 +303,9 @@ import Testing
         try rig.fs.command("freeze")
         for seq in 4...5 { try client.send(event(run: run, seq: seq)) }
         // Once the snapshot holding them waits in its fsync, an ack sent any earlier is readable.
-        try waitFor("the watchdog's snapshot sync to block", seen: { "\(rig.fs.status())" }) { rig.fs.status()["blocked", default: 0] >= 1 ? true : nil }
+        try waitFor("the watchdog's snapshot sync to block", seen: { "\(rig.fs.status())" }) {
+            rig.fs.status()["blocked", default: 0] >= 1 ? true : nil
+        }
         let during = acks(client, run: run, for: 0.3, until: 5)
         #expect(during == 0, "acked seq \(during) while its snapshot could not be synced")
         try rig.powerCut()
@@ -320,7 +331,10 @@ import Testing
         let rotated = rig.stateDir + "/ES/events.1.ndjson"
         // Twice rotated, and the watchdog has saved events of the current file.
         var rotations = Set<Int64>()
-        try waitFor("two rotations with saved events after them", timeout: 20, seen: { "rotated files starting at \(rotations), saved \(rig.watchdogSaved())" }) { () -> Bool? in
+        try waitFor(
+            "two rotations with saved events after them", timeout: 20,
+            seen: { "rotated files starting at \(rotations), saved \(rig.watchdogSaved())" }
+        ) { () -> Bool? in
             guard let data = FileManager.default.contents(atPath: rotated),
                 let first = data.split(separator: UInt8(ascii: "\n")).first.flatMap({ try? Event.decode(line: Array($0)) })?.seq
             else { return nil }

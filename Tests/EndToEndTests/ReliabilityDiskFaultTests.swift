@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// Issue 9, "disk faults": the market's state folder on a small tmpfs that the test fills up, or
 /// remounts read-only, under a live worker. The worker reports the failure, journals nothing half
@@ -43,7 +43,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         #expect(try sh(["/bin/mount", "-t", "tmpfs", "-o", "size=256k,mode=0750", "tmpfs", folder]) == 0)
         defer {
-            home.cleanup()  // ends the processes first
+            home.cleanup() // ends the processes first
             _ = try? sh(["/bin/umount", "-l", folder])
             try? FileManager.default.removeItem(atPath: home.path)
         }
@@ -109,14 +109,17 @@ import Testing
     /// `errors=remount-ro`), reproduced here with ext4's `trigger_fs_error` on a loop device. It
     /// cannot be made writable again without an unmount and fsck, so the worker is stopped, the
     /// file system repaired, and a new run started.
-    @Test(.enabled(if: canMount && FileManager.default.isExecutableFile(atPath: "/usr/sbin/mkfs.ext4"), "needs root, loop devices and mkfs.ext4"))
+    @Test(
+        .enabled(
+            if: canMount && FileManager.default.isExecutableFile(atPath: "/usr/sbin/mkfs.ext4"), "needs root, loop devices and mkfs.ext4"))
     func aStateFolderForcedReadOnlyUnderTheWorkerIsReportedFailsSafeAndTheNextRunResumesEveryEvent() throws {
         let home = try TestHome()
         var config = TestConfig()
         config.invariantsInterval = 0.05
         config.extraSections["safety"] = #"{"event_log_failing_seconds": 1.0, "health_interval_seconds": 0.2}"#
         try home.writeConfig(config)
-        let folder = home.stateDir + "/ES", image = home.path + "/state-ES.img"
+        let folder = home.stateDir + "/ES"
+        let image = home.path + "/state-ES.img"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         #expect(try sh(["/usr/bin/truncate", "-s", "8M", image]) == 0)
         #expect(try sh(["/usr/sbin/mkfs.ext4", "-q", "-F", image]) == 0)

@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// Random damage of a file's bytes, from a seed. Replacement bytes are never digits, whitespace,
 /// signs, dots or exponents, so damage never turns a number into a smaller valid one (`12` into
@@ -15,14 +15,16 @@ enum Damage {
         var b = bytes
         guard !b.isEmpty else { return junk.shuffled(using: &rng) }
         switch Int.random(in: 0..<4, using: &rng) {
-        case 0:  // truncate
+        case 0: // truncate
             b = Array(b.prefix(Int.random(in: 0..<b.count, using: &rng)))
-        case 1:  // overwrite a few bytes
-            for _ in 0..<Int.random(in: 1...6, using: &rng) { b[Int.random(in: 0..<b.count, using: &rng)] = junk.randomElement(using: &rng)! }
-        case 2:  // insert junk
+        case 1: // overwrite a few bytes
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                b[Int.random(in: 0..<b.count, using: &rng)] = junk.randomElement(using: &rng)!
+            }
+        case 2: // insert junk
             let at = Int.random(in: 0...b.count, using: &rng)
             b.insert(contentsOf: (0..<Int.random(in: 1...40, using: &rng)).map { _ in junk.randomElement(using: &rng)! }, at: at)
-        default:  // delete a span
+        default: // delete a span
             let from = Int.random(in: 0..<b.count, using: &rng)
             b.removeSubrange(from..<min(b.count, from + Int.random(in: 1...30, using: &rng)))
         }
@@ -53,18 +55,25 @@ enum Damage {
         var exit: Int32?
         let checks = try waitFor("the restarted worker to check or exit", timeout: 10, seen: { w.stderr }) { () -> Event?? in
             if let e = home.events("ES", type: .startupChecks).first(where: { $0.pid == w.pid }) { return .some(e) }
-            if !w.isRunning { exit = try w.waitForExit(); return .some(nil) }
+            if !w.isRunning {
+                exit = try w.waitForExit()
+                return .some(nil)
+            }
             return nil
         }
         var mode: String?
         if checks != nil {
-            mode = try waitFor("its first mode") { home.events("ES", type: .systemModeChange).first { $0.pid == w.pid }?.data["to"]?.stringValue }
+            mode = try waitFor("its first mode") {
+                home.events("ES", type: .systemModeChange).first { $0.pid == w.pid }?.data["to"]?.stringValue
+            }
         }
         return (w, checks, mode, exit)
     }
 
     func failedChecks(_ e: Event?) -> [String] {
-        e?.data["checks"]?.arrayValue?.compactMap(\.objectValue).filter { $0["passed"] == .bool(false) }.compactMap { $0["name"]?.stringValue } ?? []
+        e?.data["checks"]?.arrayValue?.compactMap(\.objectValue).filter { $0["passed"] == .bool(false) }.compactMap {
+            $0["name"]?.stringValue
+        } ?? []
     }
 
     @Test func aRandomlyDamagedConfigurationExits78NamingTheFileNeverACrash() throws {
@@ -116,7 +125,9 @@ enum Damage {
         #expect(r.checks?.data["passed"] == .bool(false), "seed \(seed)")
         #expect(failedChecks(r.checks).contains("event_log_integrity"), "seed \(seed): \(failedChecks(r.checks))")
         #expect(r.mode == "OBSERVE_ONLY", "seed \(seed)")
-        let aside = try FileManager.default.contentsOfDirectory(atPath: home.stateDir + "/ES").filter { $0.hasPrefix("events.ndjson.damaged-") }
+        let aside = try FileManager.default.contentsOfDirectory(atPath: home.stateDir + "/ES").filter {
+            $0.hasPrefix("events.ndjson.damaged-")
+        }
         #expect(aside.count == 1, "seed \(seed): \(aside)")
         #expect(r.process.isRunning)
     }
@@ -130,7 +141,8 @@ enum Damage {
         if latched {
             // A feed that never ticks: the market-data fail-safe latches SHUTDOWN within a second.
             config.feeds["ES"] = "{\"kind\": \"file\", \"path\": \"feed-ES.ndjson\"}"
-            config.extraSections["safety"] = #"{"market_data_stale_seconds": 0.3, "market_data_stalled_seconds": 0.6, "health_interval_seconds": 0.2}"#
+            config.extraSections["safety"] =
+                #"{"market_data_stale_seconds": 0.3, "market_data_stalled_seconds": 0.6, "health_interval_seconds": 0.2}"#
             _ = FileManager.default.createFile(atPath: home.path + "/feed-ES.ndjson", contents: nil)
         }
         try home.writeConfig(config)
@@ -154,7 +166,7 @@ enum Damage {
         let home = try TestHome()
         defer { home.cleanup() }
         try home.writeConfig(TestConfig())
-        let first = try oneRun(home, signal: SIGKILL)  // SIGKILL leaves the holder record in the file
+        let first = try oneRun(home, signal: SIGKILL) // SIGKILL leaves the holder record in the file
         let record = try read(home.lockFile("ES"))
         #expect(!record.isEmpty)
         try write(home.lockFile("ES"), Damage.apply(record, seed: seed))

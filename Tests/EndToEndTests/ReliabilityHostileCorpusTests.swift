@@ -65,7 +65,8 @@ import Testing
         ]
 
         let start = Date()
-        var served = 0, supervisorAnswers = 0
+        var served = 0
+        var supervisorAnswers = 0
         let group = DispatchGroup()
         for c in 0..<Self.connections {
             group.enter()
@@ -89,12 +90,14 @@ import Testing
             if (try? home.supervisorStatus()) != nil { supervisorAnswers += 1 }
         }
         let elapsed = Date().timeIntervalSince(start)
-        #expect(served > 0 && supervisorAnswers > 0, "served \(served) watchdog and \(supervisorAnswers) supervisor status requests meanwhile")
+        #expect(
+            served > 0 && supervisorAnswers > 0, "served \(served) watchdog and \(supervisorAnswers) supervisor status requests meanwhile")
 
         var last = ""
         let after = try waitFor("the workers still applied after the storm", timeout: 30, seen: { last }) { () -> StatusJSON? in
             let s = home.quickStatus()
-            last = runs.map { "\($0.0): \(s?.markets[$0.0]?.heartbeatState ?? "?") \(s?.markets[$0.0]?.lock?.runId ?? "?") (was \($0.1))" }.joined(separator: ", ")
+            last = runs.map { "\($0.0): \(s?.markets[$0.0]?.heartbeatState ?? "?") \(s?.markets[$0.0]?.lock?.runId ?? "?") (was \($0.1))" }
+                .joined(separator: ", ")
             return runs.allSatisfy { (s?.markets[$0.0]?.heartbeatState == "OK") && (s?.markets[$0.0]?.lock?.runId == $0.1) } ? s : nil
         }
         #expect(watchdog.isRunning && supervisor.isRunning)
@@ -114,7 +117,8 @@ import Testing
             $0[$1.key] = $1.value.intValue ?? 0
         }
         #expect((supRejected["invalid_request"] ?? 0) > 500, "the supervisor counts what it refuses: \(supRejected)")
-        let peakWatchdog = Self.peakRSS(watchdog.pid), peakSupervisor = Self.peakRSS(supervisor.pid)
+        let peakWatchdog = Self.peakRSS(watchdog.pid)
+        let peakSupervisor = Self.peakRSS(supervisor.pid)
         // A sanitizer build keeps freed memory in quarantine (ASan: 256 MiB) and shadows it: allow for that.
         let sanitized = Binaries.directory.contains(".build-asan") || Binaries.directory.contains(".build-tsan")
         let limit = sanitized ? 1 << 30 : 256 << 20
@@ -127,6 +131,7 @@ import Testing
             peak RSS watchdog \(peakWatchdog >> 10) KiB, supervisor \(peakSupervisor >> 10) KiB
             """
         print(report)
-        try? report.write(toFile: FileManager.default.temporaryDirectory.path + "/robot-hostile-corpus.txt", atomically: true, encoding: .utf8)
+        try? report.write(
+            toFile: FileManager.default.temporaryDirectory.path + "/robot-hostile-corpus.txt", atomically: true, encoding: .utf8)
     }
 }

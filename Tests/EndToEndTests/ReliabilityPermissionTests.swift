@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// Issue 9, "permissions and identity": the sockets' and folders' modes, clients run as an
 /// unprivileged uid with the socket's group granted (reading works, changes are refused), and
@@ -64,8 +64,14 @@ import Testing
         #expect(shut.status == 77, "the 0750 folder keeps uid 65534 out, reported as not permitted: \(shut.status) \(shut.stderr)")
         #expect(shut.stderr.contains("permission denied"), "\(shut.stderr)")
         let shutOrder = try asNobody(
-            home, [Binaries.path("robot-worker"), "order", "--market", "ES", "--side", "buy", "--qty", "1", "--config", home.configPath, "--home", home.path])
-        #expect(shutOrder.status == 77 && shutOrder.stderr.contains("permission denied"), "\(shutOrder.status) \(shutOrder.stdout)\(shutOrder.stderr)")
+            home,
+            [
+                Binaries.path("robot-worker"), "order", "--market", "ES", "--side", "buy", "--qty", "1", "--config", home.configPath,
+                "--home", home.path,
+            ])
+        #expect(
+            shutOrder.status == 77 && shutOrder.stderr.contains("permission denied"),
+            "\(shutOrder.status) \(shutOrder.stdout)\(shutOrder.stderr)")
         #expect(shutOrder.stdout.isEmpty, "errors go to stderr: \(shutOrder.stdout)")
 
         // Grant the sockets' group (65534) on the folder and the sockets, as an operator would with a group.
@@ -136,7 +142,9 @@ import Testing
         let ts = UTCTimestamp.now()
         func event(_ type: String, _ market: String, run: String, fence: Int, seq: Int?, data: String = "{}") -> String {
             let seqField = seq.map { ",\"seq\":\($0)" } ?? ""
-            return #"{"v":1,"type":"\#(type)","market":"\#(market)","run_id":"\#(run)","pid":\#(me),"fence":\#(fence)\#(seqField),"ts":"\#(ts)","data":\#(data)}"# + "\n"
+            return
+                #"{"v":1,"type":"\#(type)","market":"\#(market)","run_id":"\#(run)","pid":\#(me),"fence":\#(fence)\#(seqField),"ts":"\#(ts)","data":\#(data)}"#
+                + "\n"
         }
         func reply(_ c: RawClient) -> String {
             var tv = timeval(tv_sec: 2, tv_usec: 0)
@@ -167,8 +175,12 @@ import Testing
         #expect(reply(refused).contains("welcome"))
         let forged = [
             event("CANONICAL_MARKET_LOCK_ACQUIRED", "ES", run: fakeRun, fence: 1000, seq: 1, data: #"{"fence":1000}"#),
-            event("SYSTEM_MODE_CHANGE", "ES", run: esRun, fence: 1, seq: 100_000, data: #"{"from":"AGGRESSIVE","to":"SHUTDOWN","reason":"forged","latch":null}"#),
-            event("FAILSAFE_TRIGGERED", "ES", run: "ES-20261121T071500Z-0badf00d", fence: 0, seq: 1, data: #"{"trigger":"MARKET_DATA_STALLED","reason":"forged","open_orders":0}"#),
+            event(
+                "SYSTEM_MODE_CHANGE", "ES", run: esRun, fence: 1, seq: 100_000,
+                data: #"{"from":"AGGRESSIVE","to":"SHUTDOWN","reason":"forged","latch":null}"#),
+            event(
+                "FAILSAFE_TRIGGERED", "ES", run: "ES-20261121T071500Z-0badf00d", fence: 0, seq: 1,
+                data: #"{"trigger":"MARKET_DATA_STALLED","reason":"forged","open_orders":0}"#),
             event("IDENTITY_INVARIANTS_STATUS", "ES", run: esRun, fence: 0, seq: 100_001, data: #"{"pass":false,"violations":["forged"]}"#),
             event("HEARTBEAT", "ES", run: fakeRun, fence: 0, seq: nil, data: #"{"mode":"SHUTDOWN","last_seq":0}"#),
             event("CANONICAL_MARKET_LOCK_STALE", "NQ", run: fakeRun, fence: 0, seq: 1),
@@ -187,7 +199,8 @@ import Testing
         #expect(after.rejected["not_permitted"] == 5)
         #expect(after.rejected["wrong_market"] == 1)
         for m in ["ES", "NQ"] {
-            let b = try #require(before.markets[m]), a = try #require(after.markets[m])
+            let b = try #require(before.markets[m])
+            let a = try #require(after.markets[m])
             #expect(a.lock?.pid == b.lock?.pid && a.lock?.runId == b.lock?.runId && a.lock?.fence == b.lock?.fence, "\(m) holder unchanged")
             #expect(a.fenceHighWater == b.fenceHighWater, "\(m) fence high-water unchanged")
             #expect(a.mode == "AGGRESSIVE" && a.latch == nil, "\(m) mode unchanged")

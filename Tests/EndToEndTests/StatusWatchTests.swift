@@ -11,7 +11,8 @@ import Testing
     /// and no inherited descriptor (the tmux server outlives the command, and Foundation's Process
     /// sees its child running while any copy of its descriptors stays open).
     static func tmux(_ server: String, _ arguments: [String], home: TestHome) throws -> CommandResult {
-        let unblocked = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])"
+        let unblocked =
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])"
         let p = try RunningProcess(
             executable: "/usr/bin/python3", arguments: ["-c", unblocked, try #require(tmux), "-L", server, "-f", "/dev/null"] + arguments,
             environment: ["TERM": "xterm-256color"], logPrefix: home.path + "/tmux-\(UUID().uuidString.prefix(8))")
@@ -28,8 +29,10 @@ import Testing
         try home.waitForStates(["ES": "RUNNING", "NQ": "RUNNING", "CL": "RUNNING"])
 
         let server = "rt-watch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let command = [Binaries.path("supervisor"), "status", "--watch", "--interval", "0.2", "--config", home.configPath, "--home", home.path]
-            .joined(separator: " ")
+        let command = [
+            Binaries.path("supervisor"), "status", "--watch", "--interval", "0.2", "--config", home.configPath, "--home", home.path,
+        ]
+        .joined(separator: " ")
         let started = try Self.tmux(server, ["new-session", "-d", "-s", "w", "-x", "200", "-y", "40", command], home: home)
         #expect(started.status == 0, "\(started)")
         defer { _ = try? Self.tmux(server, ["kill-server"], home: home) }

@@ -26,9 +26,13 @@ import Testing
         #expect((try? Data(contentsOf: URL(fileURLWithPath: home.lockFile("ES"))))?.isEmpty == true, "a released lock file is empty")
         #expect(lockIsFree(home.lockFile("ES")))
         // The watchdog shows the release (a stopping worker delivers it before it exits), NQ still held.
-        try waitFor("the watchdog to show ES released", seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "none")" }) {
+        try waitFor(
+            "the watchdog to show ES released", seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "none")" }
+        ) {
             () -> Bool? in
-            guard let status = home.quickStatus(), status.markets["ES"]?.lock == nil, status.markets["NQ"]?.lock?.pid == nqPid else { return nil }
+            guard let status = home.quickStatus(), status.markets["ES"]?.lock == nil, status.markets["NQ"]?.lock?.pid == nqPid else {
+                return nil
+            }
             return true
         }
         let stopped = try home.waitForStates(["ES": "STOPPED", "NQ": "RUNNING"])
@@ -102,7 +106,10 @@ import Testing
 
         let absent = try home.supervisor(["status"])
         #expect(absent.status == 3)
-        #expect(absent.stderr == "supervisor: the supervisor is not running: nothing serves \(home.supervisorSocket) (No such file or directory); configuration: \(home.configPath)\n")
+        #expect(
+            absent.stderr
+                == "supervisor: the supervisor is not running: nothing serves \(home.supervisorSocket) (No such file or directory); configuration: \(home.configPath)\n"
+        )
         #expect(try home.supervisor(["start", "ES"]).status == 3)
 
         let first = try home.startSupervisor()

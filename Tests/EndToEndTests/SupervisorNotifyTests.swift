@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// The supervisor speaks sd_notify upstream like any service (issue 4, test 8).
 @Suite struct SupervisorNotifyTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// The supervisor restarts what dies or hangs, backs off what keeps failing (issue 4, tests 1-3).
 @Suite struct SupervisorRestartTests {
@@ -33,13 +33,17 @@ import Testing
         let stale = home.events("ES", type: .lockStale).last
         #expect(stale?.data["stale_pid"]?.intValue == Int64(oldPid), "the new worker reports the killed holder")
         let toLock = try #require(seconds(from: killedAt, to: next.ts))
-        print("restart after SIGKILL: kill -> new worker's CANONICAL_MARKET_LOCK_ACQUIRED \(Int(toLock * 1000)) ms; "
-            + "kill -> RUNNING (READY=1) seen by status polling within \(Int(runningSeen * 1000)) ms")
+        print(
+            "restart after SIGKILL: kill -> new worker's CANONICAL_MARKET_LOCK_ACQUIRED \(Int(toLock * 1000)) ms; "
+                + "kill -> RUNNING (READY=1) seen by status polling within \(Int(runningSeen * 1000)) ms")
         // Measured 0.18-0.30 s (0.1 s backoff, a spawn, the start-up checks) on a loaded 2-core machine.
         #expect(toLock < 0.75, "restart took \(toLock) s")
         #expect(supervisor.stderr.contains("ES pid \(oldPid) exited on signal 9 (SIGKILL)"), "\(supervisor.stderr)")
         // The watchdog shows the new holder.
-        let shown = try waitFor("the watchdog to show ES held by pid \(next.pid)", seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "-")" }) {
+        let shown = try waitFor(
+            "the watchdog to show ES held by pid \(next.pid)",
+            seen: { "\(home.quickStatus()?.markets["ES"]?.lock.map { "\($0.pid)" } ?? "-")" }
+        ) {
             () -> StatusJSON.Lock? in
             guard let lock = home.quickStatus()?.markets["ES"]?.lock, lock.pid == next.pid else { return nil }
             return lock
@@ -90,7 +94,8 @@ import Testing
         timings.maxRestarts = 4
         timings.restartWindow = 60
         timings.workerCommand = [
-            "/bin/sh", "-c", "if [ {market} = CL ]; then exit 1; fi; exec \(Binaries.path("robot-worker")) --market {market} --config {config} --home {home}",
+            "/bin/sh", "-c",
+            "if [ {market} = CL ]; then exit 1; fi; exec \(Binaries.path("robot-worker")) --market {market} --config {config} --home {home}",
         ]
         try home.writeConfig(TestConfig().supervised(timings))
         let supervisor = try home.startSupervisor()

@@ -33,7 +33,9 @@ import Testing
         let killed = Date()
         supervisor.signal(SIGKILL)
         // Measured 20-95 ms (PR_SET_PDEATHSIG, then a clean stop).
-        try waitFor("every worker to end", timeout: 0.5, seen: { "\(pids.filter(isAlive))" }) { pids.allSatisfy { !isAlive($0) } ? true : nil }
+        try waitFor("every worker to end", timeout: 0.5, seen: { "\(pids.filter(isAlive))" }) {
+            pids.allSatisfy { !isAlive($0) } ? true : nil
+        }
         let ended = Date().timeIntervalSince(killed)
         for (market, pid) in zip(markets, pids) {
             #expect(lockIsFree(home.lockFile(market)), "\(market)")

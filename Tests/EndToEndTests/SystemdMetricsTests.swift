@@ -9,8 +9,9 @@ import Testing
     static var repository: String { ContribFilesTests.repository }
     static var canRun: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd") }
 
-    @Test(.enabled(if: canRun, "needs root and systemd installed: the sandbox makes a private mount namespace and cgroup"),
-          .timeLimit(.minutes(3)))
+    @Test(
+        .enabled(if: canRun, "needs root and systemd installed: the sandbox makes a private mount namespace and cgroup"),
+        .timeLimit(.minutes(3)))
     func metricsAlertsAndReloadWorkUnderARealSystemdUserManager() throws {
         let home = try TestHome()
         defer { home.cleanup() }

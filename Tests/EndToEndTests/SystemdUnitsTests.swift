@@ -15,8 +15,9 @@ import Testing
 
     static var canRun: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd") }
 
-    @Test(.enabled(if: canRun, "needs root and systemd installed: the sandbox makes a private mount namespace and cgroup"),
-          .timeLimit(.minutes(5)))
+    @Test(
+        .enabled(if: canRun, "needs root and systemd installed: the sandbox makes a private mount namespace and cgroup"),
+        .timeLimit(.minutes(5)))
     func everyCheckPassesUnderARealSystemdUserManager() throws {
         let home = try TestHome()
         defer { home.cleanup() }

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// When the watchdog answers a worker's events: `applied` notices (asked for in the hello) as soon
 /// as a read is applied, and the durable `ack` as soon as input pauses and the snapshot holding the
@@ -18,7 +18,8 @@ import Testing
     func connect(_ home: TestHome, run: String, appliedNotices: Bool) throws -> LineClient {
         let client = try LineClient(path: home.watchdogSocket)
         let notices = appliedNotices ? #","applied_notices":true"# : ""
-        try client.send(Array(#"{"v":1,"type":"hello","role":"worker","market":"ES","run_id":"\#(run)","pid":\#(getpid()),"fence":0\#(notices)}"#.utf8))
+        try client.send(
+            Array(#"{"v":1,"type":"hello","role":"worker","market":"ES","run_id":"\#(run)","pid":\#(getpid()),"fence":0\#(notices)}"#.utf8))
         let welcome = String(decoding: try client.readLine(timeoutSeconds: 5), as: UTF8.self)
         #expect(welcome.contains("\"welcome\""), "\(welcome)")
         return client
@@ -33,7 +34,8 @@ import Testing
     /// The applied seq of `run` in the snapshot file on disk now.
     func snapshotApplied(_ home: TestHome, run: String) -> Int64 {
         guard let data = FileManager.default.contents(atPath: home.stateDir + "/watchdog/snapshot.json"),
-            let runs = (try? JSONParser.parse(Array(data)))?.objectValue?["state"]?.objectValue?["markets"]?.objectValue?["ES"]?.objectValue?["runs"]?
+            let runs = (try? JSONParser.parse(Array(data)))?.objectValue?["state"]?.objectValue?["markets"]?.objectValue?["ES"]?
+                .objectValue?["runs"]?
                 .arrayValue
         else { return 0 }
         return runs.compactMap(\.objectValue).first { $0["run_id"]?.stringValue == run }?["applied_seq"]?.intValue ?? 0

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Platform
+import Testing
 import Wire
 
 /// Alerts reach a person (issue 18): each raised and resolved alert is one structured journal
@@ -55,7 +55,9 @@ import Wire
         try home.startWatchdog()
         // The restarted watchdog posts its open alert again (at once): the Alertmanager updates the
         // one it has instead of listing a second.
-        let reposted = try waitFor("the restarted watchdog's re-post", seen: { "\((try? am.alerts()).map { "\($0.map(\.updatedAt))" } ?? "-")" }) {
+        let reposted = try waitFor(
+            "the restarted watchdog's re-post", seen: { "\((try? am.alerts()).map { "\($0.map(\.updatedAt))" } ?? "-")" }
+        ) {
             try am.alerts().first { $0.labels["alert_id"] == raised.alertId && (Self.date($0.updatedAt) ?? .distantPast) > restartedAt }
         }
         #expect(reposted.startsAt == listed.startsAt)
@@ -133,8 +135,9 @@ import Wire
         let port = try MetricsProbe.freePort()
         let metricsPort = try MetricsProbe.freePort()
         let config = violating(
-            #"{"webhook_url": "http://127.0.0.1:\#(port)/hook", "retry_initial_seconds": 0.1, "retry_max_seconds": 0.3, "queue_capacity": 5}"#)
-            .withMetrics(watchdogPort: metricsPort)
+            #"{"webhook_url": "http://127.0.0.1:\#(port)/hook", "retry_initial_seconds": 0.1, "retry_max_seconds": 0.3, "queue_capacity": 5}"#
+        )
+        .withMetrics(watchdogPort: metricsPort)
         try home.writeConfig(config)
         let watchdog = try home.startWatchdog()
         try home.start("robot-worker", ["--market", "ES"])
@@ -147,7 +150,9 @@ import Wire
                 case .array(let notices)? = doc["notices"]
             else { return [] }
             return notices.compactMap { n in
-                n.objectValue.flatMap { o in o["alert"]?.objectValue?["alert_id"]?.stringValue.map { "\($0)/\(o["status"]?.stringValue ?? "?")" } }
+                n.objectValue.flatMap { o in
+                    o["alert"]?.objectValue?["alert_id"]?.stringValue.map { "\($0)/\(o["status"]?.stringValue ?? "?")" }
+                }
             }
         }
         try waitFor("the notice in the queue file", seen: { "\(queued())" }) { queued() == ["\(alert.alertId)/firing"] ? true : nil }

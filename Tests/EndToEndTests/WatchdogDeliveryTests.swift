@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// At-least-once delivery with de-duplication across a watchdog crash or stop (issue 3, tests 2
 /// and 3): every event applied exactly once, and no worker slowed down meanwhile.
@@ -62,12 +62,16 @@ import Testing
         for (market, r) in runs {
             let last = home.lastSeq(market, runID: r.runID)
             total += last
-            let m = try waitFor("\(market): applied seq == the journal's last seq \(last)", seen: { "\(home.quickStatus()?.markets[market]?.runs ?? [])" }) {
+            let m = try waitFor(
+                "\(market): applied seq == the journal's last seq \(last)", seen: { "\(home.quickStatus()?.markets[market]?.runs ?? [])" }
+            ) {
                 () -> StatusJSON.Market? in
                 let m = home.quickStatus()?.markets[market]
                 return m?.applied(r.runID) == last ? m : nil
             }
-            #expect(m.counters.events == last, "\(market): each of the \(last) events applied exactly once (\(m.counters.duplicates) duplicates)")
+            #expect(
+                m.counters.events == last,
+                "\(market): each of the \(last) events applied exactly once (\(m.counters.duplicates) duplicates)")
             #expect(m.counters.gaps == 0)
             #expect(m.alerts.allSatisfy { $0.condition != "SEQUENCE_GAP" })
             let gap = home.largestHeartbeatGap(market, runID: r.runID)

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// Hostile clients next to real workers (issue 3, test 6): each is refused and counted under its
 /// reason, and the workers are served throughout.
@@ -17,7 +17,8 @@ import Testing
         let runs = try zip(["ES", "NQ"], workers).map { (market: $0, runID: try home.runID($0, pid: $1.pid)) }
         let start = try waitFor("both workers healthy in the watchdog") { () -> StatusJSON? in
             let s = home.quickStatus()
-            return runs.allSatisfy { s?.markets[$0.market]?.heartbeatState == "OK" && (s?.markets[$0.market]?.applied($0.runID) ?? 0) > 0 } ? s : nil
+            return runs.allSatisfy { s?.markets[$0.market]?.heartbeatState == "OK" && (s?.markets[$0.market]?.applied($0.runID) ?? 0) > 0 }
+                ? s : nil
         }
         let me = getpid()
 
@@ -25,10 +26,12 @@ import Testing
         let bound = try RawClient(path: home.watchdogSocket)
         bound.write(#"{"v":1,"type":"hello","role":"worker","market":"ES","run_id":"ES-hostile","pid":\#(me),"fence":0}"# + "\n")
         bound.write([UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20) + [UInt8(ascii: "\n")])
-        bound.write([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x7D, 0x0A])  // {"\xC3("}: invalid UTF-8
+        bound.write([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x7D, 0x0A]) // {"\xC3("}: invalid UTF-8
         bound.write("this is not json\n")
-        bound.write(#"{"v":1,"type":"HEARTBEAT","market":"NQ","run_id":"NQ-x","pid":1,"fence":9,"ts":"2026-11-21T07:15:00.5Z","data":{}}"# + "\n")
-        bound.write(#"{"v":2,"type":"X","market":"ES","run_id":"ES-x","pid":1,"fence":1,"seq":1,"ts":"2026-11-21T07:15:00.5Z","data":{}}"# + "\n")
+        bound.write(
+            #"{"v":1,"type":"HEARTBEAT","market":"NQ","run_id":"NQ-x","pid":1,"fence":9,"ts":"2026-11-21T07:15:00.5Z","data":{}}"# + "\n")
+        bound.write(
+            #"{"v":2,"type":"X","market":"ES","run_id":"ES-x","pid":1,"fence":1,"seq":1,"ts":"2026-11-21T07:15:00.5Z","data":{}}"# + "\n")
         // Replays the real ES worker's journal on this fence-0 connection: a refused worker speaks
         // only for its own run, so every line is refused (not_permitted), none applied twice.
         let replayed = home.events("ES").filter { $0.runID == runs[0].runID && !$0.isHeartbeat }.prefix(20)
@@ -51,8 +54,10 @@ import Testing
             guard let s = home.quickStatus() else { return nil }
             for r in runs where s.markets[r.market]?.heartbeatState != "OK" { worst[r.market] = s.markets[r.market]?.heartbeatState }
             let r = s.rejected
-            let all = ["line_too_long", "invalid_utf8", "invalid_json", "wrong_market", "unsupported_version", "peer_mismatch", "bad_hello",
-                "hello_timeout", "too_many_connections"]
+            let all = [
+                "line_too_long", "invalid_utf8", "invalid_json", "wrong_market", "unsupported_version", "peer_mismatch", "bad_hello",
+                "hello_timeout", "too_many_connections",
+            ]
             return all.allSatisfy { (r[$0] ?? 0) > 0 } ? s : nil
         }
         withExtendedLifetime((bound, liar, babbler, shouter, silent, crowd)) {}
@@ -75,7 +80,8 @@ import Testing
         // The workers were served throughout, and still are.
         let later = try waitFor("events of both workers still applied") { () -> StatusJSON? in
             let s = home.quickStatus()
-            return runs.allSatisfy { (s?.markets[$0.market]?.applied($0.runID) ?? 0) > counted.markets[$0.market]!.applied($0.runID) } ? s : nil
+            return runs.allSatisfy { (s?.markets[$0.market]?.applied($0.runID) ?? 0) > counted.markets[$0.market]!.applied($0.runID) }
+                ? s : nil
         }
         #expect(worst.values.allSatisfy { $0 != "LOST" }, "\(worst)")
         for r in runs {

@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// The watchdog's life around its state: sd_notify, socket activation, a damaged snapshot, and
 /// the worker's side of recovery (a crashed run re-sent by the next one, journal rotation).
@@ -42,7 +42,10 @@ import Testing
             executable: activate,
             arguments: ["-l", home.watchdogSocket, Binaries.path("watchdog"), "run", "--config", home.configPath, "--home", home.path],
             environment: [:], logPrefix: home.path + "/activate")
-        defer { p.signal(SIGKILL); _ = try? p.waitForExit() }
+        defer {
+            p.signal(SIGKILL)
+            _ = try? p.waitForExit()
+        }
         // The first connection makes systemd-socket-activate exec the watchdog with fd 3.
         let status = try waitFor("the adopted watchdog to answer", seen: { p.stderr }) { home.quickStatus() }
         #expect(status.markets.keys.sorted() == ["CL", "ES", "NQ"])
@@ -85,7 +88,9 @@ import Testing
         let secondRun = try home.runID("ES", pid: second.pid)
         let refused = try home.start("robot-worker", ["--market", "MES"])
         #expect(try refused.waitForExit() == 100)
-        let es = try waitFor("the first run's events applied, the refusal counted", seen: { "\(home.quickStatus()?.markets["ES"]?.runs ?? [])" }) {
+        let es = try waitFor(
+            "the first run's events applied, the refusal counted", seen: { "\(home.quickStatus()?.markets["ES"]?.runs ?? [])" }
+        ) {
             () -> StatusJSON.Market? in
             let m = home.quickStatus()?.markets["ES"]
             return m?.applied(firstRun) == firstLast && m?.counters.refusals == 1 && m?.lock?.runId == secondRun ? m : nil

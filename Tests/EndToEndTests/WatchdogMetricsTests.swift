@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// The watchdog's /metrics against what it did (issue 7): events ingested equal its own applied
 /// count, rejections are counted by reason, the markets' state shows, and a worker's unacked

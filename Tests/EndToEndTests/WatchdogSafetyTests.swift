@@ -13,9 +13,14 @@ import Testing
         try home.startWatchdog()
         let worker = try home.start("robot-worker", ["--market", "ES"])
         try safety.sendTick(home, price: 5000)
-        let latched = try waitFor("ES latched in the watchdog", seen: { "\(home.quickStatus()?.markets["ES"].map { "\($0.mode ?? "-") \($0.alerts.map(\.condition))" } ?? "-")" }) {
+        let latched = try waitFor(
+            "ES latched in the watchdog",
+            seen: { "\(home.quickStatus()?.markets["ES"].map { "\($0.mode ?? "-") \($0.alerts.map(\.condition))" } ?? "-")" }
+        ) {
             () -> StatusJSON.Market? in
-            guard let m = home.quickStatus()?.markets["ES"], m.latch != nil, m.alerts.contains(where: { $0.condition == "FAILSAFE_LATCHED" }) else { return nil }
+            guard let m = home.quickStatus()?.markets["ES"], m.latch != nil,
+                m.alerts.contains(where: { $0.condition == "FAILSAFE_LATCHED" })
+            else { return nil }
             return m
         }
         #expect(latched.mode == "SHUTDOWN")
@@ -31,7 +36,9 @@ import Testing
         try worker.waitForExit()
         let restarted = try home.start("robot-worker", ["--market", "ES"])
         try waitFor("the restarted worker connected and latched") { () -> Bool? in
-            guard let m = home.quickStatus()?.markets["ES"], m.lock?.pid == restarted.pid, m.mode == "SHUTDOWN", m.latch != nil else { return nil }
+            guard let m = home.quickStatus()?.markets["ES"], m.lock?.pid == restarted.pid, m.mode == "SHUTDOWN", m.latch != nil else {
+                return nil
+            }
             return true
         }
         try safety.waitForControl(home)

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// `watchdog status` and `watchdog ack` against a real watchdog and real workers (issue 3,
 /// tests 1, 5 and 7, the single-instance guard and the acknowledgement permission).
@@ -14,12 +14,15 @@ import Testing
         for market in ["ES", "NQ", "CL"] { pids[market] = try home.start("robot-worker", ["--market", market]).pid }
         var fences: [String: Int64] = [:]
         for (market, pid) in pids { fences[market] = try #require(try home.events(market, type: .lockAcquired, pid: pid)).fence }
-        let status = try waitFor("three healthy markets in watchdog status --json", seen: { "\(home.quickStatus().map { "\($0.markets)" } ?? "-")" }) {
+        let status = try waitFor(
+            "three healthy markets in watchdog status --json", seen: { "\(home.quickStatus().map { "\($0.markets)" } ?? "-")" }
+        ) {
             () -> StatusJSON? in
             let s = try home.statusJSON()
             return pids.allSatisfy { market, pid in
                 let m = s.markets[market]
-                return m?.lock?.pid == pid && m?.lastIdentityInvariantsPass == true && m?.heartbeatState == "OK" && m?.lastHeartbeatUtc != nil
+                return m?.lock?.pid == pid && m?.lastIdentityInvariantsPass == true && m?.heartbeatState == "OK"
+                    && m?.lastHeartbeatUtc != nil
             } ? s : nil
         }
         for (market, pid) in pids {
@@ -28,7 +31,9 @@ import Testing
             #expect(m.lock?.fence == fences[market])
             #expect(m.fenceHighWater == fences[market])
             #expect(m.lastIdentityViolations.isEmpty)
-            #expect(m.lastIdentityInvariantsEventChicago?.hasSuffix("-06:00") == true || m.lastIdentityInvariantsEventChicago?.hasSuffix("-05:00") == true)
+            #expect(
+                m.lastIdentityInvariantsEventChicago?.hasSuffix("-06:00") == true
+                    || m.lastIdentityInvariantsEventChicago?.hasSuffix("-05:00") == true)
             #expect(m.counters.gaps == 0)
         }
         let table = try home.watchdogCommand(["status"])
@@ -105,7 +110,7 @@ import Testing
     }
 
     @Test func acknowledgingIsRefusedToAnotherUserAndAllowedToRoot() throws {
-        guard getuid() == 0 else { return }  // setpriv needs root; the rule itself is unit-tested
+        guard getuid() == 0 else { return } // setpriv needs root; the rule itself is unit-tested
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
         let home = try TestHome()
         defer { home.cleanup() }

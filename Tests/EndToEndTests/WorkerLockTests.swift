@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// The single-executor guard with real `robot-worker` processes (issue 2, tests 1-4 and 7).
 @Suite struct WorkerLockTests {
@@ -17,7 +17,8 @@ import Testing
         try home.writeConfig(TestConfig())
         let workers = try (0..<10).map { i in try home.start("robot-worker", ["--market", i % 2 == 0 ? "ES" : "MES"]) }
         // Every worker either holds the lock or has exited.
-        let holder = try waitFor("all but one worker to exit", seen: { "\(workers.filter(\.isRunning).map(\.pid))" }) { () -> RunningProcess? in
+        let holder = try waitFor("all but one worker to exit", seen: { "\(workers.filter(\.isRunning).map(\.pid))" }) {
+            () -> RunningProcess? in
             let running = workers.filter(\.isRunning)
             return running.count == 1 && home.events("ES", type: .alreadyActive).count == 9 ? running[0] : nil
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// Health, the fail-safe latch, startup checks and the SIM execution gate with real workers
 /// (issue 6). The market data comes from a file feed the test writes.
@@ -87,8 +87,13 @@ import Testing
             home.events("ES", type: .systemModeChange).first { $0.pid == restarted.pid }
         }
         #expect(firstMode.data["to"]?.stringValue == "SHUTDOWN")
-        #expect(firstMode.data["reason"]?.stringValue?.contains("MARKET_DATA_STALLED") == true || firstMode.data["reason"]?.stringValue?.contains("no market data") == true)
-        #expect(!home.events("ES").contains { $0.pid == restarted.pid && $0.type == EventType.systemModeChange.rawValue && $0.data["to"] == "AGGRESSIVE" })
+        #expect(
+            firstMode.data["reason"]?.stringValue?.contains("MARKET_DATA_STALLED") == true
+                || firstMode.data["reason"]?.stringValue?.contains("no market data") == true)
+        #expect(
+            !home.events("ES").contains {
+                $0.pid == restarted.pid && $0.type == EventType.systemModeChange.rawValue && $0.data["to"] == "AGGRESSIVE"
+            })
     }
 
     @Test(arguments: ["duplicate", "reordered", "truncated"])
@@ -107,13 +112,19 @@ import Testing
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: home.journal("ES"), atomically: true, encoding: .utf8)
         let second = try home.start("robot-worker", ["--market", "ES"])
-        let checks = try waitFor("STARTUP_CHECKS of the second run") { home.events("ES", type: .startupChecks).first { $0.pid == second.pid } }
+        let checks = try waitFor("STARTUP_CHECKS of the second run") {
+            home.events("ES", type: .startupChecks).first { $0.pid == second.pid }
+        }
         #expect(checks.data["passed"] == .bool(false))
-        let failed = checks.data["checks"]?.arrayValue?.compactMap(\.objectValue).filter { $0["passed"] == .bool(false) }.compactMap { $0["name"]?.stringValue }
+        let failed = checks.data["checks"]?.arrayValue?.compactMap(\.objectValue).filter { $0["passed"] == .bool(false) }.compactMap {
+            $0["name"]?.stringValue
+        }
         #expect(failed == ["event_log_integrity"])
         let mode = try waitFor("the second run's mode") { home.events("ES", type: .systemModeChange).first { $0.pid == second.pid } }
         #expect(mode.data["to"]?.stringValue == "OBSERVE_ONLY")
-        let aside = try FileManager.default.contentsOfDirectory(atPath: home.stateDir + "/ES").filter { $0.hasPrefix("events.ndjson.damaged-") }
+        let aside = try FileManager.default.contentsOfDirectory(atPath: home.stateDir + "/ES").filter {
+            $0.hasPrefix("events.ndjson.damaged-")
+        }
         #expect(aside.count == 1, "the damaged journal is kept aside: \(aside)")
         try waitForControl(home)
         let (blocked, _) = try ask(home, ["order", "--market", "ES", "--side", "buy", "--qty", "1"])
@@ -152,7 +163,9 @@ import Testing
         #expect(second == 1)
         #expect(secondOut.contains("already has open order SIM-ES-F1-000001"), "\(secondOut)")
         try sendTick(home, price: 5000)
-        let timeout = try waitFor("ORDER_TIMEOUT", timeout: 5, seen: { "\(home.events("ES").map(\.type).filter { $0 != "HEARTBEAT" && $0 != "HEALTH_STATUS" })" }) {
+        let timeout = try waitFor(
+            "ORDER_TIMEOUT", timeout: 5, seen: { "\(home.events("ES").map(\.type).filter { $0 != "HEARTBEAT" && $0 != "HEALTH_STATUS" })" }
+        ) {
             home.events("ES", type: .orderTimeout).first
         }
         #expect(timeout.data["client_order_id"]?.stringValue == "SIM-ES-F1-000001")

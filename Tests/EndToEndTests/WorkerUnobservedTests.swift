@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// Never trading unobserved (issue 14): a worker the watchdog does not answer holds OBSERVE_ONLY
 /// (`WATCHDOG_UNREACHABLE`) and returns to AGGRESSIVE by itself once it answers; a watchdog
@@ -135,7 +135,9 @@ import Testing
         let seqAfterLimit = try waitFor("an event journaled \(limit + 1) s after the kill", timeout: 20) { () -> Int64? in
             seconds() - killedAt > limit + 1 ? home.events("ES").last { $0.runID == runID && $0.seq != nil }?.seq : nil
         }
-        try waitFor("the new watchdog to apply seq \(seqAfterLimit)", seen: { "\(home.quickStatus()?.markets["ES"]?.applied(runID) ?? -1)" }) {
+        try waitFor(
+            "the new watchdog to apply seq \(seqAfterLimit)", seen: { "\(home.quickStatus()?.markets["ES"]?.applied(runID) ?? -1)" }
+        ) {
             (home.quickStatus()?.markets["ES"]?.applied(runID) ?? 0) >= seqAfterLimit ? true : nil
         }
         #expect(modeChanges(home).count == before, "mode changes: \(modes(home))")
@@ -149,11 +151,14 @@ import Testing
         let home = try TestHome()
         defer { home.cleanup() }
         var c = config()
-        c.extraSections["safety"] = "{\"health_interval_seconds\": 0.2, \"unobserved_seconds\": \(Self.limit), \"trade_without_watchdog\": true}"
+        c.extraSections["safety"] =
+            "{\"health_interval_seconds\": 0.2, \"unobserved_seconds\": \(Self.limit), \"trade_without_watchdog\": true}"
         try home.writeConfig(c)
         for run in 1...2 {
             let worker = try home.start("robot-worker", ["--market", "ES"], name: "worker-\(run)")
-            try waitFor("the warning", seen: { worker.stderr }) { worker.stderr.contains("TRADING_WITHOUT_WATCHDOG") || worker.stderr.contains("trade_without_watchdog is true") ? true : nil }
+            try waitFor("the warning", seen: { worker.stderr }) {
+                worker.stderr.contains("TRADING_WITHOUT_WATCHDOG") || worker.stderr.contains("trade_without_watchdog is true") ? true : nil
+            }
             // Past the limit with no watchdog: still AGGRESSIVE.
             let started = seconds()
             try waitFor("a HEALTH_STATUS \(Self.limit + 1) s into run \(run)", timeout: 15) {

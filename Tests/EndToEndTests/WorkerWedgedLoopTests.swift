@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// A worker whose event loop is stuck while its other threads run (issue 22). SIGSTOP freezes every
 /// thread, so it cannot tell a `WATCHDOG=1` sent from the loop from one sent by a timer thread; the

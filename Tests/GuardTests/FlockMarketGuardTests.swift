@@ -1,7 +1,7 @@
 import Guard
 import Platform
-import Testing
 import TestSupport
+import Testing
 import Wire
 
 #if canImport(Glibc)
@@ -91,7 +91,8 @@ struct FlockMarketGuardTests {
         let place = try Place()
         defer { place.folder.remove() }
         let held = try place.acquired("ES-run-1")
-        guard case .alreadyActive(let holder) = try place.marketGuard.acquire(account: .default, es, runID: "ES-run-2", host: "test-host") else {
+        guard case .alreadyActive(let holder) = try place.marketGuard.acquire(account: .default, es, runID: "ES-run-2", host: "test-host")
+        else {
             Issue.record("the second acquisition was not refused")
             return
         }

@@ -1,6 +1,6 @@
 import Guard
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc

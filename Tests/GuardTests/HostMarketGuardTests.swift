@@ -1,7 +1,7 @@
 import Guard
 import Platform
-import Testing
 import TestSupport
+import Testing
 import Wire
 
 #if canImport(Glibc)

@@ -1,8 +1,8 @@
 import Platform
 import Synchronization
-import Wire
-import Testing
 import TestSupport
+import Testing
+import Wire
 
 @testable import Guard
 
@@ -101,7 +101,7 @@ struct MarketLockTests {
         defer { place.folder.remove() }
         let (first, _) = try place.acquired("ES-run-1")
         try first.release()
-        try first.release()  // a second release does nothing
+        try first.release() // a second release does nothing
         #expect(LockRecord.parse(try place.lockBytes()) == .released)
         let (second, previous) = try place.acquired("ES-run-2")
         #expect(previous == nil)
@@ -224,7 +224,12 @@ struct MarketLockTests {
         let replacements = Mutex(0)
         MarketLock.betweenOpenAndLock.withLock {
             $0 = { p in
-                guard p == path, replacements.withLock({ n in n += 1; return n }) == 1 else { return }
+                guard p == path,
+                    replacements.withLock({ n in
+                        n += 1
+                        return n
+                    }) == 1
+                else { return }
                 // Someone replaces the file after our open: a new inode at the path.
                 let tmp = path + ".new"
                 close(open(tmp, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644))
@@ -238,7 +243,13 @@ struct MarketLockTests {
         let other = open(path, O_RDWR | O_CLOEXEC)
         defer { close(other) }
         #expect(flock(other, LOCK_EX | LOCK_NB) != 0, "the file at the path is not locked")
-        #expect(try place.fence()?.lockInode == { var st = stat(); fstat(other, &st); return UInt64(st.st_ino) }())
+        #expect(
+            try place.fence()?.lockInode
+                == {
+                    var st = stat()
+                    fstat(other, &st)
+                    return UInt64(st.st_ino)
+                }())
     }
 
     @Test("a lock folder that does not exist cannot be used")

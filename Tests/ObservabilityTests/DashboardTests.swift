@@ -1,5 +1,7 @@
-@testable import Observability
+import Synchronization
 import Testing
+
+@testable import Observability
 
 /// The dashboard's pure parts: routing with methods and the bearer token, the bounded stream
 /// outbox, the feed's render-once cache.
@@ -44,7 +46,10 @@ import Testing
         var o = StreamOutbox()
         let r4 = o.offer(1, writable: true)
         #expect(r4 == .send(1))
-        for v in 2...50 as ClosedRange<UInt64> { let r5 = o.offer(v, writable: false); #expect(r5 == .drop) }
+        for v in 2...50 as ClosedRange<UInt64> {
+            let r5 = o.offer(v, writable: false)
+            #expect(r5 == .drop)
+        }
         #expect(o.dropped == 49 && o.owed)
         let r6 = o.drained(latest: 50)
         #expect(r6 == .send(50))
@@ -73,11 +78,17 @@ import Testing
         let feed = StatusFeed()
         #expect(feed.latest() == nil && feed.publishAge() == nil)
         let renders = Counter()
-        feed.publish { renders.bump(); return Array("one".utf8) }
+        feed.publish {
+            renders.bump()
+            return Array("one".utf8)
+        }
         #expect(feed.latest()?.bytes == Array("one".utf8))
         #expect(feed.latest()?.version == 1)
         #expect(renders.value == 1)
-        feed.publish { renders.bump(); return Array("two".utf8) }
+        feed.publish {
+            renders.bump()
+            return Array("two".utf8)
+        }
         #expect(feed.latest()?.bytes == Array("two".utf8) && feed.latest()?.version == 2)
         #expect(renders.value == 2)
         #expect((feed.publishAge() ?? 99) < 5)
@@ -85,14 +96,15 @@ import Testing
 
     @Test func theEmbeddedPageNeverUsesInnerHTML() {
         let script = String(decoding: DashboardPage.script, as: UTF8.self)
-        #expect(!script.contains("innerHTML") && !script.contains("outerHTML") && !script.contains("insertAdjacentHTML") && !script.contains("document.write"))
+        #expect(
+            !script.contains("innerHTML") && !script.contains("outerHTML") && !script.contains("insertAdjacentHTML")
+                && !script.contains("document.write"))
         #expect(script.contains("textContent"))
         let html = String(decoding: DashboardPage.html, as: UTF8.self)
         #expect(!html.contains("<script>"), "no inline script: the Content-Security-Policy forbids it")
     }
 }
 
-import Synchronization
 final class Counter: Sendable {
     private let n = Atomic<Int>(0)
     func bump() { n.add(1, ordering: .relaxed) }

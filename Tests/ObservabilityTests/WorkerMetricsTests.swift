@@ -1,6 +1,6 @@
-import Wire
 import Prometheus
 import Testing
+import Wire
 
 @testable import Observability
 
@@ -39,9 +39,13 @@ import Testing
     @Test func theOrderGateIsCountedByReasonWithItsRefusalsInForceAndFenceRaises() {
         let registry = PrometheusCollectorRegistry()
         let metrics = WorkerMetrics(registry: registry, market: "ES")
-        metrics.journaled(event(.orderRejected, ["reason": "IDENTITY_VIOLATION", "detail": "stream ES1: …"]), fsyncNanos: nil, journalSize: 1)
+        metrics.journaled(
+            event(.orderRejected, ["reason": "IDENTITY_VIOLATION", "detail": "stream ES1: …"]), fsyncNanos: nil, journalSize: 1)
         metrics.journaled(event(.orderRejected, ["reason": "stream X is not one of ES's streams"]), fsyncNanos: nil, journalSize: 2)
-        metrics.journaled(event(.orderGateStatus, ["refusing": true, "refusals": .strings(["ES1: IDENTITY_VIOLATION: x", "ES2: IDENTITY_VIOLATION: y"])]), fsyncNanos: nil, journalSize: 3)
+        metrics.journaled(
+            event(
+                .orderGateStatus, ["refusing": true, "refusals": .strings(["ES1: IDENTITY_VIOLATION: x", "ES2: IDENTITY_VIOLATION: y"])]),
+            fsyncNanos: nil, journalSize: 3)
         metrics.journaled(event(.fenceRaised, ["from": 1, "to": 3]), fsyncNanos: nil, journalSize: 4)
         let text = registry.emitToString()
         for line in [

@@ -19,7 +19,8 @@ import Testing
     @Test func everyKeyIsRead() throws {
         let s = try parse(
             #"{"alertmanager_url": "http://127.0.0.1:9093", "webhook_url": "http://[::1]:8080/hooks/robot", "queue_capacity": 10, "#
-                + #""retry_initial_seconds": 0.5, "retry_max_seconds": 30, "request_timeout_seconds": 2, "alertmanager_resend_seconds": 15}"#)
+                + #""retry_initial_seconds": 0.5, "retry_max_seconds": 30, "request_timeout_seconds": 2, "alertmanager_resend_seconds": 15}"#
+        )
         #expect(s.alertmanagerURL == HTTPURL(host: "127.0.0.1", port: 9093, path: "/"))
         #expect(s.alertmanagerURL?.appending("api/v2/alerts").description == "http://127.0.0.1:9093/api/v2/alerts")
         #expect(s.webhookURL == HTTPURL(host: "::1", port: 8080, path: "/hooks/robot"))

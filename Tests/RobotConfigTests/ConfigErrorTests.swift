@@ -102,13 +102,19 @@ struct ConfigErrorTests {
             name: "an instrument_map key is not an instrument", text: config(map: #"{"m es":"ES"}"#), key: "instrument_map.m es",
             value: nil, expected: "\"m es\" is not an instrument"),
         BadConfig(
-            name: "markets is missing", text: #"{"instrument_map":{}}"#, key: "markets", value: nil, expected: "missing; expected an object"),
-        BadConfig(name: "account is a number", text: config(extra: #","account":7"#), key: "account", value: "7", expected: "expected a string"),
+            name: "markets is missing", text: #"{"instrument_map":{}}"#, key: "markets", value: nil, expected: "missing; expected an object"
+        ),
+        BadConfig(
+            name: "account is a number", text: config(extra: #","account":7"#), key: "account", value: "7", expected: "expected a string"),
         BadConfig(
             name: "account has a slash", text: config(extra: #","account":"a/b""#), key: "account", value: #""a/b""#,
             expected: "expected an account name: 1 to 32 of A-Z, a-z, 0-9, '_', '-', starting with a letter or digit"),
-        BadConfig(name: "account is empty", text: config(extra: #","account":"""#), key: "account", value: #""""#, expected: "expected an account name"),
-        BadConfig(name: "account is dots", text: config(extra: #","account":"..""#), key: "account", value: #""..""#, expected: "expected an account name"),
+        BadConfig(
+            name: "account is empty", text: config(extra: #","account":"""#), key: "account", value: #""""#,
+            expected: "expected an account name"),
+        BadConfig(
+            name: "account is dots", text: config(extra: #","account":"..""#), key: "account", value: #""..""#,
+            expected: "expected an account name"),
         BadConfig(
             name: "account is too long", text: config(extra: #","account":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#), key: "account",
             value: #""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#, expected: "expected an account name"),
@@ -193,7 +199,8 @@ struct ConfigErrorTests {
         BadConfig(
             name: "a stream id with a space",
             text: config(markets: #"{"ES":{"execution":"MES","streams":{"ES 1":{"instrument":"ES"}}}}"#),
-            key: "markets.ES.streams.ES 1", value: nil, expected: "\"ES 1\" is not a stream id: expected 1 to 32 of A-Z, a-z, 0-9, '_', '-'"),
+            key: "markets.ES.streams.ES 1", value: nil, expected: "\"ES 1\" is not a stream id: expected 1 to 32 of A-Z, a-z, 0-9, '_', '-'"
+        ),
         BadConfig(
             name: "a stream id with a slash",
             text: config(markets: #"{"ES":{"execution":"MES","streams":{"ES/1":{"instrument":"ES"}}}}"#),

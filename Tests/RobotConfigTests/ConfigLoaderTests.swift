@@ -2,8 +2,8 @@ import Foundation
 import Guard
 import Platform
 import RobotConfig
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Default configuration")
 struct DefaultConfigurationTests {
@@ -133,7 +133,8 @@ struct ConfigLoaderTests {
         let config = try ConfigLoader.load(configPath: nil, home: folder.path, environment: none)
         #expect(config.source == DefaultConfiguration.name)
         #expect(config.marketNames == ["CL", "ES", "NQ"])
-        let empty = try ConfigLoader.load(configPath: nil, home: folder.path, environment: ["ROBOT_CONFIG": "", "ROBOT_SYSCONFDIR": folder.path])
+        let empty = try ConfigLoader.load(
+            configPath: nil, home: folder.path, environment: ["ROBOT_CONFIG": "", "ROBOT_SYSCONFDIR": folder.path])
         #expect(empty.source == DefaultConfiguration.name)
     }
 
@@ -183,10 +184,12 @@ struct ConfigLoaderTests {
         defer { first.remove() }
         let second = try TemporaryFolder()
         defer { second.remove() }
-        let fromEnvironment = try ConfigLoader.load(configPath: nil, home: nil, environment: ["ROBOT_HOME": first.path, "ROBOT_SYSCONFDIR": first.path])
+        let fromEnvironment = try ConfigLoader.load(
+            configPath: nil, home: nil, environment: ["ROBOT_HOME": first.path, "ROBOT_SYSCONFDIR": first.path])
         #expect(fromEnvironment.home == first.path)
         #expect(fromEnvironment.paths.lockDir == first.path + "/runtime_locks")
-        let fromOption = try ConfigLoader.load(configPath: nil, home: second.path, environment: ["ROBOT_HOME": first.path, "ROBOT_SYSCONFDIR": first.path])
+        let fromOption = try ConfigLoader.load(
+            configPath: nil, home: second.path, environment: ["ROBOT_HOME": first.path, "ROBOT_SYSCONFDIR": first.path])
         #expect(fromOption.home == second.path)
         #expect(fromOption.paths.stateDir == second.path + "/state")
     }

@@ -31,16 +31,17 @@ import Testing
         #expect(config.dashboard.enabled && config.dashboard.host == "127.0.0.1" && config.dashboard.port == 9480)
     }
 
-    @Test(arguments: [
-        (#"{"enabled": "yes"}"#, nil, "dashboard.enabled", "true or false"),
-        (#"{"host": "localhost"}"#, nil, "dashboard.host", "IP address"),
-        (#"{"host": "10.0.0.7"}"#, nil, "dashboard.host", "token_file"),
-        (#"{"host": "0.0.0.0"}"#, nil, "dashboard.host", "token_file"),
-        (#"{"port": 0}"#, nil, "dashboard.port", "1 to 65535"),
-        (#"{"port": 9400}"#, #"{"watchdog_port": 9400}"#, "dashboard.port", "watchdog's metrics port"),
-        (#"{"token_file": ""}"#, nil, "dashboard.token_file", "file path"),
-        (#"{"token": "x"}"#, nil, "dashboard.token", "unknown key"),
-    ] as [(String, String?, String, String)])
+    @Test(
+        arguments: [
+            (#"{"enabled": "yes"}"#, nil, "dashboard.enabled", "true or false"),
+            (#"{"host": "localhost"}"#, nil, "dashboard.host", "IP address"),
+            (#"{"host": "10.0.0.7"}"#, nil, "dashboard.host", "token_file"),
+            (#"{"host": "0.0.0.0"}"#, nil, "dashboard.host", "token_file"),
+            (#"{"port": 0}"#, nil, "dashboard.port", "1 to 65535"),
+            (#"{"port": 9400}"#, #"{"watchdog_port": 9400}"#, "dashboard.port", "watchdog's metrics port"),
+            (#"{"token_file": ""}"#, nil, "dashboard.token_file", "file path"),
+            (#"{"token": "x"}"#, nil, "dashboard.token", "unknown key"),
+        ] as [(String, String?, String, String)])
     func refusedWithTheKey(section: String, metrics: String?, key: String, expected: String) {
         do {
             _ = try parse(section, metrics: metrics)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import RobotConfig
-import Testing
 import TestSupport
+import Testing
+
+@testable import RobotConfig
 
 /// The lookup order: `--config`, `$ROBOT_CONFIG`, the user install's file, the system install's
 /// file (`$ROBOT_SYSCONFDIR/robot/robot.json`, here a test folder, never the real /etc), the
@@ -15,7 +16,10 @@ struct InstalledConfigurationTests {
     @Test("the candidates: XDG_CONFIG_HOME (else HOME/.config), then ROBOT_SYSCONFDIR (else /etc)")
     func candidates() {
         #expect(InstalledConfiguration.candidates(environment: [:]) == ["/etc/robot/robot.json"])
-        #expect(InstalledConfiguration.candidates(environment: ["HOME": "/home/op"]) == ["/home/op/.config/robot/robot.json", "/etc/robot/robot.json"])
+        #expect(
+            InstalledConfiguration.candidates(environment: ["HOME": "/home/op"]) == [
+                "/home/op/.config/robot/robot.json", "/etc/robot/robot.json",
+            ])
         #expect(
             InstalledConfiguration.candidates(environment: ["HOME": "/home/op", "XDG_CONFIG_HOME": "/x", "ROBOT_SYSCONFDIR": "/opt/etc"])
                 == ["/x/robot/robot.json", "/opt/etc/robot/robot.json"])
@@ -26,7 +30,8 @@ struct InstalledConfigurationTests {
     func order() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let sysconf = folder.path + "/etc", xdg = folder.path + "/xdg"
+        let sysconf = folder.path + "/etc"
+        let xdg = folder.path + "/xdg"
         try FileManager.default.createDirectory(atPath: sysconf + "/robot", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: xdg + "/robot", withIntermediateDirectories: true)
         let env = ["ROBOT_SYSCONFDIR": sysconf, "XDG_CONFIG_HOME": xdg]

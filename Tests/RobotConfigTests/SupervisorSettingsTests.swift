@@ -35,7 +35,10 @@ import Testing
         (#"{"max_restarts": 1.5}"#, "supervisor.max_restarts: 1.5: expected a whole number"),
         (#"{"worker_command": "robot-worker"}"#, "supervisor.worker_command"),
         (#"{"worker_command": ["robot-worker"]}"#, "expected an absolute path"),
-        (#"{"backoff_initial_seconds": 5, "backoff_max_seconds": 1}"#, "supervisor.backoff_max_seconds: 1: expected at least backoff_initial_seconds (5)"),
+        (
+            #"{"backoff_initial_seconds": 5, "backoff_max_seconds": 1}"#,
+            "supervisor.backoff_max_seconds: 1: expected at least backoff_initial_seconds (5)"
+        ),
         (#"{"watchdog_seconds": 0}"#, "supervisor.watchdog_seconds: 0: expected a number from"),
     ])
     func badValuesNameTheKey(_ section: String, _ message: String) {

@@ -1,8 +1,8 @@
 import Foundation
 import RobotConfig
-import Wire
-import Testing
 import TestSupport
+import Testing
+import Wire
 
 /// The repository root: the first folder above this file that holds Package.swift.
 func repositoryRoot(from file: String = #filePath) throws -> String {

@@ -24,13 +24,15 @@ import Testing
         let c = try parse(
             #", "watchdog": {"hello_timeout_seconds": 0.5, "max_connections": 20, "snapshot_interval_seconds": 0}, "#
                 + #""worker": {"reconnect_max_seconds": 0.3, "journal_max_bytes": 8192, "journal_max_age_seconds": 60}"#)
-        #expect(c.watchdog == {
-            var w = WatchdogSettings()
-            w.helloTimeout = 0.5
-            w.maxConnections = 20
-            w.snapshotInterval = 0
-            return w
-        }())
+        #expect(
+            c.watchdog
+                == {
+                    var w = WatchdogSettings()
+                    w.helloTimeout = 0.5
+                    w.maxConnections = 20
+                    w.snapshotInterval = 0
+                    return w
+                }())
         #expect(c.worker.reconnectMax == 0.3)
         #expect(c.worker.journalMaxBytes == 8192)
         #expect(c.worker.journalMaxAge == 60)

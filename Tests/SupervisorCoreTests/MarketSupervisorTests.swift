@@ -69,7 +69,7 @@ import Glibc
         #expect(logs(timeout).first?.contains("watchdog timeout") == true, "\(timeout)")
         #expect(m.nextDeadline == 15)
         #expect(m.tick(now: 14.9).isEmpty)
-        #expect(m.tick(now: 15) .contains(.signalGroup(SIGKILL)))
+        #expect(m.tick(now: 15).contains(.signalGroup(SIGKILL)))
         let exit = m.exited(.signaled(SIGKILL), now: 15.01)
         // Up for 15 s (more than min_uptime): restarted at once.
         #expect(exit.last == .spawn)
@@ -112,7 +112,10 @@ import Glibc
         #expect(m.nextDeadline == nil)
         #expect(m.tick(now: 1_000_000).isEmpty)
         #expect(m.state == .blocked)
-        #expect(logs(exit).first == "ES pid 7 exited with status 100 (another executor holds the market) after 0.20 s; BLOCKED, not restarting until an operator starts it")
+        #expect(
+            logs(exit).first
+                == "ES pid 7 exited with status 100 (another executor holds the market) after 0.20 s; BLOCKED, not restarting until an operator starts it"
+        )
     }
 
     @Test func anAutomaticStartDoesNotResetRestartsButAnOperatorStartDoes() {
@@ -139,7 +142,8 @@ import Glibc
             let actions = m.exited(.exited(1), now: t + 0.01)
             t += 0.01
             if m.state == .fatal {
-                #expect(actions.contains { if case .alert(let a) = $0 { return a.contains("ES FATAL") } else { return false } }, "\(actions)")
+                #expect(
+                    actions.contains { if case .alert(let a) = $0 { return a.contains("ES FATAL") } else { return false } }, "\(actions)")
                 break
             }
             #expect(m.state == .backoff)

@@ -28,7 +28,8 @@ import Testing
     @Test func aConfiguredCommandHasItsPlaceholdersReplaced() throws {
         let c = try config(#"{"worker_command": ["/bin/sh", "-c", "exec w {market} {config} {home} {market}"], "watchdog_seconds": 0.5}"#)
         let launch = WorkerLaunch(
-            market: "ES", config: c, configFile: "/etc/robot.json", workerDirectory: "/x", notifySocket: "/n", supervisorPid: 1, inherited: [:])
+            market: "ES", config: c, configFile: "/etc/robot.json", workerDirectory: "/x", notifySocket: "/n", supervisorPid: 1,
+            inherited: [:])
         #expect(launch.argv == ["/bin/sh", "-c", "exec w ES /etc/robot.json /srv/robot ES"])
         #expect(launch.environment.contains("WATCHDOG_USEC=500000"))
     }

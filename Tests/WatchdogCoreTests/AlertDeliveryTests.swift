@@ -14,12 +14,15 @@ import Wire
 
     func heartbeat(_ market: String = "ES", run: String = "ES-run-a") -> Event {
         Event(
-            type: EventType.heartbeat.rawValue, market: market, runID: run, pid: 4242, fence: 1, seq: nil, ts: "2026-11-21T07:15:01.000000Z",
+            type: EventType.heartbeat.rawValue, market: market, runID: run, pid: 4242, fence: 1, seq: nil,
+            ts: "2026-11-21T07:15:01.000000Z",
             data: ["mode": "AGGRESSIVE"])
     }
 
     func event(_ seq: Int64, run: String = "ES-run-a") -> Event {
-        Event(type: EventType.lockAcquired.rawValue, market: "ES", runID: run, pid: 4242, fence: 1, seq: seq, ts: "2026-11-21T07:15:01.000000Z", data: [:])
+        Event(
+            type: EventType.lockAcquired.rawValue, market: "ES", runID: run, pid: 4242, fence: 1, seq: seq,
+            ts: "2026-11-21T07:15:01.000000Z", data: [:])
     }
 
     func alert(_ id: String, _ condition: Alert.Condition = .heartbeatLost, severity: Alert.Severity = .critical) -> Alert {
@@ -131,7 +134,9 @@ import Wire
         let fields = AlertJournal.metadata(AlertNotice(status: .firing, alert: alert("ES-1")))
         #expect(fields["market"] == "ES" && fields["alert_id"] == "ES-1" && fields["condition"] == "HEARTBEAT_LOST")
         #expect(fields["severity"] == "CRITICAL" && fields["event"] == "ALERT_RAISED")
-        #expect(AlertJournal.message(AlertNotice(status: .firing, alert: alert("ES-1"))).hasPrefix("ES: ALERT ES-1 CRITICAL HEARTBEAT_LOST raised: "))
+        #expect(
+            AlertJournal.message(AlertNotice(status: .firing, alert: alert("ES-1"))).hasPrefix(
+                "ES: ALERT ES-1 CRITICAL HEARTBEAT_LOST raised: "))
     }
 
     @Test func theAlertmanagerGetsLabelsAnnotationsAndEndsAtOnlyWhenResolved() throws {
@@ -140,12 +145,15 @@ import Wire
         #expect(sink.target.description == "http://127.0.0.1:9093/api/v2/alerts")
         var resolved = alert("ES-1")
         resolved.resolvedAtUTC = "2026-11-21T07:16:00.000000Z"
-        let body = sink.body([AlertNotice(status: .firing, alert: alert("ES-2")), AlertNotice(status: .resolved, alert: resolved)], instance: "h1")
+        let body = sink.body(
+            [AlertNotice(status: .firing, alert: alert("ES-2")), AlertNotice(status: .resolved, alert: resolved)], instance: "h1")
         let posted = try JSONDecoder().decode([AlertmanagerAlert].self, from: Data(body))
         #expect(posted.count == 2)
-        #expect(posted[0].labels == [
-            "alertname": "HEARTBEAT_LOST", "market": "ES", "alert_id": "ES-2", "severity": "critical", "instance": "h1", "source": "robot-watchdog",
-        ])
+        #expect(
+            posted[0].labels == [
+                "alertname": "HEARTBEAT_LOST", "market": "ES", "alert_id": "ES-2", "severity": "critical", "instance": "h1",
+                "source": "robot-watchdog",
+            ])
         #expect(posted[0].annotations["summary"] == "ES: t" && posted[0].annotations["recommended_action"] == "a")
         #expect(posted[0].startsAt == "2026-11-21T07:15:01.000000Z" && posted[0].endsAt == nil)
         #expect(posted[1].endsAt == "2026-11-21T07:16:00.000000Z")
@@ -182,7 +190,8 @@ import Wire
         #expect(HTTPPost.statusCode(Array("HTTP/1.1 200 OK\r\n".utf8)) == 200)
         #expect(HTTPPost.statusCode(Array("HTTP/1.0 400 Bad Request\r\n".utf8)) == 400)
         #expect(HTTPPost.statusCode(Array("SSH-2.0-OpenSSH\r\n".utf8)) == nil)
-        let request = String(decoding: HTTPPost.request(Array("{}".utf8), HTTPURL(host: "::1", port: 9093, path: "/api/v2/alerts")), as: UTF8.self)
+        let request = String(
+            decoding: HTTPPost.request(Array("{}".utf8), HTTPURL(host: "::1", port: 9093, path: "/api/v2/alerts")), as: UTF8.self)
         #expect(request.hasPrefix("POST /api/v2/alerts HTTP/1.1\r\nHost: [::1]:9093\r\n"))
         #expect(request.contains("Content-Length: 2\r\n") && request.hasSuffix("\r\n\r\n{}"))
     }

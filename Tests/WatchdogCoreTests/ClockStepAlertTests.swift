@@ -1,5 +1,5 @@
-import Wire
 import Testing
+import Wire
 
 @testable import WatchdogCore
 
@@ -12,7 +12,8 @@ import Testing
     }
 
     func step(seq: Int64, delta: Double) -> Event {
-        event(.clockStep, seq: seq, data: ["from": "2026-11-21T07:15:30.5Z", "to": "2026-11-21T07:15:00.5Z", "delta_seconds": .double(delta)])
+        event(
+            .clockStep, seq: seq, data: ["from": "2026-11-21T07:15:30.5Z", "to": "2026-11-21T07:15:00.5Z", "delta_seconds": .double(delta)])
     }
 
     @Test func aStepRaisesOneWarningThatAnAcknowledgementCloses() throws {

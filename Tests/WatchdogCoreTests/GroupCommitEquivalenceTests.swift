@@ -166,7 +166,7 @@ import Testing
                     encodeBoth(model.saveOnPause(now: now), Self.record(commit.idle(now: now), into: &outputs, timer: &timerArmed))
                 default:
                     if let due = model.saveDue, due <= now {
-                        timerArmed = nil  // it fired
+                        timerArmed = nil // it fired
                         encodeBoth(model.save(now: now), Self.record(commit.timerFired(now: now), into: &outputs, timer: &timerArmed))
                     }
                 }

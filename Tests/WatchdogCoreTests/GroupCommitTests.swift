@@ -51,7 +51,7 @@ import Testing
         #expect(c.markDirty(now: ms(30)).isEmpty)
         #expect(c.due == ms(60))
         let fired = c.timerFired(now: ms(60))
-        #expect(encodes(fired) && timers(fired).isEmpty)  // the fired timer is gone: nothing to disarm
+        #expect(encodes(fired) && timers(fired).isEmpty) // the fired timer is gone: nothing to disarm
         c.began("first", at: ms(60), took: 1_000)
         #expect(c.isWriting && c.pending == .clean)
         // Nothing is acked while the write is in flight.
@@ -139,7 +139,7 @@ import Testing
         _ = c.markDirty(now: began + ms(1002))
         #expect(c.isFailing && c.idle(now: began + ms(1003)).isEmpty)
         let again = c.writeFailed(now: began + ms(1004))
-        #expect(timers(again).isEmpty && c.due == began + ms(1052))  // the interval's save came sooner
+        #expect(timers(again).isEmpty && c.due == began + ms(1052)) // the interval's save came sooner
         #expect(encodes(c.timerFired(now: began + ms(1052))))
         c.began("a3", at: began + ms(1052), took: 1_000)
         #expect(acknowledged(c.written(now: began + ms(1053))) == ["a3"])

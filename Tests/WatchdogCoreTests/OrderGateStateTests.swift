@@ -28,7 +28,8 @@ import Wire
                 generatedAtUTC: "t", watchdogPID: 1, configuredMarkets: ["ES"], markets: state.markets, rejected: [:], connections: 0,
                 alertHistory: []))
         #expect(table.contains("orders refused: ES1: IDENTITY_VIOLATION: x"), "\(table)")
-        state.apply(t.event(.orderGateStatus, fence: 3, seq: 3, data: ["refusing": false, "refusals": .strings([])]), now: WatchdogStateTests.start)
+        state.apply(
+            t.event(.orderGateStatus, fence: 3, seq: 3, data: ["refusing": false, "refusals": .strings([])]), now: WatchdogStateTests.start)
         #expect(state.markets["ES"]?.ordersRefused == [])
     }
 }

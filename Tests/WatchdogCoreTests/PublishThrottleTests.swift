@@ -1,5 +1,6 @@
-@testable import WatchdogCore
 import Testing
+
+@testable import WatchdogCore
 
 /// The dashboard's publishing throttle: at most every 150 ms after changes, at least every second.
 @Suite struct PublishThrottleTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 @testable import WatchdogCore
 
@@ -144,8 +144,11 @@ import Testing
         var state = WatchdogState(configuredMarkets: ["ES", "NQ"], now: now)
         let t = WatchdogStateTests()
         state.apply(t.event(.lockAcquired, fence: 3, seq: 1, pid: 321), now: now)
-        state.apply(t.event(.identityInvariantsStatus, fence: 3, seq: 2, data: ["pass": false, "violations": ["stream MES1 is not canonical"]]), now: now)
-        state.apply(t.event(.identityInvariantsStatus, run: "NQ-a", seq: 1, data: ["pass": true, "violations": []], market: "NQ"), now: now)
+        state.apply(
+            t.event(.identityInvariantsStatus, fence: 3, seq: 2, data: ["pass": false, "violations": ["stream MES1 is not canonical"]]),
+            now: now)
+        state.apply(
+            t.event(.identityInvariantsStatus, run: "NQ-a", seq: 1, data: ["pass": true, "violations": []], market: "NQ"), now: now)
         let report = StatusReport(
             generatedAtUTC: "", watchdogPID: 1, configuredMarkets: ["ES", "NQ"], markets: state.markets, rejected: state.rejected,
             connections: 0, alertHistory: [])

@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 @testable import WatchdogCore
 
@@ -60,12 +60,14 @@ import Testing
 
     @Test func aLowerFenceNeverChangesHolderModeOrHeartbeatAndANewRunBelowTheMarkIsCritical() {
         var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
-        state.apply(event(.lockAcquired, run: "ES-run-b", fence: 5, seq: 1, data: ["acquired_at_utc": "2026-11-21T07:15:00.1Z"]), now: Self.start)
+        state.apply(
+            event(.lockAcquired, run: "ES-run-b", fence: 5, seq: 1, data: ["acquired_at_utc": "2026-11-21T07:15:00.1Z"]), now: Self.start)
         state.apply(heartbeat(run: "ES-run-b", fence: 5, ts: "2026-11-21T07:15:02.000000Z"), now: Self.start)
         // An older holder (fence 4), still running somewhere, speaks up.
         let later = Self.start.adding(seconds: 0.3)
         state.apply(event(.lockAcquired, run: "ES-run-old", fence: 4, seq: 1, pid: 99), now: later)
-        state.apply(event(.identityInvariantsStatus, run: "ES-run-old", fence: 4, seq: 2, data: ["pass": false, "violations": ["x"]]), now: later)
+        state.apply(
+            event(.identityInvariantsStatus, run: "ES-run-old", fence: 4, seq: 2, data: ["pass": false, "violations": ["x"]]), now: later)
         var stale = heartbeat(run: "ES-run-old", fence: 4, ts: "2026-11-21T07:15:09.000000Z")
         stale.data["mode"] = "OBSERVE_ONLY"
         #expect(state.apply(stale, now: later) == .staleHeartbeat)
@@ -105,11 +107,13 @@ import Testing
     @Test func aRefusedWorkersFenceZeroIsCountedAndNeverBecomesTheHolder() {
         var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
         state.apply(event(.lockAcquired, run: "ES-run-b", fence: 5, seq: 1), now: Self.start)
-        state.apply(event(.alreadyActive, run: "ES-refused", fence: 0, seq: 1, data: ["holder_run_id": "ES-run-b"], pid: 77), now: Self.start)
+        state.apply(
+            event(.alreadyActive, run: "ES-refused", fence: 0, seq: 1, data: ["holder_run_id": "ES-run-b"], pid: 77), now: Self.start)
         let es = state.markets["ES"]!
         #expect(es.lock?.runID == "ES-run-b")
         #expect(es.counters.refusals == 1)
-        #expect(es.lastRefusal == WatchedMarket.Refusal(runID: "ES-refused", pid: 77, ts: "2026-11-21T07:15:00.5Z", holderRunID: "ES-run-b"))
+        #expect(
+            es.lastRefusal == WatchedMarket.Refusal(runID: "ES-refused", pid: 77, ts: "2026-11-21T07:15:00.5Z", holderRunID: "ES-run-b"))
         #expect(es.alerts.isEmpty)
     }
 
@@ -149,7 +153,9 @@ import Testing
         #expect(es.alerts.first?.severity == .critical)
 
         state.apply(
-            event(.identityInvariantsStatus, seq: 2, ts: "2026-07-15T17:00:00.123456Z", data: ["pass": true, "violations": [], "stream_ids": ["ES1", "ES2"]]),
+            event(
+                .identityInvariantsStatus, seq: 2, ts: "2026-07-15T17:00:00.123456Z",
+                data: ["pass": true, "violations": [], "stream_ids": ["ES1", "ES2"]]),
             now: Self.start)
         es = state.markets["ES"]!
         #expect(es.lastIdentityInvariantsPass == true)
@@ -200,13 +206,14 @@ import Testing
         var state = WatchdogState(configuredMarkets: ["ES"], now: Self.start)
         state.apply(event(.lockAcquired, seq: 1), now: Self.start)
         state.apply(heartbeat(), now: Self.start)
-        state.apply(event(.configReloaded, seq: 5), now: Self.start)  // a gap: WARNING open
+        state.apply(event(.configReloaded, seq: 5), now: Self.start) // a gap: WARNING open
         #expect(state.markets["ES"]!.alerts.map(\.condition) == [.sequenceGap])
         state.tick(now: Self.start.adding(seconds: 2), policy: Self.policy)
         #expect(state.markets["ES"]!.alerts.map(\.condition) == [.heartbeatLost])
         #expect(state.markets["ES"]!.inhibitedAlerts.map(\.condition) == [.sequenceGap])
         // Raised while LOST: held back too.
-        state.apply(event(.identityInvariantsStatus, seq: 6, data: ["pass": false, "violations": ["v"]]), now: Self.start.adding(seconds: 2))
+        state.apply(
+            event(.identityInvariantsStatus, seq: 6, data: ["pass": false, "violations": ["v"]]), now: Self.start.adding(seconds: 2))
         #expect(state.markets["ES"]!.alerts.map(\.condition) == [.heartbeatLost])
         #expect(state.markets["ES"]!.inhibitedAlerts.map(\.condition) == [.sequenceGap, .identityViolation])
         #expect(state.markets["ES"]!.isHealthy == false)
@@ -223,7 +230,8 @@ import Testing
         state.apply(event(.identityInvariantsStatus, seq: 2, data: ["pass": true, "violations": []]), now: Self.start)
         #expect(state.markets["ES"]!.isHealthy)
         for seq in Int64(3)...5 {
-            state.apply(event(.identityInvariantsStatus, seq: seq, data: ["pass": false, "violations": [.string("v\(seq)")]]), now: Self.start)
+            state.apply(
+                event(.identityInvariantsStatus, seq: seq, data: ["pass": false, "violations": [.string("v\(seq)")]]), now: Self.start)
         }
         var open = state.markets["ES"]!.alerts
         #expect(open.count == 1)

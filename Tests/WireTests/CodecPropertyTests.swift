@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 // Property tests of the NDJSON codec and the Codable wire messages against hostile input.
 //
@@ -25,8 +25,10 @@ let validEventLines: [(type: EventType, line: [UInt8])] = EventType.allCases.map
         switch type {
         case .heartbeat: ["mode": "AGGRESSIVE", "uptime_seconds": .double(0.013413525), "rss_bytes": 24_915_968, "last_seq": 6]
         case .canonicalizationSelfTest:
-            ["requested_symbol": "MES", "canonical_instrument": "ES", "instrument_mappings": .object(["MES": "ES", "MNQ": "NQ"]),
-             "canonical_stream_ids": .strings(["ES1", "ES2"])]
+            [
+                "requested_symbol": "MES", "canonical_instrument": "ES", "instrument_mappings": .object(["MES": "ES", "MNQ": "NQ"]),
+                "canonical_stream_ids": .strings(["ES1", "ES2"]),
+            ]
         case .startupChecks:
             ["passed": true, "checks": [.object(["name": "event_log_integrity", "passed": true, "detail": "0 events, 0 runs"])]]
         case .orderPlaced, .orderFilled, .orderCancelled, .orderTimeout:
@@ -72,7 +74,8 @@ struct CodecPropertyTests {
 
     /// Bytes biased towards JSON's own alphabet, so random input gets past the first byte.
     static func hostileBytes(_ rng: inout SplitMix64, count: Int) -> [UInt8] {
-        let alphabet = Array("{}[]:,\"\\ntrufalse0123456789-+.eE \t\r\n\u{0}".utf8) + [0xC3, 0xA9, 0xED, 0xA0, 0x80, 0xF4, 0x90, 0xFF, 0xC0]
+        let alphabet =
+            Array("{}[]:,\"\\ntrufalse0123456789-+.eE \t\r\n\u{0}".utf8) + [0xC3, 0xA9, 0xED, 0xA0, 0x80, 0xF4, 0x90, 0xFF, 0xC0]
         return (0..<count).map { _ in
             Bool.random(using: &rng) ? alphabet.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
         }
@@ -180,7 +183,7 @@ struct CodecPropertyTests {
     /// A valid event line padded through its data to exactly `size` bytes.
     static func eventLine(size: Int) -> [UInt8] {
         let base = Array(Envelope.event.with("data", "{\"pad\":\"\"}").line)
-        var line = Array(base.dropLast(3))  // "pad":"   without  "}}
+        var line = Array(base.dropLast(3)) // "pad":"   without  "}}
         line += [UInt8](repeating: UInt8(ascii: "x"), count: size - base.count)
         line += Array("\"}}".utf8)
         return line
@@ -196,7 +199,10 @@ struct CodecPropertyTests {
         let frames = frameAll(stream, chunks: [4096, 65536, 1, 70_000, 3])
         #expect(frames.count == 3)
         guard frames.count == 3 else { return }
-        guard case .line(let first) = frames[0] else { Issue.record("60 KiB line not framed: \(frames[0])"); return }
+        guard case .line(let first) = frames[0] else {
+            Issue.record("60 KiB line not framed: \(frames[0])")
+            return
+        }
         let padding = 60 * 1024 - Envelope.event.with("data", "{\"pad\":\"\"}").line.count
         #expect(try Event.decode(line: first).data["pad"]?.stringValue?.utf8.count == padding)
         #expect(frames[1] == .tooLong(70 * 1024))
@@ -394,7 +400,8 @@ struct CodecPropertyTests {
                 if Bool.random(using: &rng) { line[i] = Self.hostileBytes(&rng, count: 1)[0] } else { line.remove(at: i) }
             }
             if let hello = try? WireCoding.decode(Hello.self, from: line) {
-                #expect((try? WireCoding.decode(Hello.self, from: Array(WireCoding.line(hello).dropLast()))) == hello,
+                #expect(
+                    (try? WireCoding.decode(Hello.self, from: Array(WireCoding.line(hello).dropLast()))) == hello,
                     "seed \(seed) case \(n): \(String(decoding: line, as: UTF8.self).debugDescription)")
             }
         }

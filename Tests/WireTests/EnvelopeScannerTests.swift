@@ -1,6 +1,7 @@
 import Platform
-@testable import Wire
 import Testing
+
+@testable import Wire
 
 // The fast path of Event.decode (EnvelopeScanner) must agree with the general path (JSONParser,
 // then Event.decode(object:)): whatever it accepts, the general path accepts as the same event;
@@ -98,7 +99,8 @@ struct EnvelopeScannerTests {
             #expect(parsed?.end == end, "\(text): skimmed to \(end), the parser says \(String(describing: parsed?.end))")
         }
         // Through the whole decoder, both paths agree on it as an event's data.
-        let line = #"{"v":1,"type":"X","market":"ES","run_id":"r","pid":1,"fence":1,"seq":1,"ts":"2026-11-21T07:00:00.1Z","data":"# + text + "}"
+        let line =
+            #"{"v":1,"type":"X","market":"ES","run_id":"r","pid":1,"fence":1,"seq":1,"ts":"2026-11-21T07:00:00.1Z","data":"# + text + "}"
         expectPathsAgree(Array(line.utf8), "data \(text)")
     }
 

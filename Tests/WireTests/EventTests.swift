@@ -1,5 +1,5 @@
-import Wire
 import Testing
+import Wire
 
 /// An envelope as ordered (key, JSON text) pairs, so that one field can be dropped or replaced.
 struct Envelope {
@@ -47,8 +47,10 @@ struct EventTests {
     static let sample = Event(
         type: "CANONICAL_MARKET_LOCK_ACQUIRED", market: "ES", runID: "ES-20261121T071500Z-4f3a9c1b", pid: 4242, fence: 7,
         seq: 3, ts: "2026-11-21T07:15:00.123456Z",
-        data: ["lock_file": "/srv/robot/runtime_locks/canonical_ES.lock", "fence": 7, "note": "quote \" and\nnewline", "z": nil,
-               "a": .double(0.5), "list": ["x", 1, true]])
+        data: [
+            "lock_file": "/srv/robot/runtime_locks/canonical_ES.lock", "fence": 7, "note": "quote \" and\nnewline", "z": nil,
+            "a": .double(0.5), "list": ["x", 1, true],
+        ])
 
     @Test("an event with seq round-trips through encodedLine and decode")
     func roundTripWithSeq() throws {
@@ -81,7 +83,10 @@ struct EventTests {
     @Test("the envelope is written in a fixed order, seq between fence and ts")
     func encodedOrder() {
         let text = String(decoding: Self.sample.encodedLine(), as: UTF8.self)
-        #expect(text.hasPrefix(#"{"v":1,"type":"CANONICAL_MARKET_LOCK_ACQUIRED","market":"ES","run_id":"ES-20261121T071500Z-4f3a9c1b","pid":4242,"fence":7,"seq":3,"ts":"2026-11-21T07:15:00.123456Z","data":{"#))
+        #expect(
+            text.hasPrefix(
+                #"{"v":1,"type":"CANONICAL_MARKET_LOCK_ACQUIRED","market":"ES","run_id":"ES-20261121T071500Z-4f3a9c1b","pid":4242,"fence":7,"seq":3,"ts":"2026-11-21T07:15:00.123456Z","data":{"#
+            ))
     }
 
     @Test("envelope keys may come in any order")

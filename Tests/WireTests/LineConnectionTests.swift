@@ -8,7 +8,8 @@ import Testing
 @Suite struct LineConnectionTests {
     @Test func linesSentBeforeThePeerClosedAreDeliveredEvenAfterASendFails() throws {
         var fds: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0)
+        #expect(
+            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0)
         let peer: [UInt8] = Array("first\nsecond\n".utf8)
         #expect(peer.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) } == peer.count)
         close(fds[1])

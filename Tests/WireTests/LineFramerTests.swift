@@ -1,5 +1,5 @@
-import Wire
 import Testing
+import Wire
 
 /// A frame copied out of the framer's callback.
 enum Framed: Equatable, CustomStringConvertible {

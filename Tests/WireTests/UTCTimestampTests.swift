@@ -1,6 +1,6 @@
 import Platform
-import Wire
 import Testing
+import Wire
 
 @Suite("UTCTimestamp")
 struct UTCTimestampTests {
@@ -34,27 +34,27 @@ struct UTCTimestampTests {
     @Test(
         "parse rejects anything but YYYY-MM-DDTHH:MM:SS.f…Z of a real date",
         arguments: [
-            "2024-02-29T12:34:56.789012",  // no Z
-            "2024-02-29T12:34:56.789012+00:00",  // offset instead of Z
-            "2024-02-29T12:34:56Z",  // no fraction
-            "2024-02-29T12:34:56.Z",  // empty fraction
-            "2024-13-01T00:00:00.000000Z",  // month 13
-            "2024-00-01T00:00:00.000000Z",  // month 0
-            "2024-02-30T00:00:00.000000Z",  // Feb 30
-            "2023-02-29T00:00:00.000000Z",  // not a leap year
-            "1900-02-29T00:00:00.000000Z",  // century, not a leap year
-            "2024-04-31T00:00:00.000000Z",  // April has 30 days
-            "2024-01-00T00:00:00.000000Z",  // day 0
-            "2024-01-01T24:00:00.000000Z",  // hour 24
-            "2024-01-01T00:60:00.000000Z",  // minute 60
-            "2024-01-01T00:00:60.000000Z",  // second 60
-            "2024-01-01T00:00:00.1234567890Z",  // 10 fraction digits
-            "2024-01-01 00:00:00.000000Z",  // space instead of T
-            "2024-01-01t00:00:00.000000Z",  // lower-case t
-            "2024-01-01T00:00:00.000000z",  // lower-case z
+            "2024-02-29T12:34:56.789012", // no Z
+            "2024-02-29T12:34:56.789012+00:00", // offset instead of Z
+            "2024-02-29T12:34:56Z", // no fraction
+            "2024-02-29T12:34:56.Z", // empty fraction
+            "2024-13-01T00:00:00.000000Z", // month 13
+            "2024-00-01T00:00:00.000000Z", // month 0
+            "2024-02-30T00:00:00.000000Z", // Feb 30
+            "2023-02-29T00:00:00.000000Z", // not a leap year
+            "1900-02-29T00:00:00.000000Z", // century, not a leap year
+            "2024-04-31T00:00:00.000000Z", // April has 30 days
+            "2024-01-00T00:00:00.000000Z", // day 0
+            "2024-01-01T24:00:00.000000Z", // hour 24
+            "2024-01-01T00:60:00.000000Z", // minute 60
+            "2024-01-01T00:00:60.000000Z", // second 60
+            "2024-01-01T00:00:00.1234567890Z", // 10 fraction digits
+            "2024-01-01 00:00:00.000000Z", // space instead of T
+            "2024-01-01t00:00:00.000000Z", // lower-case t
+            "2024-01-01T00:00:00.000000z", // lower-case z
             "2024/01/01T00:00:00.000000Z",
             "2024-1-01T00:00:00.000000Z",
-            "2024-01-01T00:00:00,000000Z",  // comma
+            "2024-01-01T00:00:00,000000Z", // comma
             "2024-01-01T00:00:00.00a000Z",
             "+024-01-01T00:00:00.000000Z",
             "", "Z", "yesterday",
@@ -71,7 +71,7 @@ struct UTCTimestampTests {
             ("000001", 1), ("0000009", 0), ("999999999", 999_999), ("5", 500_000), ("05", 50_000),
         ])
     func fractions(_ digits: String, _ micros: Int64) {
-        let base: Int64 = 1_795_245_300_000_000  // 2026-11-21T07:15:00Z
+        let base: Int64 = 1_795_245_300_000_000 // 2026-11-21T07:15:00Z
         #expect(UTCTimestamp.parse("2026-11-21T07:15:00.\(digits)Z") == base + micros)
     }
 

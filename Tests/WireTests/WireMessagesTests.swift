@@ -1,5 +1,5 @@
-import Wire
 import Testing
+import Wire
 
 @Suite("RejectionReason")
 struct RejectionReasonTests {
@@ -94,7 +94,9 @@ struct WireMessagesTests {
 
         let error = WireError(reason: .peerMismatch, detail: "hello pid 12 is not the peer's pid 4242")
         let errorLine = WireCoding.line(error)
-        #expect(text(errorLine) == #"{"detail":"hello pid 12 is not the peer's pid 4242","reason":"peer_mismatch","type":"error","v":1}"# + "\n")
+        #expect(
+            text(errorLine) == #"{"detail":"hello pid 12 is not the peer's pid 4242","reason":"peer_mismatch","type":"error","v":1}"# + "\n"
+        )
         #expect(try WireCoding.decode(WireError.self, from: Array(errorLine.dropLast())) == error)
     }
 

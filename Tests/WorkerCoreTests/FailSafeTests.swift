@@ -33,7 +33,10 @@ import Testing
         var f = FailSafe(startedAt: 0)
         var h = healthy(at: 0)
         f.eventLogWrite(succeeded: false, at: 100)
-        for t in stride(from: 100.0, through: 1000, by: 100) { h.marketData(at: t); h.snapshotWrite(at: t) }
+        for t in stride(from: 100.0, through: 1000, by: 100) {
+            h.marketData(at: t)
+            h.snapshotWrite(at: t)
+        }
         h.eventLogWrite(at: 1000)
         #expect(f.evaluate(health: h, now: 1000) == nil)
         #expect(f.evaluate(health: h, now: 1000.5)?.0 == .eventLogFailing)
@@ -67,7 +70,8 @@ import Testing
     }
 
     @Test func theLatchRoundTripsThroughTheSnapshot() throws {
-        let latch = FailSafe.Latch(trigger: .marketDataStalled, reason: "no data", latchedAtUTC: "2026-11-21T07:00:00.000000Z", runID: "ES-1")
+        let latch = FailSafe.Latch(
+            trigger: .marketDataStalled, reason: "no data", latchedAtUTC: "2026-11-21T07:00:00.000000Z", runID: "ES-1")
         let snapshot = WorkerSnapshot(
             market: "ES", runID: "ES-1", fence: 3, mode: .shutdown, latch: latch, latchCleared: nil, orders: [], positions: [:],
             writtenAtUTC: "2026-11-21T07:00:00.000000Z")

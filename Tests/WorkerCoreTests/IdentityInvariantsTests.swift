@@ -1,6 +1,7 @@
-@testable import RobotConfig
 import Testing
 import WorkerCore
+
+@testable import RobotConfig
 
 func streams(_ pairs: [(String, String)]) -> [StreamSpec] {
     pairs.map { StreamSpec(id: $0.0, instrument: $0.1) }
@@ -91,7 +92,10 @@ func emitted(_ schedule: inout InvariantsSchedule, _ steps: [([String], Int64)])
 @Suite("InvariantsSchedule")
 struct InvariantsScheduleTests {
     let failing = ["stream MES1: id contains the execution instrument MES; expected a canonical id under ES"]
-    let more = ["stream MES1: id contains the execution instrument MES; expected a canonical id under ES", "stream ES2: execution instrument is missing"]
+    let more = [
+        "stream MES1: id contains the execution instrument MES; expected a canonical id under ES",
+        "stream ES2: execution instrument is missing",
+    ]
 
     @Test("the first result is emitted")
     func first() {
@@ -131,7 +135,8 @@ struct InvariantsScheduleTests {
     @Test("pass, fail, pass: each flip is emitted at once")
     func flips() {
         var schedule = InvariantsSchedule(intervalNanos: 60_000_000_000)
-        #expect(emitted(&schedule, [([], 0), ([], 1), (failing, 2), ([], 3), ([], 4), (failing, 5)]) == [true, false, true, true, false, true])
+        #expect(
+            emitted(&schedule, [([], 0), ([], 1), (failing, 2), ([], 3), ([], 4), (failing, 5)]) == [true, false, true, true, false, true])
     }
 
     @Test("nextCheck is now before the first emission, then the last emission plus the interval")

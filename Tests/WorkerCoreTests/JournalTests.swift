@@ -1,6 +1,6 @@
-import Wire
-import Testing
 import TestSupport
+import Testing
+import Wire
 import WorkerCore
 
 #if canImport(Glibc)

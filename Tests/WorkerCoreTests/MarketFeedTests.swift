@@ -1,5 +1,5 @@
-import Wire
 import Testing
+import Wire
 
 @testable import WorkerCore
 
@@ -20,7 +20,9 @@ import Testing
     @Test func ticksRoundTripAndBadTicksAreRejectedWithTheField() throws {
         let t = Tick(instrument: "MES", price: 5000.25, size: 3, time: "2026-11-21T07:15:00.123000Z")
         #expect(try Tick.parse(Array(t.encodedLine().dropLast())) == t)
-        #expect(throws: LineError.self) { try Tick.parse(Array("{\"instrument\":\"MES\",\"price\":-1,\"size\":1,\"time\":\"2026-11-21T07:15:00.1Z\"}".utf8)) }
+        #expect(throws: LineError.self) {
+            try Tick.parse(Array("{\"instrument\":\"MES\",\"price\":-1,\"size\":1,\"time\":\"2026-11-21T07:15:00.1Z\"}".utf8))
+        }
         do {
             _ = try Tick.parse(Array("{\"instrument\":\"MES\",\"price\":1,\"size\":1}".utf8))
             Issue.record("a tick without time was accepted")

@@ -1,7 +1,7 @@
-@testable import RobotConfig
 import Testing
 import Wire
 
+@testable import RobotConfig
 @testable import WorkerCore
 
 @Suite struct OrderGateTests {
@@ -66,14 +66,18 @@ import Wire
     @Test func newClientOrderIDsSkipEveryIDTheHistoryUsed() {
         var e = SimExecution(market: "ES", fence: 1)
         e.usedIDs = ["SIM-ES-F1-000001", "SIM-ES-F1-000002"]
-        guard case .accepted(let o) = e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
+        guard
+            case .accepted(let o) = e.place(
+                stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
         else {
             Issue.record("not accepted")
             return
         }
         #expect(o.clientOrderID == "SIM-ES-F1-000003")
         e.fence = 4
-        guard case .accepted(let p) = e.place(stream: "ES2", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
+        guard
+            case .accepted(let p) = e.place(
+                stream: "ES2", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
         else {
             Issue.record("not accepted")
             return
@@ -83,7 +87,9 @@ import Wire
 
     @Test func fenceMemoryReadsTheHighestFenceAndEveryPlacedIDFromJournalAndSnapshot() throws {
         func line(_ type: EventType, fence: Int64, seq: Int64, _ data: JSONObject) -> String {
-            let e = Event(type: type.rawValue, market: "ES", runID: "ES-20260101T000000Z-0000000\(fence)", pid: 10, fence: fence, seq: seq, ts: "2026-01-01T00:00:00.000000Z", data: data)
+            let e = Event(
+                type: type.rawValue, market: "ES", runID: "ES-20260101T000000Z-0000000\(fence)", pid: 10, fence: fence, seq: seq,
+                ts: "2026-01-01T00:00:00.000000Z", data: data)
             return String(decoding: e.encodedLine(), as: UTF8.self)
         }
         let journal =

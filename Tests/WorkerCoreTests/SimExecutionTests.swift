@@ -6,25 +6,42 @@ import Testing
     @Test func clientOrderIDsEmbedMarketFenceAndSequence() {
         #expect(SimOrder.clientOrderID(market: "ES", fence: 7, sequence: 12) == "SIM-ES-F7-000012")
         var e = SimExecution(market: "ES", fence: 7)
-        guard case .accepted(let a) = e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
-        else { Issue.record("not accepted"); return }
-        guard case .accepted(let b) = e.place(stream: "ES2", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
-        else { Issue.record("not accepted"); return }
+        guard
+            case .accepted(let a) = e.place(
+                stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
+        else {
+            Issue.record("not accepted")
+            return
+        }
+        guard
+            case .accepted(let b) = e.place(
+                stream: "ES2", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: .aggressive, now: 0, nowUTC: "t")
+        else {
+            Issue.record("not accepted")
+            return
+        }
         #expect([a.clientOrderID, b.clientOrderID] == ["SIM-ES-F7-000001", "SIM-ES-F7-000002"])
     }
 
     @Test(arguments: [SystemMode.observeOnly, .shutdown])
     func ordersAreBlockedOutsideAggressive(_ mode: SystemMode) {
         var e = SimExecution(market: "ES", fence: 1)
-        #expect(e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: mode, now: 0, nowUTC: "t") == .blocked(mode: mode))
+        #expect(
+            e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: nil, mode: mode, now: 0, nowUTC: "t")
+                == .blocked(mode: mode))
         #expect(e.open.isEmpty)
         #expect(e.sequence == 0, "a blocked order takes no sequence number")
     }
 
     @Test func cancelsWorkInEveryMode() {
         var e = SimExecution(market: "ES", fence: 1)
-        guard case .accepted(let o) = e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 10, mode: .aggressive, now: 0, nowUTC: "t")
-        else { Issue.record("not accepted"); return }
+        guard
+            case .accepted(let o) = e.place(
+                stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 10, mode: .aggressive, now: 0, nowUTC: "t")
+        else {
+            Issue.record("not accepted")
+            return
+        }
         // The mode dropped to SHUTDOWN meanwhile; the cancel is not gated.
         let cancelled = e.cancel(o.clientOrderID)
         #expect(cancelled?.status == .cancelled)
@@ -35,7 +52,10 @@ import Testing
         var e = SimExecution(market: "ES", fence: 1)
         _ = e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 10, mode: .aggressive, now: 0, nowUTC: "t")
         let second = e.place(stream: "ES1", symbol: "MES", side: .sell, quantity: 1, limit: nil, mode: .aggressive, now: 1, nowUTC: "t")
-        guard case .rejected(let why) = second else { Issue.record("expected a rejection, got \(second)"); return }
+        guard case .rejected(let why) = second else {
+            Issue.record("expected a rejection, got \(second)")
+            return
+        }
         #expect(why.contains("stream ES1 already has open order SIM-ES-F1-000001"))
     }
 

@@ -1,12 +1,14 @@
-import Wire
 import Testing
+import Wire
 
 @testable import WorkerCore
 
 @Suite struct StartupChecksTests {
     func line(_ run: String, _ seq: Int64?, _ micros: Int64, type: EventType = .identityInvariantsStatus) -> [UInt8] {
-        Event(type: type.rawValue, market: "ES", runID: run, pid: 10, fence: 1, seq: seq, ts: UTCTimestamp.format(micros: micros), data: [:])
-            .encodedLine()
+        Event(
+            type: type.rawValue, market: "ES", runID: run, pid: 10, fence: 1, seq: seq, ts: UTCTimestamp.format(micros: micros), data: [:]
+        )
+        .encodedLine()
     }
 
     var good: [UInt8] {
@@ -46,7 +48,8 @@ import Testing
     }
 
     @Test func aTimestampGoingBackAtTheClockStepThatExplainsItPasses() {
-        let journal = line("ES-a", 1, 5_000_000) + line("ES-a", nil, 5_500_000, type: .heartbeat)
+        let journal =
+            line("ES-a", 1, 5_000_000) + line("ES-a", nil, 5_500_000, type: .heartbeat)
             + clockStep("ES-a", 2, from: 6_000_000, to: 1_000_000) + line("ES-a", 3, 1_000_100) + line("ES-a", 4, 9_000_000)
             + clockStep("ES-a", 5, from: 9_100_000, to: 90_000_000) + line("ES-a", 6, 90_000_001)
         let r = StartupChecks.checkJournal(journal, tornBytes: 0)
@@ -69,7 +72,8 @@ import Testing
         var data = ClockStepWatch.Step(fromMicros: 6_000_000, toMicros: 2_000_000, deltaMicros: -4_000_000).data
         data["to"] = .string(UTCTimestamp.format(micros: 2_000_000))
         let forged = Event(
-            type: EventType.clockStep.rawValue, market: "ES", runID: "ES-a", pid: 10, fence: 1, seq: 2, ts: UTCTimestamp.format(micros: 1_000_000),
+            type: EventType.clockStep.rawValue, market: "ES", runID: "ES-a", pid: 10, fence: 1, seq: 2,
+            ts: UTCTimestamp.format(micros: 1_000_000),
             data: data)
         #expect(!StartupChecks.checkJournal(line("ES-a", 1, 5_000_000) + forged.encodedLine(), tornBytes: 0).passed)
     }

@@ -1,6 +1,6 @@
 import Benchmark
-import Wire
 import WatchdogCore
+import Wire
 
 /// A ~230-byte event, as a worker sends it (PROTOCOL.md, FEED_STATUS).
 func eventLine(seq: Int) -> String {
@@ -21,7 +21,10 @@ let benchmarks: @Sendable () -> Void = {
     // LineFramer: one 64 KiB-ish read of event lines split into lines (scaled: per 1,000 lines).
     Benchmark("LineFramer.drain (1,000 lines of ~230 B per iteration)", configuration: .init(scalingFactor: .one)) { benchmark in
         var bytes: [UInt8] = []
-        for i in 1...linesPerBuffer { bytes += Array(eventLine(seq: i).utf8); bytes.append(10) }
+        for i in 1...linesPerBuffer {
+            bytes += Array(eventLine(seq: i).utf8)
+            bytes.append(10)
+        }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             var framer = LineFramer()

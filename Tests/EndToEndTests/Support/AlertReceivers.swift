@@ -58,7 +58,8 @@ final class WebhookReceiver: Sendable {
                 let text = String(decoding: bytes, as: UTF8.self)
                 guard let split = text.range(of: "\r\n\r\n") else { continue }
                 let head = text[..<split.lowerBound].lowercased()
-                let length = head.components(separatedBy: "\r\n").first { $0.hasPrefix("content-length:") }
+                let length =
+                    head.components(separatedBy: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 let rest = Array(text[split.upperBound...].utf8)
                 if rest.count >= length { body = String(decoding: rest.prefix(length), as: UTF8.self) }
@@ -85,7 +86,8 @@ final class Alertmanager {
         port = try MetricsProbe.freePort()
         let dir = home.path + "/alertmanager"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n".write(toFile: dir + "/am.yml", atomically: true, encoding: .utf8)
+        try "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n".write(
+            toFile: dir + "/am.yml", atomically: true, encoding: .utf8)
         process = try RunningProcess(
             executable: Self.binary,
             arguments: [

@@ -34,7 +34,9 @@ final class PowerLossMount: @unchecked Sendable {
         }
         let binary = try Self.binary.get()
         path = home.path + "/fs"
-        for dir in [path, home.path + "/fs.backing"] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        for dir in [path, home.path + "/fs.backing"] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
         daemon = try RunningProcess(
             executable: binary, arguments: [home.path + "/fs.backing", home.path + "/fs.shadow", path], environment: [:],
             logPrefix: home.path + "/powerloss-fs")

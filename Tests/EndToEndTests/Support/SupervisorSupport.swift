@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// The `supervisor` section with short timings for process tests.
 struct SupervisorTimings {
@@ -76,7 +76,10 @@ extension TestHome {
 
     /// The journaled ACQUIRED event of worker `pid` of `market`, once it is there.
     func acquired(_ market: String, pid: Int32, timeout: Double = 10) throws -> Event {
-        try waitFor("\(market) worker \(pid) to journal CANONICAL_MARKET_LOCK_ACQUIRED", timeout: timeout, seen: { "\(events(market).map { "\($0.type)/\($0.pid)" })" }) {
+        try waitFor(
+            "\(market) worker \(pid) to journal CANONICAL_MARKET_LOCK_ACQUIRED", timeout: timeout,
+            seen: { "\(events(market).map { "\($0.type)/\($0.pid)" })" }
+        ) {
             events(market, type: .lockAcquired).last { $0.pid == pid }
         }
     }

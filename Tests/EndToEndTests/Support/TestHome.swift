@@ -1,6 +1,6 @@
 import Foundation
-import Wire
 import Testing
+import Wire
 
 /// A private folder for one test: its own configuration, lock, state and socket folders, so tests
 /// run in parallel and never touch the repository's own `runtime_locks/`. Short (`/tmp/rt.XXXXXX`)

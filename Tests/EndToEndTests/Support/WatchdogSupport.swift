@@ -1,7 +1,7 @@
 import Foundation
 import Platform
-import Wire
 import Testing
+import Wire
 
 /// What end-to-end tests read of `watchdog status --json`: decoded here from the documented
 /// field names (docs/PROTOCOL.md), independently of the watchdog's own types.
@@ -104,7 +104,8 @@ extension TestHome {
             p = try start("watchdog", arguments, name: "watchdog-cli")
         } else {
             p = try RunningProcess(
-                executable: prefix[0], arguments: Array(prefix.dropFirst()) + [Binaries.path("watchdog")] + arguments
+                executable: prefix[0],
+                arguments: Array(prefix.dropFirst()) + [Binaries.path("watchdog")] + arguments
                     + ["--config", configPath, "--home", path],
                 environment: [:], logPrefix: path + "/cli-\(UUID().uuidString.prefix(8))")
         }
