@@ -43,7 +43,9 @@ import Wire
 
         /// Starts the ES worker and waits for its first mode; returns it and its run id.
         func startWorker() throws -> (RunningProcess, String) {
-            let p = try home.start("robot-worker", ["--market", "ES"])
+            // The host-wide guard on the mount too: its lock record and fence file are written by the
+            // same code as the home's, and a copy of them off the mount would survive the cut.
+            let p = try home.start("robot-worker", ["--market", "ES"], environment: ["ROBOT_GUARD_DIR": home.path + "/fs/host-guard"])
             processes.append(p)
             let run = try waitFor("the worker \(p.pid) to journal its lock", seen: { p.stderr }) {
                 events().last { $0.type == EventType.lockAcquired.rawValue && $0.pid == p.pid }?.runID
