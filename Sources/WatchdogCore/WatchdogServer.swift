@@ -145,8 +145,9 @@ public final class WatchdogServer {
         SdNotify.send(SdNotify.statusLine(line))
     }
 
-    /// The state changed: the snapshot is due (the committer decides when) and the dashboard has
-    /// something new to publish.
+    /// The state changed: the alert notifier journals and queues any alert raised or resolved by it
+    /// (one comparison when none was), the snapshot is due (the committer decides when) and the
+    /// dashboard has something new to publish.
     private func markDirty(lazily: Bool = false) {
         alerts.observe(state)
         dashboard.changed = true
