@@ -90,6 +90,16 @@ public enum FileIO {
         guard fsync(fd) == 0 else { throw SystemError("fsync \(dir)") }
     }
 
+    /// The folder of the running executable (`/proc/self/exe`), "." when it cannot be read.
+    public static func executableDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "." }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
+    }
+
     /// This machine's host name, or "unknown".
     public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -1,5 +1,9 @@
 import Wire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The validated configuration every executable runs on (docs/CONFIG.md).
 public struct Configuration: Sendable, Equatable {
     /// Where it was read from: a path, or `DefaultConfiguration.name`.
@@ -27,6 +31,16 @@ public struct Configuration: Sendable, Equatable {
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }
+
+    /// The absolute path of the file this configuration came from (a relative source taken against
+    /// the current folder), nil for the embedded default: what a child process is handed.
+    public var absoluteSourcePath: String? {
+        guard source != DefaultConfiguration.name else { return nil }
+        if source.hasPrefix("/") { return source }
+        guard let cwd = getcwd(nil, 0) else { return source }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + source
+    }
 }
 
 /// One canonical market: what its worker runs.

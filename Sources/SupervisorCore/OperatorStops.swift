@@ -1,4 +1,5 @@
 import Platform
+import Wire
 
 #if canImport(Glibc)
 import Glibc
@@ -43,5 +44,26 @@ struct OperatorStops {
             throw SystemError("unlink \(file(market))")
         }
         try FileIO.syncDirectory(of: file(market))
+    }
+
+    /// Carries out an operator's command on the remembered stops and on `stops` (market -> since):
+    /// `stop` records it, `start` (or a `restart` of a remembered stop) forgets it. Returns the
+    /// error when the file could not be written or removed; a failed forget still forgets in
+    /// `stops`, so the market is not held back by a stop the operator lifted.
+    func apply(_ command: ControlRequest.Command, market: String, to stops: inout [String: String]) -> SystemError? {
+        do {
+            if command == .stop {
+                let since = UTCTimestamp.now()
+                try record(market, utc: since)
+                stops[market] = since
+            } else if stops[market] != nil || command == .start {
+                try clear(market)
+                stops[market] = nil
+            }
+            return nil
+        } catch {
+            if command != .stop { stops[market] = nil }
+            return error
+        }
     }
 }

@@ -64,7 +64,7 @@ public final class Supervisor {
         self.control = ready.control
         self.notify = ready.notify
         self.instanceLock = ready.instanceLock
-        self.workerDirectory = Self.ownDirectory()
+        self.workerDirectory = FileIO.executableDirectory()
         self.metrics = SupervisorMetrics(registry: endpoint.registry)
         control.supervisor = self
     }
@@ -139,7 +139,7 @@ public final class Supervisor {
     private func spawn(_ slot: Slot) {
         let market = slot.machine.market
         let launch = WorkerLaunch(
-            market: market, config: config, configFile: configFile, workerDirectory: workerDirectory,
+            market: market, config: config, configFile: config.absoluteSourcePath, workerDirectory: workerDirectory,
             notifySocket: notify.path, supervisorPid: selfPid, inherited: options.environment)
         do {
             let process = try WorkerProcess.spawn(argv: launch.argv, environment: launch.environment)
@@ -345,31 +345,6 @@ public final class Supervisor {
 
     func now() -> Double { Double(MonotonicClock.nowNanos()) / 1e9 }
 
-    /// The absolute configuration path, nil for the embedded default.
-    private var configFile: String? {
-        guard config.source != DefaultConfiguration.name else { return nil }
-        if config.source.hasPrefix("/") { return config.source }
-        guard let cwd = getcwd(nil, 0) else { return config.source }
-        defer { free(cwd) }
-        return String(cString: cwd) + "/" + config.source
-    }
-
-    /// The folder of the running executable (`/proc/self/exe`), where `robot-worker` is by default.
-    static func ownDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return "." }
-        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
-    }
-
-    /// One plain line on stderr, prefixed `supervisor: `: the client commands' messages.
-    public static func printError(_ message: String) {
-        var line = Array("supervisor: \(message)\n".utf8)
-        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
-    }
-
 }
 
 /// The narrow interface the control server uses.
@@ -386,24 +361,13 @@ extension Supervisor: ControlledSupervisor {
     func stoppedByOperatorSince(_ market: String) -> String? { stoppedByOperator[market] }
 
     /// Remembers (`stop`) or forgets (`start`, `restart`) an operator's stop, durably, before the
-    /// machine acts and so before the answer. A failure to record is logged and the stop goes on
-    /// (stopping is the safe direction); a failure to forget is logged and the start goes on.
+    /// machine acts and so before the answer (`OperatorStops.apply`); a failure is logged and the
+    /// command goes on (stopping is the safe direction).
     private func rememberStop(_ command: ControlRequest.Command, market: String) {
-        do {
-            if command == .stop {
-                let since = UTCTimestamp.now()
-                try operatorStops.record(market, utc: since)
-                stoppedByOperator[market] = since
-            } else if stoppedByOperator[market] != nil || command == .start {
-                try operatorStops.clear(market)
-                stoppedByOperator[market] = nil
-            }
-        } catch {
-            log.note(
-                "\(market): cannot \(command == .stop ? "record" : "forget") the operator's stop in \(operatorStops.folder): \(error)",
-                market: market, event: "OPERATOR_STOP_NOT_RECORDED")
-            if command != .stop { stoppedByOperator[market] = nil }
-        }
+        guard let error = operatorStops.apply(command, market: market, to: &stoppedByOperator) else { return }
+        log.note(
+            "\(market): cannot \(command == .stop ? "record" : "forget") the operator's stop in \(operatorStops.folder): \(error)",
+            market: market, event: "OPERATOR_STOP_NOT_RECORDED")
     }
 
     func operatorAsked(_ command: ControlRequest.Command, market: String) {

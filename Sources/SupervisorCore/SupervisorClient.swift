@@ -1,3 +1,4 @@
+import ProcessShell
 import RobotConfig
 import Wire
 
@@ -12,6 +13,9 @@ import Glibc
 /// When nothing serves it: one line naming the path tried, exit 3; when its mode keeps this user
 /// out, or the request needs root or the supervisor's user: exit 77. Errors go to stderr.
 public enum SupervisorClient {
+    /// One plain line on stderr, prefixed `supervisor: ` (`ClientError`): the client commands' messages.
+    public static func printError(_ message: String) { ClientError.print("supervisor", message) }
+
     /// `supervisor status [MARKET...]`: the rows of the markets named (all by default), each name
     /// canonicalised as the supervisor does; an unknown one is refused with the supervisor's list
     /// (exit 4). Exit 0 when every row shown is RUNNING, 1 otherwise (LSB-style: 3 when the
@@ -19,7 +23,7 @@ public enum SupervisorClient {
     public static func status(markets names: [String], json: Bool, options: SupervisorOptions) -> SupervisorExitStatus {
         let answer = statusAnswer(markets: names, json: json, options: options)
         if let text = answer.text { print(text) }
-        if let error = answer.error { Supervisor.printError(error) }
+        if let error = answer.error { ClientError.print("supervisor", error) }
         return answer.status
     }
 
@@ -75,7 +79,7 @@ public enum SupervisorClient {
                     if !json { print(response.message) }
                     status = .ok
                 } else {
-                    Supervisor.printError(response.message)
+                    ClientError.print("supervisor", response.message)
                     if response.failure == .refused {
                         status = response.reason == "not_permitted" ? .notPermitted : .refused
                     } else {
@@ -189,7 +193,7 @@ public enum SupervisorClient {
     }
 
     private static func fail(_ status: SupervisorExitStatus, _ message: String) -> SupervisorExitStatus {
-        Supervisor.printError(message)
+        ClientError.print("supervisor", message)
         return status
     }
 }

@@ -1,4 +1,5 @@
 import Platform
+import ProcessShell
 import RobotConfig
 import Wire
 
@@ -19,7 +20,7 @@ public enum WorkerClient {
             config = try ConfigLoader.load(configPath: configPath, home: home, environment: ProcessInfoEnvironment.current())
             canonical = try config.instrumentMap.canonical(of: market)
         } catch {
-            printError("\(error)")
+            ClientError.print("robot-worker", "\(error)")
             return .config
         }
         let path = config.paths.workerSocket(canonical)
@@ -31,27 +32,22 @@ public enum WorkerClient {
             line = try client.readLine(timeoutSeconds: 10)
             response = try WireCoding.decode(WorkerResponse.self, from: line)
         } catch let e as SystemError where e.code == ENOENT || e.code == ECONNREFUSED {
-            printError("no worker for \(canonical) is running (nothing serves \(path))")
+            ClientError.print("robot-worker", "no worker for \(canonical) is running (nothing serves \(path))")
             return .notRunning
         } catch let e as SystemError where e.code == EACCES {
-            printError("\(path): permission denied (the socket is mode 0660: run as root, the worker's user or its group)")
+            ClientError.print(
+                "robot-worker", "\(path): permission denied (the socket is mode 0660: run as root, the worker's user or its group)")
             return .notPermitted
         } catch {
-            printError("\(path): \(error)")
+            ClientError.print("robot-worker", "\(path): \(error)")
             return .notRunning
         }
         let answer = "\(canonical) [\(response.mode)]: \(response.message)"
         if response.outcome == "not_permitted" {
-            printError(answer)
+            ClientError.print("robot-worker", answer)
             return .notPermitted
         }
         print(json ? String(decoding: line, as: UTF8.self) : answer)
         return response.ok ? .ok : .refused
-    }
-
-    /// One line on stderr, prefixed `robot-worker: `.
-    static func printError(_ message: String) {
-        var line = Array("robot-worker: \(message)\n".utf8)
-        line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -119,10 +119,10 @@ struct Logs: ParsableCommand {
         switch MarketLogs.run(market: market, lines: lines, follow: follow, json: json, location: common.location) {
         case .shown: return
         case .noJournal(let message):
-            Supervisor.printError(message)
+            SupervisorClient.printError(message)
             throw ExitCode(SupervisorExitStatus.notAllRunning.rawValue)
         case .unknownMarket(let message), .config(let message):
-            Supervisor.printError(message)
+            SupervisorClient.printError(message)
             throw ExitCode(SupervisorExitStatus.config.rawValue)
         }
     }
