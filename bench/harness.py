@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+import journal  # bench/journal.py
+
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
 extra_pids = set()  # children that left their group (runsv, s6 children), for cleanup
@@ -853,6 +855,11 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=60)
     ap.add_argument("--chaos", action="store_true")
     ap.add_argument("--chaos-events", type=int, default=200_000)
+    ap.add_argument("--journal-floor", default=None)  # bench/journal.py
+    ap.add_argument("--journal-rounds", type=int, default=8)
+    ap.add_argument("--journal-bursts", type=int, default=4000)
+    ap.add_argument("--journal-floor-events", type=int, default=3000)
+    ap.add_argument("--journal-latency-events", type=int, default=3000)
     a = ap.parse_args()
     a.here = os.path.dirname(os.path.abspath(__file__))
     a.bin, a.child, a.writer, a.venv = (os.path.abspath(x) for x in (a.bin, a.child, a.writer, a.venv))
@@ -865,7 +872,8 @@ def main():
     os.environ["ROBOT_GUARD_DIR"] = os.path.join(base, "host-guard")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     steps = {"crash": bench_crash, "start": bench_start100, "worker": bench_worker_ready, "hung": bench_hung,
-             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale}
+             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale,
+             "journal": lambda a, base, results: journal.bench_journal(a, base, results, sys.modules[__name__])}
     try:
         for name in a.only.split(","):
             log(f"{name}…")

@@ -23,6 +23,8 @@ public final class Engine {
     public private(set) var modeReason = ""
     /// True while OBSERVE_ONLY is held by `observation` alone (no latch, no other rule).
     private var heldUnobserved = false
+    /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
+    public private(set) var ceilingHold: String?
 
     private let market: String
     private let symbol: String
@@ -306,9 +308,26 @@ public final class Engine {
             change(to: .observeOnly, reason: c.reason)
             heldUnobserved = true
         case .observed where heldUnobserved && latch == nil && mode == .observeOnly:
+            guard ceilingHold == nil else { return }
             change(to: .aggressive, reason: c.reason)
         default:
             return
+        }
+        writeSnapshot()
+    }
+
+    /// The un-acked ceiling tripped (OBSERVE_ONLY while it holds) or cleared (back to AGGRESSIVE
+    /// when nothing else holds the mode).
+    public func ceiling(_ change: UnackedCeiling.Change) {
+        switch change {
+        case .tripped(let reason):
+            ceilingHold = reason
+            guard mode == .aggressive else { return }
+            self.change(to: .observeOnly, reason: reason)
+        case .cleared(let reason):
+            ceilingHold = nil
+            guard mode == .observeOnly, latch == nil, !observation.unobserved else { return }
+            self.change(to: .aggressive, reason: reason)
         }
         writeSnapshot()
     }
@@ -348,6 +367,7 @@ public final class Engine {
     /// Writes the snapshot atomically. A failure is counted against health, never fatal here; the
     /// no-snapshot trigger catches a disk that stays unwritable.
     public func writeSnapshot() {
+        log.commit() // the journal's lines first: the snapshot never holds what the journal does not
         let snapshot = WorkerSnapshot(
             market: market, runID: log.runID, fence: log.fence, mode: mode, latch: latch, latchCleared: latchCleared, orders: openOrders,
             positions: execution.positions, writtenAtUTC: UTCTimestamp.now())

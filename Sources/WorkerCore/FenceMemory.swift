@@ -13,6 +13,17 @@ public struct FenceMemory: Sendable, Equatable {
 
     public init() {}
 
+    /// From the start-up scan's state of the journal (`JournalVerifier.State`: the highest fence and
+    /// the order IDs at that fence; a new run's fence is above it) and a decoded snapshot.
+    public init(journal state: JournalVerifier.State, snapshot: WorkerSnapshot?) {
+        highestFence = state.highestFence
+        usedOrderIDs = state.orderIDs
+        if let snapshot {
+            highestFence = max(highestFence, snapshot.fence)
+            for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
+        }
+    }
+
     /// Reads a journal's bytes (lines that are not events are skipped) and a decoded snapshot.
     public init(journal bytes: [UInt8], snapshot: WorkerSnapshot?) {
         var start = 0

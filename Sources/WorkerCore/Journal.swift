@@ -17,10 +17,20 @@ public final class Journal {
     public private(set) var lastSyncNanos: Int64 = 0
     /// Appends' `fdatasync` calls that returned success (the metric counts these, not events).
     public private(set) var completedSyncs = 0
+    /// Makes the written lines durable: `fdatasync` (a test injects a slow or failing one).
+    private let sync: (Int32) -> Int32
 
-    public init(path: String) throws(SystemError) {
+    public init(path: String, sync: @escaping (Int32) -> Int32 = { fdatasync($0) }) throws(SystemError) {
         self.path = path
+        self.sync = sync
         fd = try Self.openForAppend(path)
+    }
+
+    /// The file's device and inode (the verified prefix names the file by them).
+    public var identity: (device: UInt64, inode: UInt64) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return (0, 0) }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
     /// Opens the journal for appending; a journal it creates is made durable at once (the folder
@@ -63,6 +73,22 @@ public final class Journal {
 
     deinit { close(fd) }
 
+    /// Seals the journal as the segment `segmentPath` (its events not all acked yet: the watchdog is
+    /// away) and starts an empty journal at `path`; the new file's creation fsyncs the folder, which
+    /// makes the rename durable. Call it only while holding the market's lock.
+    public func rotate(toSegment segmentPath: String) throws(SystemError) {
+        guard rename(path, segmentPath) == 0 else { throw SystemError("rename \(path)") }
+        let fresh: Int32
+        do {
+            fresh = try Self.openForAppend(path)
+        } catch {
+            _ = rename(segmentPath, path)
+            throw error
+        }
+        close(fd)
+        fd = fresh
+    }
+
     /// Moves the journal aside as `events.ndjson.damaged-SUFFIX` (kept for the operator, never
     /// deleted) and starts a new one. Call it only while holding the market's lock.
     public func quarantine(suffix: String) throws(SystemError) -> String {
@@ -74,14 +100,15 @@ public final class Journal {
         return aside
     }
 
-    /// Appends whole lines (each ending in a newline) in one write, then `fdatasync`. A write that
+    /// Appends whole lines (each ending in a newline) in one write, then `fdatasync` (one for all of
+    /// them: `EventLog`'s group commit hands one loop iteration's lines at once). A write that
     /// fails part way (a full disk) is cut back off, so the journal never keeps half a line.
     public func append(_ bytes: [UInt8]) throws(SystemError) {
         let before = size
         do throws(SystemError) {
             try FileIO.append(fd, bytes)
             let syncStart = MonotonicClock.nowNanos()
-            guard fdatasync(fd) == 0 else { throw SystemError("fdatasync \(path)") }
+            guard sync(fd) == 0 else { throw SystemError("fdatasync \(path)") }
             lastSyncNanos = MonotonicClock.nowNanos() - syncStart
             completedSyncs += 1
         } catch {

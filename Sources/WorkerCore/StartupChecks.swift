@@ -33,44 +33,16 @@ public enum StartupChecks {
     /// No duplicate event ID (an ID is run_id and seq), timestamps in order within each run,
     /// sequence continuity within each run, and every line an event.
     public static func checkJournal(_ bytes: [UInt8], tornBytes: Int) -> Result {
-        var problems: [String] = []
-        var seen = Set<String>()
-        var lastSeq: [String: Int64] = [:]
-        var lastTS: [String: Int64] = [:]
-        var lineNumber = 0
-        var events = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if line.isEmpty { continue }
-            let event: Event
-            do { event = try Event.decode(line: Array(line)) } catch {
-                problems.append("line \(lineNumber) is not an event (\(error.reason.rawValue))")
-                continue
+        var verifier = JournalVerifier()
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count, !verifier.full {
+                let end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
+                verifier.check(line: UnsafeBufferPointer(rebasing: all[start..<end]))
+                start = end + 1
             }
-            events += 1
-            if let ts = UTCTimestamp.parse(event.ts) {
-                if let previous = lastTS[event.runID], ts < previous, !clockStepExplains(event, ts: ts, previous: previous) {
-                    problems.append("line \(lineNumber): timestamp \(event.ts) goes back in time in run \(event.runID)")
-                }
-                lastTS[event.runID] = ts
-            }
-            guard let seq = event.seq else { continue }
-            let id = "\(event.runID)/\(seq)"
-            if !seen.insert(id).inserted {
-                problems.append("line \(lineNumber): duplicate event ID \(id)")
-                continue
-            }
-            if let previous = lastSeq[event.runID], seq != previous + 1 {
-                problems.append("line \(lineNumber): run \(event.runID) jumps from seq \(previous) to \(seq)")
-            }
-            lastSeq[event.runID] = max(seq, lastSeq[event.runID] ?? 0)
-            if problems.count >= 20 { break }
         }
-        let torn = tornBytes > 0 ? "; a torn last line of \(tornBytes) bytes was cut" : ""
-        if problems.isEmpty {
-            return Result(name: eventLogIntegrity, passed: true, detail: "\(events) events, \(lastSeq.count) runs\(torn)")
-        }
-        return Result(name: eventLogIntegrity, passed: false, detail: problems.prefix(5).joined(separator: "; ") + torn)
+        return verifier.result(tornBytes: tornBytes)
     }
 
     /// True when `event`, whose timestamp `ts` goes back from `previous`, is the `CLOCK_STEP` that

@@ -16,23 +16,29 @@ import Glibc
 ///  connect ─▶ hello{run, resume_runs} ─▶ welcome{applied} ─▶ re-send after applied (older runs
 ///             first), a fresh heartbeat, then stream
 /// ```
-/// The outbox holds every non-heartbeat line not yet acked, in memory, with the journal as its
-/// durable copy. The socket is non-blocking and at most `maxPendingOutput` bytes wait in the
+/// The outbox holds every non-heartbeat line of this run not yet acked, in memory, with the
+/// journal as its durable copy; earlier runs' un-acked lines are streamed from the journal's files
+/// (`JournalBacklog`), never held. The socket is non-blocking and at most `maxPendingOutput` bytes wait in the
 /// connection's buffer: past that, sending pauses and resumes when the connection reports it
 /// drained (no polling), and the outbox
 /// keeps the rest. Heartbeats are sent live only, after the lines queued before them: while the
 /// outbox is being sent, only the latest waits; none waits through a disconnect.
 /// A lost connection is retried after 50 ms, doubling up to `worker.reconnect_max_seconds`.
 ///
-/// Once everything is acked, the journal is rotated when it is larger than
-/// `worker.journal_max_bytes` or its first line is older than `worker.journal_max_age_seconds`.
+/// Once everything is acked, the journal is rotated to `events.1.ndjson` (and the segments are
+/// deleted) when it is larger than `worker.journal_max_bytes` or its first line is older than
+/// `worker.journal_max_age_seconds`; while events are un-acked, a journal past the size is sealed
+/// as a segment (`JournalSegments`) instead, so no file grows without bound. The un-acked bytes
+/// are held under `worker.journal_max_unacked_bytes` (`UnackedCeiling`).
 public final class WatchdogLink {
     /// Un-acked lines of one run, oldest first; `sent` counts those handed to the connection.
     private final class RunOutbox {
         let runID: String
-        var lines: [JournalBacklog.Line] = []
+        var lines: [(seq: Int64, bytes: [UInt8])] = []
         var head = 0
         var sent = 0
+        /// The bytes of the lines not yet acked.
+        var pendingBytes = 0
 
         init(runID: String) { self.runID = runID }
 
@@ -40,7 +46,10 @@ public final class WatchdogLink {
 
         /// Drops every line up to `seq` (acked or applied).
         func drop(through seq: Int64) {
-            while head < lines.count, lines[head].seq <= seq { head += 1 }
+            while head < lines.count, lines[head].seq <= seq {
+                pendingBytes -= lines[head].bytes.count
+                head += 1
+            }
             sent = max(sent, head)
             if head == lines.count {
                 lines.removeAll(keepingCapacity: true)
@@ -74,14 +83,25 @@ public final class WatchdogLink {
     private var welcomedOnce = false
     /// Called with who asked when the watchdog relays an operator's request to clear the latch.
     public var onClearLatch: ((String) -> Void)?
+    /// Called when the un-acked ceiling trips (with why) or clears (nil).
+    public var onCeiling: ((UnackedCeiling.Change) -> Void)?
 
     private let reactor: Reactor
     private let socketPath: String
     private let log: EventLog
     private let journal: Journal
     private let settings: WorkerSettings
-    /// Earlier runs first, the current run last.
-    private var runs: [RunOutbox]
+    /// Earlier runs' un-acked events, streamed from the journal's files.
+    private let backlog: JournalBacklog
+    /// This run's un-acked events.
+    private let current: RunOutbox
+    private var ceiling: UnackedCeiling
+    private var lastCeilingChange: UnackedCeiling.Change?
+    /// Keeps the verified prefix moving with this run's appends (nil: not kept).
+    private var keeper: VerifiedPrefixKeeper?
+    private let segments: JournalSegments
+    /// Whether sealed segments may be on disk (deleted once every event is acked).
+    private var sealedSegments: Bool
     private var connection: LineConnection?
     private var phase = Phase.disconnected
     private var backoff = WatchdogLink.firstBackoff
@@ -92,41 +112,52 @@ public final class WatchdogLink {
     /// The latest heartbeat not yet sent; dropped on a disconnect (never re-sent).
     private var pendingHeartbeat: [UInt8]?
 
-    /// Rebuilds the outbox of earlier runs from `backlog`; call `start` to connect.
-    public init(reactor: Reactor, socketPath: String, log: EventLog, journal: Journal, backlog: JournalBacklog, settings: WorkerSettings) {
+    /// Offers the earlier runs of `backlog`; call `start` to connect.
+    public init(
+        reactor: Reactor, socketPath: String, log: EventLog, journal: Journal, backlog: JournalBacklog, firstMicros: Int64?,
+        settings: WorkerSettings, keeper: VerifiedPrefixKeeper? = nil
+    ) {
         self.reactor = reactor
         self.socketPath = socketPath
         self.log = log
         self.journal = journal
         self.settings = settings
+        self.backlog = backlog
+        self.keeper = keeper
+        segments = JournalSegments(journalPath: journal.path)
+        sealedSegments = !segments.list().isEmpty
+        ceiling = UnackedCeiling(limit: settings.journalMaxUnackedBytes)
         // Lines of earlier runs carry only wall time: their age is read once, here.
-        journalFirstMonotonic = backlog.firstMicros.map { MonotonicClock.nowNanos() - (UTCTimestamp.nowMicros() - $0) * 1000 }
-        runs = backlog.runs.map { run in
-            let outbox = RunOutbox(runID: run.runID)
-            outbox.lines = run.lines
-            return outbox
-        }
-        runs.append(RunOutbox(runID: log.runID))
+        journalFirstMonotonic = firstMicros.map { MonotonicClock.nowNanos() - (UTCTimestamp.nowMicros() - $0) * 1000 }
+        current = RunOutbox(runID: log.runID)
     }
 
-    /// Takes the earlier runs from the journal's bytes (as the worker read them at start), makes
-    /// the link `log` forwards to, and connects.
+    /// Takes the earlier runs from the start-up scan of the journal, makes the link `log`
+    /// forwards to (and reports durable lines to), and connects.
     public static func attach(
-        reactor: Reactor, config: Configuration, log: EventLog, journal: Journal, journalBytes: [UInt8], onWelcome: @escaping () -> Void
+        reactor: Reactor, config: Configuration, log: EventLog, journal: Journal, scan: JournalScan, keeper: VerifiedPrefixKeeper?,
+        onWelcome: @escaping () -> Void
     ) -> WatchdogLink {
-        let backlog = JournalBacklog(bytes: journalBytes, currentRun: log.runID)
-        if backlog.skipped > 0 { Worker.note("\(journal.path): skipped \(backlog.skipped) line(s) that are not events") }
+        let backlog = JournalBacklog(state: scan.state, files: scan.files, currentRun: log.runID)
         let link = WatchdogLink(
-            reactor: reactor, socketPath: config.paths.watchdogSocket, log: log, journal: journal, backlog: backlog, settings: config.worker
-        )
+            reactor: reactor, socketPath: config.paths.watchdogSocket, log: log, journal: journal, backlog: backlog,
+            firstMicros: scan.state.firstMicros, settings: config.worker, keeper: keeper)
         link.onWelcome = onWelcome
         log.forward = link.forward
+        log.onDurable = { [unowned link] bytes, events in link.durable(bytes, events) }
         link.start()
         return link
     }
 
     /// Lines waiting for an ack, over all runs.
-    public var unacked: Int { runs.reduce(0) { $0 + $1.pending } }
+    public var unacked: Int { backlog.pending + current.pending }
+
+    /// The journal bytes kept for un-acked events (the ceiling's measure): this run's un-acked
+    /// lines, and the files of the earlier runs' backlog while it owes anything.
+    public var unackedBytes: Int { backlog.unackedBytes + current.pendingBytes }
+
+    /// Whether the un-acked ceiling holds the worker in OBSERVE_ONLY.
+    public var overCeiling: Bool { ceiling.over }
 
     /// Connects now (and again whenever the connection is lost).
     public func start() { connect() }
@@ -143,7 +174,8 @@ public final class WatchdogLink {
             pump()
             return
         }
-        runs[runs.count - 1].lines.append(JournalBacklog.Line(seq: event.seq ?? 0, bytes: line))
+        current.lines.append((event.seq ?? 0, line))
+        current.pendingBytes += line.count
         log.metrics?.unackedEvents(unacked)
         pump()
     }
@@ -153,10 +185,12 @@ public final class WatchdogLink {
     /// reach a live watchdog now rather than with the next run. Blocks: call it only when the
     /// engine has stopped. What does not go out in time stays in the journal.
     public func flushBeforeExit(timeoutSeconds: Double) {
+        log.commit()
+        keeper?.write()
         let deadline = MonotonicClock.nowNanos() + Int64(timeoutSeconds * 1e9)
         while phase == .streaming, let c = connection, !c.isClosed {
             pump()
-            if c.pendingOutput == 0, runs.allSatisfy({ $0.sent == $0.lines.count }) { return }
+            if c.pendingOutput == 0, !backlog.streaming, current.sent == current.lines.count { return }
             let left = deadline - MonotonicClock.nowNanos()
             guard left > 0 else { return }
             var p = pollfd(fd: c.fd, events: Int16(POLLOUT), revents: 0)
@@ -188,7 +222,7 @@ public final class WatchdogLink {
             self.problem("the watchdog connection closed\(error.map { ": \($0)" } ?? ""); reconnecting, events are kept")
             self.disconnected()
         }
-        let resume = runs.dropLast().filter { $0.pending > 0 }.map(\.runID)
+        let resume = backlog.resumeRunIDs
         let hello = Hello(role: .worker, market: log.market, runID: log.runID, pid: log.pid, fence: log.fence, resumeRuns: resume)
         c.send(WireCoding.line(hello))
     }
@@ -204,7 +238,7 @@ public final class WatchdogLink {
         connection = nil
         pendingHeartbeat = nil
         phase = .disconnected
-        for run in runs { run.sent = run.head }
+        current.sent = current.head
         connect()
     }
 
@@ -238,11 +272,9 @@ public final class WatchdogLink {
             let asked = connection
             onHighWater?(o["fence_high_water"]?.intValue ?? 0, false)
             guard connection === asked else { return } // reconnected with a raised fence
-            for run in runs {
-                run.drop(through: applied[run.runID]?.intValue ?? 0)
-                run.sent = run.head
-            }
-            runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
+            backlog.welcome { applied[$0]?.intValue }
+            current.drop(through: applied[current.runID]?.intValue ?? 0)
+            current.sent = current.head
             phase = .streaming
             backoff = Self.firstBackoff
             log.metrics?.unackedEvents(unacked)
@@ -255,10 +287,14 @@ public final class WatchdogLink {
             onWelcome?()
         case "ack":
             guard let runID = o["run_id"]?.stringValue, let seq = o["seq"]?.intValue else { return }
-            if let run = runs.first(where: { $0.runID == runID }) { run.drop(through: seq) }
+            if runID == current.runID {
+                current.drop(through: seq)
+            } else {
+                backlog.ack(runID: runID, seq: seq)
+            }
             log.metrics?.unackedEvents(unacked)
-            runs.removeAll { $0.pending == 0 && $0.runID != log.runID }
             rotateJournalIfDue()
+            observeCeiling()
             onAnswer?()
         case "clear_latch":
             guard phase == .streaming else { return }
@@ -274,24 +310,37 @@ public final class WatchdogLink {
         }
     }
 
-    /// Hands the connection as many outbox lines as it takes, older runs first.
+    /// Hands the connection as many outbox lines as it takes: the earlier runs' backlog first
+    /// (streamed from the journal), then this run's, then the latest heartbeat.
     private func pump() {
         guard phase == .streaming, let c = connection else { return }
         var batch: [UInt8] = []
-        for run in runs {
-            while run.sent < run.lines.count {
-                if c.pendingOutput + batch.count >= Self.maxPendingOutput {
-                    // Paused: the connection calls onDrained (set at connect) once the socket took it all.
-                    if !batch.isEmpty { c.send(batch) }
-                    return
-                }
-                batch.append(contentsOf: run.lines[run.sent].bytes)
-                run.sent += 1
-                if batch.count >= 64 * 1024 {
-                    c.send(batch)
-                    batch.removeAll(keepingCapacity: true)
-                    if c.isClosed { return }
-                }
+        while backlog.streaming {
+            let room = Self.maxPendingOutput - c.pendingOutput - batch.count
+            guard room > 0 else {
+                // Paused: the connection calls onDrained (set at connect) once the socket took it all.
+                if !batch.isEmpty { c.send(batch) }
+                return
+            }
+            backlog.read(into: &batch, limit: batch.count + min(room, 64 * 1024))
+            if batch.count >= 64 * 1024 || !backlog.streaming {
+                if !batch.isEmpty { c.send(batch) }
+                batch.removeAll(keepingCapacity: true)
+                if c.isClosed { return }
+            }
+        }
+        let run = current
+        while run.sent < run.lines.count {
+            if c.pendingOutput + batch.count >= Self.maxPendingOutput {
+                if !batch.isEmpty { c.send(batch) }
+                return
+            }
+            batch.append(contentsOf: run.lines[run.sent].bytes)
+            run.sent += 1
+            if batch.count >= 64 * 1024 {
+                c.send(batch)
+                batch.removeAll(keepingCapacity: true)
+                if c.isClosed { return }
             }
         }
         if let heartbeat = pendingHeartbeat, c.pendingOutput + batch.count < Self.maxPendingOutput {
@@ -303,18 +352,74 @@ public final class WatchdogLink {
 
     // MARK: journal
 
+    /// A batch of this run's lines is durable: the verified prefix follows it, and a journal past
+    /// its size is rotated even while the watchdog is away (into a segment).
+    func durable(_ bytes: [UInt8], _ events: [Event]) {
+        keeper?.durable(bytes, events, size: journal.size)
+        rotateJournalIfDue()
+        observeCeiling()
+    }
+
+    /// Rotates the journal when it is due: to `events.1.ndjson` once every event is acked (the
+    /// segments, all acked, are deleted), or, past its size while events are un-acked, into the
+    /// next segment, which the journal keeps until they are acked.
     private func rotateJournalIfDue() {
-        guard unacked == 0 else { return }
-        let tooBig = journal.size > settings.journalMaxBytes
+        let size = journal.size
+        let tooBig = size > settings.journalMaxBytes
+        guard unacked == 0 else {
+            // Sealed only while the watchdog is away or far behind: a connected watchdog's acks
+            // come within milliseconds, and the ack then rotates the whole journal as below.
+            guard tooBig, phase != .streaming || size > 2 * settings.journalMaxBytes else { return }
+            let segment = segments.nextSegmentPath()
+            do {
+                try journal.rotate(toSegment: segment)
+                journalFirstMonotonic = nil
+                sealedSegments = true
+                keeper?.sealed(as: String(segment.split(separator: "/").last ?? ""), fresh: journal.identity)
+                Worker.note("\(journal.path): \(unacked) event(s) not acked yet; sealed as \(segment) (kept until acked)", .notice)
+            } catch {
+                problem("\(journal.path): cannot seal as \(segment): \(error)")
+            }
+            return
+        }
+        let sealed = sealedSegments ? segments.list() : []
+        sealedSegments = false
         let tooOld = journalFirstMonotonic.map { Double(MonotonicClock.nowNanos() - $0) / 1e9 > settings.journalMaxAge } ?? false
-        guard tooBig || tooOld else { return }
+        guard tooBig || tooOld else {
+            if !sealed.isEmpty {
+                for path in sealed { unlink(path) }
+                // Durable, so a power cut cannot bring back a segment before a later rotation.
+                try? FileIO.syncDirectory(of: journal.path)
+                keeper?.segmentsDeleted()
+                Worker.note("\(journal.path): every event acked; deleted \(sealed.count) sealed segment(s)", .notice)
+            }
+            return
+        }
+        // Unlinked first: the new journal's creation fsyncs the folder, making both durable.
+        for path in sealed { unlink(path) }
         do {
             try journal.rotate()
             journalFirstMonotonic = nil
+            keeper?.rotated(fresh: journal.identity)
             Worker.note("\(journal.path): every event acked; rotated to \(journal.rotatedPath) (\(tooBig ? "size" : "age"))")
         } catch {
             problem("\(journal.path): cannot rotate: \(error)")
         }
+    }
+
+    /// Holds the un-acked bytes under the ceiling: tells the worker when it trips or clears.
+    private func observeCeiling() {
+        guard let change = ceiling.observe(unackedBytes: unackedBytes) else { return }
+        lastCeilingChange = change
+        onCeiling?(change)
+    }
+
+    /// Keeps `keeper`'s verified prefix moving from now on (a new journal after a quarantine).
+    public func follow(_ keeper: VerifiedPrefixKeeper) { self.keeper = keeper }
+
+    /// Tells `onCeiling` again of a trip that happened before it was set (during start-up).
+    public func replayCeiling() {
+        if ceiling.over, let change = lastCeilingChange { onCeiling?(change) }
     }
 
     /// Logs a problem once until it changes or the link recovers.

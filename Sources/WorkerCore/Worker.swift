@@ -120,6 +120,8 @@ public final class Worker {
             self.engine.watchdogAnswered()
             self.modeChanged(from: before)
         }
+        link.onCeiling = { [unowned self] change in self.ceilingChanged(change) }
+        link.replayCeiling()
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(
@@ -133,6 +135,8 @@ public final class Worker {
 
     /// Starts the feed, says READY and runs the loop until SIGTERM or SIGINT.
     func serve() -> ExitStatus {
+        // From here one loop iteration's events share one fdatasync (EventLog, "Group commit").
+        log.enableGroupCommit { [unowned reactor] body in reactor.schedule(afterNanos: 0, body) }
         feed.start()
         SdNotify.send("READY=1")
         sendStatus()
@@ -221,6 +225,17 @@ public final class Worker {
                 event: EventType.identityInvariantsStatus.rawValue, result.pass ? .notice : .error)
             sendStatus()
         }
+    }
+
+    /// The un-acked ceiling tripped or cleared: one critical line (the alert) and the mode.
+    private func ceilingChanged(_ change: UnackedCeiling.Change) {
+        let before = (engine.mode, engine.observation.unobserved)
+        engine.ceiling(change)
+        switch change {
+        case .tripped(let reason): note("\(canonical): \(reason); holding OBSERVE_ONLY", event: "JOURNAL_UNACKED_CEILING", .critical)
+        case .cleared(let reason): note("\(canonical): \(reason)", event: "JOURNAL_UNACKED_CEILING_CLEARED", .notice)
+        }
+        modeChanged(from: before)
     }
 
     // MARK: signals

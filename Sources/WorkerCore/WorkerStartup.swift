@@ -176,28 +176,37 @@ enum WorkerStartup {
         }
         let snapshotPath = paths.snapshot(locked.market.market)
         let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
-        // Read once: the startup checks and the watchdog link's backlog both work on these bytes.
-        var journalBytes: [UInt8] = []
-        var unreadable: SystemError?
-        do { journalBytes = try FileIO.readFile(journal.path, limit: 1 << 30) ?? [] } catch { unreadable = error }
-        var checks = StartupChecks.run(
-            journal: journalBytes, tornBytes: cut, snapshot: snapshotBytes, feedProbe: FeedSource.probe(spec.feed))
-        if let unreadable, let i = checks.firstIndex(where: { $0.name == StartupChecks.eventLogIntegrity }) {
-            checks[i] = StartupChecks.unreadableJournal("\(unreadable)")
-        }
+        // One streamed pass (JournalScan): the verified prefix by checksum, the rest line by line.
+        let scan = JournalScan.run(journalPath: journal.path, identity: journal.identity, tornBytes: cut)
+        if scan.checkedBytes >= 1 << 20 { note("\(journal.path): \(scan.summary)", "JOURNAL_SCANNED", .info) }
+        let snapshotResults = StartupChecks.checkSnapshot(snapshotBytes)
+        let checks = [scan.check, snapshotResults.snapshot, snapshotResults.mode, FeedSource.probe(spec.feed)]
         // Fence memory beyond the lock folder: a fence the journal or snapshot already knows (the
         // lock folder was wiped or restored) is raised above it before the hello names it.
-        let memory = FenceMemory(journal: journalBytes, snapshot: snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() })
+        let memory = FenceMemory(journal: scan.state, snapshot: snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() })
         let handedOut = lock.record.fence
         var raiseFailure: String?
         if memory.highestFence >= handedOut {
             do { try GateKeeper.raise(lock: lock, log: log, to: memory.highestFence + 1) } catch { raiseFailure = "\(error)" }
         }
         // Attached before a damaged journal is moved aside, so earlier runs' undelivered events are
-        // still offered to the watchdog (which de-duplicates and counts gaps). Its callbacks are
-        // the running worker's (set when it is made; none runs before the loop does).
-        let link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal, journalBytes: journalBytes) {}
+        // still offered to the watchdog (which de-duplicates and counts gaps): the backlog reads the
+        // files the scan opened. Its callbacks are the running worker's (set when it is made; none
+        // runs before the loop does).
+        let damaged = !scan.check.passed
+        let keeper = damaged ? nil : VerifiedPrefixKeeper(
+            path: JournalSegments(journalPath: journal.path).verifiedPath, record: scan.record, freshJournal: journal.identity,
+            state: scan.state)
+        if scan.checkedBytes >= 1 << 20 { keeper?.write() } // saves the next start this check
+        let link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal, scan: scan, keeper: keeper) {}
         let unrecoverable = quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath, runID: log.runID, note: note)
+        if damaged, unrecoverable == nil {
+            // The new journal starts a new verified prefix; the fence memory carries over.
+            let fresh = VerifiedPrefixKeeper(
+                path: JournalSegments(journalPath: journal.path).verifiedPath, record: nil, freshJournal: journal.identity, state: scan.state)
+            fresh.write()
+            link.follow(fresh)
+        }
         let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
 
         // The lock, the self-test and the first identity check, journaled.
@@ -290,6 +299,10 @@ enum WorkerStartup {
             switch check.name {
             case StartupChecks.eventLogIntegrity:
                 do {
+                    // Sealed segments are part of the damaged journal: they go aside with it.
+                    for segment in JournalSegments(journalPath: journal.path).list() {
+                        _ = rename(segment, segment + ".damaged-" + runID)
+                    }
                     let aside = try journal.quarantine(suffix: runID)
                     note("\(journal.path): damaged (\(check.detail)); moved to \(aside)", "JOURNAL_QUARANTINED", .error)
                 } catch {

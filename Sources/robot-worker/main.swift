@@ -17,7 +17,7 @@ struct RobotWorkerCommand: ParsableCommand {
             + "75 started by a supervisor that is already gone, 78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
             + "See docs/robot-worker.md and docs/EXIT-STATUS.md.",
         version: ProgramVersion.line("robot-worker"),
-        subcommands: [Run.self, Order.self, Cancel.self],
+        subcommands: [Run.self, Order.self, Cancel.self, Verify.self, BenchJournal.self],
         defaultSubcommand: Run.self)
 }
 
@@ -83,6 +83,33 @@ struct Cancel: ParsableCommand {
                 json: json
             )
             .rawValue)
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every line of the market's journal (and its verified prefix) now; reads only.",
+        discussion: "Exit statuses: 0 the journal passes, 1 damaged or unreadable, 78 configuration error or unknown market.")
+
+    @OptionGroup var common: Common
+
+    func run() throws {
+        throw ExitCode(JournalVerifyCommand.run(symbol: common.market, location: common.options.location).rawValue)
+    }
+}
+
+struct BenchJournal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-journal", abstract: "Measure the journal's group commit (bench/journal.py).", shouldDisplay: false)
+
+    @Option(help: "The journal file to write (removed after).") var file: String
+    @Option(help: "Events per loop iteration.") var burst = 64
+    @Option(help: "Loop iterations.") var bursts = 2000
+    @Option(help: "Events per second for the latency run.") var rate = 1000.0
+    @Option(help: "Events of the latency run.") var count = 3000
+
+    func run() throws {
+        print(try JournalBenchmark.run(path: file, burst: burst, bursts: bursts, rate: rate, count: count))
     }
 }
 

@@ -35,4 +35,8 @@ ssize_t cshim_recv_with_credentials(int fd, void *buf, size_t len, pid_t *pid, u
 int cshim_spawn(const char *path, char *const argv[], char *const envp[], pid_t *pid);
 /* statfs(2)'s f_type (the file system's magic number) of path; 0 or -1 with errno. */
 int cshim_fs_type(const char *path, unsigned long long *type);
+/* CRC-32C of len bytes at buf, continued from crc (0 to start): Checksum.c. */
+#include <stdint.h>
+#include <stddef.h>
+uint32_t cshim_crc32c(uint32_t crc, const void *buf, size_t len);
 #endif
