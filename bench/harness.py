@@ -857,7 +857,7 @@ def main():
     ap.add_argument("--chaos-events", type=int, default=200_000)
     ap.add_argument("--journal-floor", default=None)  # bench/journal.py
     ap.add_argument("--journal-rounds", type=int, default=8)
-    ap.add_argument("--journal-bursts", type=int, default=4000)
+    ap.add_argument("--journal-events", type=int, default=128_000)
     ap.add_argument("--journal-floor-events", type=int, default=3000)
     ap.add_argument("--journal-latency-events", type=int, default=3000)
     a = ap.parse_args()

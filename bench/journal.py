@@ -127,21 +127,39 @@ def startup_series(a, h, base, megabytes, rounds):
     return s
 
 
+BURSTS = [64, 256, 1024]
+
+
 def throughput(a, base):
+    """Group commit against the floor, burst by burst: the worker emits BURST events per loop
+    iteration (one fdatasync each), the floor writes BURST lines per write+fdatasync; and one event
+    per write+fdatasync for the floor alone. Latency at 1,000 events/s beside the floor's."""
     folder = os.path.join(base, "journal-throughput")
     os.makedirs(folder)
     path = os.path.join(folder, "events.ndjson")
-    ours = json.loads(subprocess.run(
-        [os.path.join(a.bin, "robot-worker"), "bench-journal", "--file", path, "--burst", "64", "--bursts", str(a.journal_bursts),
-         "--rate", "1000", "--count", str(a.journal_latency_events)],
-        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    floor = json.loads(subprocess.run(
-        [a.journal_floor, path, "300", str(a.journal_floor_events), "64", "1000", str(a.journal_latency_events)],
-        check=True, capture_output=True, text=True).stdout.strip())
-    return {"worker": ours, "floor": floor,
-            "ratio_worker_to_floor_per_batch": round(ours["events_per_second"] / max(1, floor["per_batch_per_second"]), 3),
-            "ratio_worker_to_floor_per_event": round(ours["events_per_second"] / max(1, floor["per_event_per_second"]), 1),
-            "ratio_p99_worker_to_floor": round(ours["p99_us"] / max(1, floor["p99_us"]), 2)}
+    def ours(burst, bursts, count):
+        return json.loads(subprocess.run(
+            [os.path.join(a.bin, "robot-worker"), "bench-journal", "--file", path, "--burst", str(burst), "--bursts", str(bursts),
+             "--rate", "1000", "--count", str(count)],
+            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    def floor(batch, events, count):
+        return json.loads(subprocess.run(
+            [a.journal_floor, path, "300", str(events), str(batch), "1000", str(count)],
+            check=True, capture_output=True, text=True).stdout.strip())
+    rows = []
+    for burst in BURSTS:
+        events = max(burst * 200, a.journal_events)
+        w = ours(burst, events // burst, 10)
+        f = floor(burst, events, 10)
+        rows.append({"burst": burst, "worker_events_per_second": w["events_per_second"],
+                     "floor_events_per_second": f["per_batch_per_second"],
+                     "ratio": round(w["events_per_second"] / max(1, f["per_batch_per_second"]), 3)})
+    single = floor(1, a.journal_floor_events, a.journal_latency_events)
+    lat = ours(64, 10, a.journal_latency_events)
+    return {"bursts": rows, "floor_per_event_per_second": single["per_event_per_second"],
+            "latency_1000_per_s": {"worker_p50_us": lat["p50_us"], "worker_p99_us": lat["p99_us"], "worker_max_us": lat["max_us"],
+                                   "floor_p50_us": single["p50_us"], "floor_p99_us": single["p99_us"], "floor_max_us": single["max_us"],
+                                   "ratio_p99": round(lat["p99_us"] / max(1, single["p99_us"]), 2)}}
 
 
 def bench_journal(a, base, results, h):
@@ -158,3 +176,40 @@ def bench_journal(a, base, results, h):
     }
     h.log("journal: group commit against the floor…")
     results["journal_throughput"] = throughput(a, base)
+
+
+def report(res, cell):
+    """Section 7 of docs/BENCHMARKS.md (bench/report.py calls it), as lines; none without results."""
+    st, tp = res.get("journal_startup"), res.get("journal_throughput")
+    if not st and not tp:
+        return []
+    L = ["## 7. The worker's journal: start-up against its size, group commit against the floor\n"]
+    if st:
+        L.append("A supervised `robot-worker` (no watchdog) whose journal holds an earlier run's un-acked events as a long")
+        L.append("outage leaves them (64 MiB sealed segments, then `events.ndjson`); the first start checks it whole and")
+        L.append("records its verified prefix, then each SIGKILL is followed by the supervisor's restart: SIGKILL to the")
+        L.append("replacement's `READY=1` (ms) and the replacement's peak RSS (`VmHWM`, MB) after it is ready.\n")
+        L.append("| un-acked journal | SIGKILL to READY (ms) | p99 | peak RSS (MB, max) | first start, whole check (ms) |")
+        L.append("| --- | --- | --- | --- | --- |")
+        for mb, s in st["sizes_mb"].items():
+            L.append(f"| {mb} MB | {cell(s)} | {s['p99']:.1f} | {s['peak_rss_mb_max']} | {s['first_start_ms']} |")
+        ok_t, ok_r = st["ratio_time_largest_to_empty"] <= 2, st["ratio_rss_largest_to_empty"] <= 2
+        L.append(f"\nLargest against empty: time {st['ratio_time_largest_to_empty']}x, RSS {st['ratio_rss_largest_to_empty']}x. "
+                 f"Target (both within 2x): {'met' if ok_t and ok_r else 'MISSED'}.\n")
+    if tp:
+        L.append("Group commit (`robot-worker bench-journal`: `EventLog` on a `Reactor`, BURST events per loop iteration, one")
+        L.append("`write` and one `fdatasync` per iteration, each event forwarded only after it) beside `bench/journal_floor.c`")
+        L.append("writing BURST 300-byte lines per `write`+`fdatasync` on the same file system:\n")
+        L.append("| burst | worker (events/s) | floor (events/s) | worker / floor |")
+        L.append("| --- | --- | --- | --- |")
+        for r in tp["bursts"]:
+            L.append(f"| {r['burst']} | {r['worker_events_per_second']:,} | {r['floor_events_per_second']:,} | {r['ratio']} |")
+        lat = tp["latency_1000_per_s"]
+        best = max(r["worker_events_per_second"] for r in tp["bursts"])
+        L.append(f"\nThe floor with one `fdatasync` per line: {tp['floor_per_event_per_second']:,} events/s (the worker before")
+        L.append(f"group commit synced every event). Emit to durable at 1,000 events/s: worker p50 {lat['worker_p50_us']} µs,")
+        L.append(f"p99 {lat['worker_p99_us']} µs (max {lat['worker_max_us']}); the floor's write+fdatasync p50 {lat['floor_p50_us']} µs,")
+        L.append(f"p99 {lat['floor_p99_us']} µs (max {lat['floor_max_us']}); p99 ratio {lat['ratio_p99']}. Targets: at least")
+        L.append(f"50,000 events/s: {'met' if best >= 50000 else 'MISSED'} (best {best:,}); p99 below 2 ms: "
+                 f"{'met' if lat['worker_p99_us'] < 2000 else 'MISSED'}.\n")
+    return L

@@ -56,6 +56,27 @@ public final class JournalBacklog {
         if runs.isEmpty { close() }
     }
 
+    /// The runs of `runs` (this run's own spilled lines, `WatchdogLink`) over `files`.
+    public init(runs: [Run], files: [JournalScan.File]) {
+        self.runs = runs
+        self.files = files
+        fileBytes = files.reduce(0) { $0 + $1.end }
+        for (i, r) in runs.enumerated() { index[r.runID] = i }
+        if pending == 0 { close() }
+    }
+
+    /// Opens the journal at `journalPath` as it is now (its segments, then itself, to their
+    /// current ends) for reading.
+    public static func open(journalPath: String) -> [JournalScan.File] {
+        (JournalSegments(journalPath: journalPath).list() + [journalPath]).compactMap { path in
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            var st = stat()
+            fstat(fd, &st)
+            return JournalScan.File(path: path, fd: fd, end: Int(st.st_size))
+        }
+    }
+
     deinit { close() }
 
     /// Events still owed over all runs.

@@ -95,6 +95,12 @@ public final class WatchdogLink {
     private let backlog: JournalBacklog
     /// This run's un-acked events.
     private let current: RunOutbox
+    /// While the watchdog is away, this run's un-acked lines are kept in memory up to
+    /// `spillBytes`; past that they are dropped from memory ("spilled": the journal holds them)
+    /// and the welcome re-reads them from the journal's files (`spill`).
+    private var spilled: (through: Int64, count: Int, bytes: Int)?
+    private var spill: JournalBacklog?
+    private var spillBytes: Int { min(settings.journalMaxBytes, 16 << 20) }
     private var ceiling: UnackedCeiling
     private var lastCeilingChange: UnackedCeiling.Change?
     /// Keeps the verified prefix moving with this run's appends (nil: not kept).
@@ -150,11 +156,13 @@ public final class WatchdogLink {
     }
 
     /// Lines waiting for an ack, over all runs.
-    public var unacked: Int { backlog.pending + current.pending }
+    public var unacked: Int { backlog.pending + (spill?.pending ?? 0) + (spilled?.count ?? 0) + current.pending }
 
     /// The journal bytes kept for un-acked events (the ceiling's measure): this run's un-acked
     /// lines, and the files of the earlier runs' backlog while it owes anything.
-    public var unackedBytes: Int { backlog.unackedBytes + current.pendingBytes }
+    public var unackedBytes: Int {
+        backlog.unackedBytes + (spill?.unackedBytes ?? 0) + (spilled?.bytes ?? 0) + current.pendingBytes
+    }
 
     /// Whether the un-acked ceiling holds the worker in OBSERVE_ONLY.
     public var overCeiling: Bool { ceiling.over }
@@ -176,8 +184,25 @@ public final class WatchdogLink {
         }
         current.lines.append((event.seq ?? 0, line))
         current.pendingBytes += line.count
+        if phase != .streaming, current.pendingBytes > spillBytes || spilled != nil { spillCurrent() }
         log.metrics?.unackedEvents(unacked)
         pump()
+    }
+
+    /// Drops this run's un-acked lines from memory (the journal holds them durably); the next
+    /// welcome reads them back from the journal's files.
+    private func spillCurrent() {
+        guard let last = current.lines.last else { return }
+        let count = current.pending + (spilled?.count ?? 0)
+        let bytes = current.pendingBytes + (spilled?.bytes ?? 0)
+        if spilled == nil {
+            Worker.note("\(log.market): \(bytes) bytes of un-acked events; kept in the journal, re-read when the watchdog is back", .notice)
+        }
+        spilled = (last.seq, count, bytes)
+        current.lines.removeAll()
+        current.head = 0
+        current.sent = 0
+        current.pendingBytes = 0
     }
 
     /// At a clean stop: hands the connection what the outbox still holds and waits, at most
@@ -190,7 +215,7 @@ public final class WatchdogLink {
         let deadline = MonotonicClock.nowNanos() + Int64(timeoutSeconds * 1e9)
         while phase == .streaming, let c = connection, !c.isClosed {
             pump()
-            if c.pendingOutput == 0, !backlog.streaming, current.sent == current.lines.count { return }
+            if c.pendingOutput == 0, !backlog.streaming, spill?.streaming != true, current.sent == current.lines.count { return }
             let left = deadline - MonotonicClock.nowNanos()
             guard left > 0 else { return }
             var p = pollfd(fd: c.fd, events: Int16(POLLOUT), revents: 0)
@@ -273,7 +298,17 @@ public final class WatchdogLink {
             onHighWater?(o["fence_high_water"]?.intValue ?? 0, false)
             guard connection === asked else { return } // reconnected with a raised fence
             backlog.welcome { applied[$0]?.intValue }
-            current.drop(through: applied[current.runID]?.intValue ?? 0)
+            let appliedHere = applied[current.runID]?.intValue ?? 0
+            if let spilled {
+                // Everything of this run up to `spilled.through` is in the journal's files now.
+                spill = JournalBacklog(
+                    runs: [JournalBacklog.Run(runID: current.runID, lastSeq: spilled.through, acked: appliedHere)],
+                    files: JournalBacklog.open(journalPath: journal.path))
+                self.spilled = nil
+            } else {
+                spill?.welcome { $0 == self.current.runID ? appliedHere : nil }
+            }
+            current.drop(through: appliedHere)
             current.sent = current.head
             phase = .streaming
             backoff = Self.firstBackoff
@@ -283,12 +318,15 @@ public final class WatchdogLink {
                 lastProblem = ""
             }
             pump()
+            observeCeiling()
             onAnswer?()
             onWelcome?()
         case "ack":
             guard let runID = o["run_id"]?.stringValue, let seq = o["seq"]?.intValue else { return }
             if runID == current.runID {
                 current.drop(through: seq)
+                spill?.ack(runID: runID, seq: seq)
+                if spill?.pending == 0 { spill = nil }
             } else {
                 backlog.ack(runID: runID, seq: seq)
             }
@@ -324,6 +362,19 @@ public final class WatchdogLink {
             }
             backlog.read(into: &batch, limit: batch.count + min(room, 64 * 1024))
             if batch.count >= 64 * 1024 || !backlog.streaming {
+                if !batch.isEmpty { c.send(batch) }
+                batch.removeAll(keepingCapacity: true)
+                if c.isClosed { return }
+            }
+        }
+        while let spill, spill.streaming {
+            let room = Self.maxPendingOutput - c.pendingOutput - batch.count
+            guard room > 0 else {
+                if !batch.isEmpty { c.send(batch) }
+                return
+            }
+            spill.read(into: &batch, limit: batch.count + min(room, 64 * 1024))
+            if batch.count >= 64 * 1024 || !spill.streaming {
                 if !batch.isEmpty { c.send(batch) }
                 batch.removeAll(keepingCapacity: true)
                 if c.isClosed { return }
