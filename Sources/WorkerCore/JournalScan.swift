@@ -106,12 +106,17 @@ public struct JournalScan {
             }
             if verifier.full { break }
             scan.checkedBytes += file.end - from
-            if i == active { activeCRC = crc } else { sealed.append(.init(name: String(file.path.split(separator: "/").last ?? ""), bytes: file.end, crc32c: crc)) }
+            if i == active {
+                activeCRC = crc
+            } else {
+                sealed.append(.init(name: String(file.path.split(separator: "/").last ?? ""), bytes: file.end, crc32c: crc))
+            }
         }
         notes.append("\(scan.checkedBytes) bytes checked line by line")
         scan.summary = notes.joined(separator: "; ")
         scan.state = verifier.state
-        scan.check = verifier.result(tornBytes: tornBytes, prefixNote: scan.prefixBytes > 0 ? " (\(scan.prefixBytes) bytes by checksum)" : "")
+        scan.check = verifier.result(
+            tornBytes: tornBytes, prefixNote: scan.prefixBytes > 0 ? " (\(scan.prefixBytes) bytes by checksum)" : "")
         if verifier.passed {
             scan.record = VerifiedPrefix(
                 device: identity.device, inode: identity.inode, bytes: files[active].end, crc32c: activeCRC, segments: sealed,

@@ -154,7 +154,8 @@ public struct JournalVerifier: Sendable, Equatable {
         let runsWithSeq = state.runs.filter { $0.lastSeq != nil }.count
         if problems.isEmpty {
             return StartupChecks.Result(
-                name: StartupChecks.eventLogIntegrity, passed: true, detail: "\(state.events) events, \(runsWithSeq) runs\(torn)\(prefixNote)")
+                name: StartupChecks.eventLogIntegrity, passed: true,
+                detail: "\(state.events) events, \(runsWithSeq) runs\(torn)\(prefixNote)")
         }
         return StartupChecks.Result(
             name: StartupChecks.eventLogIntegrity, passed: false, detail: problems.prefix(5).joined(separator: "; ") + torn)

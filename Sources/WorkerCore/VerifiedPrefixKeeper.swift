@@ -26,7 +26,8 @@ public final class VerifiedPrefixKeeper {
 
     /// Continues from what the start-up scan verified (`record`), or starts on a fresh journal
     /// (after a quarantine: empty, fence memory carried in `state`).
-    public init(path: String, record: VerifiedPrefix?, freshJournal identity: (device: UInt64, inode: UInt64), state: JournalVerifier.State) {
+    public init(path: String, record: VerifiedPrefix?, freshJournal identity: (device: UInt64, inode: UInt64), state: JournalVerifier.State)
+    {
         self.path = path
         if let record {
             verifier = JournalVerifier(state: record.state)
@@ -45,6 +46,26 @@ public final class VerifiedPrefixKeeper {
             segments = []
         }
         writtenBytes = bytes
+    }
+
+    /// The keeper of a start whose scan passed: continues from its record, and writes it now when
+    /// the scan had to check much (so the next start does not check it again).
+    static func starting(journal: Journal, scan: JournalScan) -> VerifiedPrefixKeeper {
+        let keeper = VerifiedPrefixKeeper(
+            path: JournalSegments(journalPath: journal.path).verifiedPath, record: scan.record, freshJournal: journal.identity,
+            state: scan.state)
+        if scan.checkedBytes >= 1 << 20 { keeper.write() }
+        return keeper
+    }
+
+    /// The keeper of the new journal that replaced a damaged one: a new prefix, the fence memory
+    /// carried over; recorded at once.
+    static func afterQuarantine(journal: Journal, scan: JournalScan) -> VerifiedPrefixKeeper {
+        let keeper = VerifiedPrefixKeeper(
+            path: JournalSegments(journalPath: journal.path).verifiedPath, record: nil, freshJournal: journal.identity,
+            state: scan.state)
+        keeper.write()
+        return keeper
     }
 
     /// A durable batch: `lines` (whole lines) appended by this worker; `size` is the file's size after it.

@@ -194,19 +194,10 @@ enum WorkerStartup {
         // files the scan opened. Its callbacks are the running worker's (set when it is made; none
         // runs before the loop does).
         let damaged = !scan.check.passed
-        let keeper = damaged ? nil : VerifiedPrefixKeeper(
-            path: JournalSegments(journalPath: journal.path).verifiedPath, record: scan.record, freshJournal: journal.identity,
-            state: scan.state)
-        if scan.checkedBytes >= 1 << 20 { keeper?.write() } // saves the next start this check
+        let keeper = damaged ? nil : VerifiedPrefixKeeper.starting(journal: journal, scan: scan)
         let link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal, scan: scan, keeper: keeper) {}
         let unrecoverable = quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath, runID: log.runID, note: note)
-        if damaged, unrecoverable == nil {
-            // The new journal starts a new verified prefix; the fence memory carries over.
-            let fresh = VerifiedPrefixKeeper(
-                path: JournalSegments(journalPath: journal.path).verifiedPath, record: nil, freshJournal: journal.identity, state: scan.state)
-            fresh.write()
-            link.follow(fresh)
-        }
+        if damaged, unrecoverable == nil { link.follow(VerifiedPrefixKeeper.afterQuarantine(journal: journal, scan: scan)) }
         let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
 
         // The lock, the self-test and the first identity check, journaled.

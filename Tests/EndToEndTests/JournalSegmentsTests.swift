@@ -62,7 +62,9 @@ import Glibc
 
         // The watchdog returns: run A is re-offered from the segments, run B's outbox goes too.
         _ = try home.startWatchdog()
-        let status = try waitFor("run A applied through \(lastA)", timeout: 30, seen: { "\(home.quickStatus()?.markets["ES"]?.runs ?? [])" }) {
+        let status = try waitFor(
+            "run A applied through \(lastA)", timeout: 30, seen: { "\(home.quickStatus()?.markets["ES"]?.runs ?? [])" }
+        ) {
             () -> StatusJSON.Market? in
             guard let m = home.quickStatus()?.markets["ES"], m.applied(runA) == lastA, m.applied(runB) > 0 else { return nil }
             return m
@@ -92,7 +94,9 @@ import Glibc
         let worker = try home.start("robot-worker", ["--market", "ES"])
         func modes() -> [Event] { home.events("ES", type: .systemModeChange) }
         let held = try waitFor("OBSERVE_ONLY for the ceiling", timeout: 20, seen: { "\(modes().map(\.data))" }) {
-            modes().last { $0.data["to"]?.stringValue == "OBSERVE_ONLY" && ($0.data["reason"]?.stringValue ?? "").contains("journal_max_unacked_bytes") }
+            modes().last {
+                $0.data["to"]?.stringValue == "OBSERVE_ONLY" && ($0.data["reason"]?.stringValue ?? "").contains("journal_max_unacked_bytes")
+            }
         }
         #expect(modes().first?.data["to"]?.stringValue == "AGGRESSIVE", "it traded before")
         // Orders are refused while it holds.

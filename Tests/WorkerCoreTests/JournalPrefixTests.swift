@@ -15,8 +15,11 @@ import Glibc
     func line(_ run: String, _ seq: Int64?, _ micros: Int64, fence: Int64 = 1, type: EventType = .healthStatus, data: JSONObject = [:])
         -> [UInt8]
     {
-        Event(type: type.rawValue, market: "ES", runID: run, pid: 10, fence: fence, seq: seq, ts: UTCTimestamp.format(micros: micros), data: data)
-            .encodedLine()
+        Event(
+            type: type.rawValue, market: "ES", runID: run, pid: 10, fence: fence, seq: seq, ts: UTCTimestamp.format(micros: micros),
+            data: data
+        )
+        .encodedLine()
     }
 
     func lines(_ run: String, _ seqs: ClosedRange<Int64>, fence: Int64 = 1) -> [UInt8] {
