@@ -451,8 +451,8 @@ public final class WatchdogLink {
         do {
             try journal.rotate()
             journalFirstMonotonic = nil
-            keeper?.rotated(fresh: journal.identity)
             Worker.note("\(journal.path): every event acked; rotated to \(journal.rotatedPath) (\(tooBig ? "size" : "age"))")
+            keeper?.rotated(fresh: journal.identity)
         } catch {
             problem("\(journal.path): cannot rotate: \(error)")
         }

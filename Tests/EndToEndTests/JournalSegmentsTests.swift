@@ -85,6 +85,16 @@ import Glibc
         #expect(try verify.waitForExit() == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("OK"), "\(verify.stdout)")
         #expect(verify.stdout.contains("verified prefix of"), "\(verify.stdout)")
+        // A digit changed inside the verified prefix keeps every line an event: the full check
+        // passes, the checksum does not, and verify says so with exit 1.
+        var bytes = try #require(FileManager.default.contents(atPath: home.journal("ES")))
+        let key = Data("\"pid\":".utf8)
+        let at = try #require(bytes.range(of: key)?.upperBound)
+        bytes[at] = bytes[at] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
+        try bytes.write(to: URL(fileURLWithPath: home.journal("ES")))
+        let damaged = try home.start("robot-worker", ["verify", "--market", "ES"], name: "verify")
+        #expect(try damaged.waitForExit() == 1, "\(damaged.stdout)\(damaged.stderr)")
+        #expect(damaged.stdout.contains("no longer matches its checksum"), "\(damaged.stdout)")
     }
 
     @Test func theUnackedCeilingHoldsObserveOnlyWithOneAlertAndClearsOnAcks() throws {
