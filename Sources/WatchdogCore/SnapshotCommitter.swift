@@ -17,6 +17,8 @@ final class SnapshotCommitter {
     private let reactor: Reactor
     private let writer: SnapshotWriter
     private var commit: GroupCommit<Held>
+    /// Encodes again only the markets whose settled fields changed since the last snapshot.
+    private var encoder = SnapshotEncoder()
     private var timer: Reactor.TimerID?
     /// Applied seq per market and run as the last saved snapshot holds it: what welcomes report
     /// and acks confirm.
@@ -103,7 +105,7 @@ final class SnapshotCommitter {
         let started = MonotonicClock.nowNanos()
         let data: Data
         do {
-            data = try file.encode(state, at: .now())
+            data = Data(try encoder.encode(state, savedAtUTC: WatchdogInstant.now().utc))
         } catch {
             perform(commit.encodeFailed(now: MonotonicClock.nowNanos()), state: nil, clients: [:], failure: error)
             return
