@@ -54,11 +54,15 @@ def usage(pid):
     return ticks, switches
 
 
-def idle_once(h, a, base, binary, n):
-    """One watchdog with n markets of idle workers: its CPU percent and wakeups per second."""
+def idle_once(h, a, base, binary, n, metrics):
+    """One watchdog with n markets of idle workers (and its /metrics served when `metrics`): its
+    CPU percent and wakeups per second."""
     home = tempfile.mkdtemp(prefix="qi", dir=base)
     names = h.market_names(n, "Q")
-    cfg = h.robot_config(names, heartbeat=1.0, watchdog={"max_connections": n + 64})
+    # hello_timeout: the watchdog reads /proc/locks for each hello, and 1,000 hellos take seconds.
+    cfg = h.robot_config(names, heartbeat=1.0, watchdog={"max_connections": n + 64, "hello_timeout_seconds": 60})
+    if metrics:
+        cfg["metrics"] = {"host": "127.0.0.1", "watchdog_port": h.free_port()}
     h.write_json(os.path.join(home, "robot.json"), cfg)
     sock = os.path.join(home, "run", "watchdog.sock")
     wd = h.spawn([os.path.join(binary, "watchdog"), "run", "--config", os.path.join(home, "robot.json"), "--home", home],
@@ -87,18 +91,22 @@ def idle_once(h, a, base, binary, n):
         shutil.rmtree(home, ignore_errors=True)
 
 
-def idle(h, a, base, builds, markets):
+CASES = {"200": (200, False), "1000": (1000, False), "200 with /metrics": (200, True)}
+
+
+def idle(h, a, base, builds, cases):
     out = {}
-    for n in markets:
+    for case in cases:
+        n, metrics = CASES[case]
         cpu = {b: [] for b in builds}
         wake = {b: [] for b in builds}
         for _ in range(a.reps):
             for b in random.sample(list(builds), len(builds)):
-                c, w = idle_once(h, a, base, builds[b], n)
+                c, w = idle_once(h, a, base, builds[b], n, metrics)
                 cpu[b].append(c)
                 wake[b].append(w)
-        out[str(n)] = {b: {"cpu_percent": h.summary(cpu[b]), "wakeups_per_second": h.summary(wake[b])} for b in builds}
-        h.log(f"quiet idle {n} markets", {b: round(out[str(n)][b]["cpu_percent"]["median"], 3) for b in builds})
+        out[case] = {b: {"cpu_percent": h.summary(cpu[b]), "wakeups_per_second": h.summary(wake[b])} for b in builds}
+        h.log(f"quiet idle {case}", {b: round(out[case][b]["cpu_percent"]["median"], 3) for b in builds})
     return out
 
 
@@ -141,7 +149,7 @@ def bench(a, base, results, h):
     q.settle_seconds = 3.0
     q.idle_seconds = min(a.idle_seconds, 20)
     q.reps = min(a.reps, 3)
-    results["quiet"] = {"idle": idle(h, q, base, {"this": a.bin}, (200, 1000)), "idle_seconds": q.idle_seconds, "reps": q.reps}
+    results["quiet"] = {"idle": idle(h, q, base, {"this": a.bin}, list(CASES)), "idle_seconds": q.idle_seconds, "reps": q.reps}
 
 
 def main():
@@ -154,7 +162,7 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=30)
     ap.add_argument("--settle-seconds", type=float, default=3)
     ap.add_argument("--latency-events", type=int, default=3000)
-    ap.add_argument("--markets", default="200,1000")
+    ap.add_argument("--cases", default=",".join(CASES), help=f"some of {list(CASES)}")
     ap.add_argument("--only", default="idle,latency")
     a = ap.parse_args()
     sys.path.insert(0, HERE)
@@ -168,7 +176,7 @@ def main():
     results = {}
     try:
         if "idle" in a.only:
-            results["idle"] = idle(h, a, base, builds, [int(x) for x in a.markets.split(",")])
+            results["idle"] = idle(h, a, base, builds, a.cases.split(","))
         if "latency" in a.only:
             a.bin = a.bin[0]
             results["latency"] = latency(h, a, base, builds)

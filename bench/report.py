@@ -270,9 +270,9 @@ def main(res_path, micro_path, out_path):
           f" {qi['reps']} runs.\n")
         w("| markets | watchdog CPU, % of a core | wakeups/s |")
         w("| --- | --- | --- |")
-        for n, v in qi["idle"].items():
+        for case, v in qi["idle"].items():
             v = v["this"]
-            w(f"| {int(n):,} | {cell(v['cpu_percent'], '', 2)} | {cell(v['wakeups_per_second'], '', 0)} |")
+            w(f"| {case.replace('1000', '1,000')} | {cell(v['cpu_percent'], '', 2)} | {cell(v['wakeups_per_second'], '', 0)} |")
         c200 = qi["idle"]["200"]["this"]["cpu_percent"]["median"]
         w(f"\nTarget (below 1 % of a core with 200 markets at 1 s heartbeats): {c200:.2f} %: {'met' if c200 < 1 else 'MISSED'}.\n")
 

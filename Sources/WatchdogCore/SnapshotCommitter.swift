@@ -42,6 +42,9 @@ final class SnapshotCommitter {
         perform(commit.markDirty(lazily: lazily, now: MonotonicClock.nowNanos()), state: nil, clients: [:])
     }
 
+    /// Events wait for their ack: the next idle moment saves them.
+    var wantsIdle: Bool { commit.wantsIdle }
+
     /// Input paused: a group commit of the events waiting for their ack.
     func idle(state: WatchdogState, clients: [Int32: ClientConnection]) {
         perform(commit.idle(now: MonotonicClock.nowNanos()), state: state, clients: clients)
