@@ -110,7 +110,9 @@ let package = Package(
         .testTarget(name: "GuardTests", dependencies: ["TestSupport", "Guard", "Platform", "Wire"]),
         .testTarget(name: "RobotConfigTests", dependencies: ["TestSupport", "RobotConfig", "Guard", "Wire"]),
         .testTarget(name: "WorkerCoreTests", dependencies: ["TestSupport", "WorkerCore", "RobotConfig", "Platform", "Wire"]),
-        .testTarget(name: "WatchdogCoreTests", dependencies: ["WatchdogCore", "RobotConfig", "Platform", "Wire"]),
+        .testTarget(
+            name: "WatchdogCoreTests",
+            dependencies: ["WatchdogCore", "RobotConfig", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(
             name: "ObservabilityTests",

@@ -23,6 +23,7 @@ import threading
 import time
 
 import journal  # bench/journal.py
+import quiet
 
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
@@ -841,7 +842,7 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale")
+    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--crash-rounds", type=int, default=40)
     ap.add_argument("--children", type=int, default=100)
@@ -873,7 +874,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     steps = {"crash": bench_crash, "start": bench_start100, "worker": bench_worker_ready, "hung": bench_hung,
              "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale,
-             "journal": lambda a, base, results: journal.bench_journal(a, base, results, sys.modules[__name__])}
+             "journal": lambda a, base, results: journal.bench_journal(a, base, results, sys.modules[__name__]),
+             "quiet": lambda a, base, results: quiet.bench(a, base, results, sys.modules[__name__]),
+             }
     try:
         for name in a.only.split(","):
             log(f"{name}…")

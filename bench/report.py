@@ -263,6 +263,23 @@ def main(res_path, micro_path, out_path):
 
     for line in journal.report(r, cell):  # bench/journal.py
         w(line)
+    qi = r.get("quiet")
+    if qi:
+        w("## 5a. The watchdog at rest\n")
+        w("One watchdog and, standing in for that many idle workers, one process (`bench/quiet_fleet.py`) that holds")
+        w("every market's lock and sends each market's heartbeat every second and its `IDENTITY_INVARIANTS_STATUS` (an")
+        w("acked event) every minute, the markets' phases spread as independent workers' are. CPU: the watchdog's own")
+        w(f"utime + stime, every thread, over {qi['idle_seconds']:.0f} s after 3 s of settling (other load on the machine")
+        w("hardly moves it); wakeups: its threads' context switches per second. Median (min–max) over"
+          f" {qi['reps']} runs.\n")
+        w("| markets | watchdog CPU, % of a core | wakeups/s |")
+        w("| --- | --- | --- |")
+        for case, v in qi["idle"].items():
+            v = v["this"]
+            w(f"| {case.replace('1000', '1,000')} | {cell(v['cpu_percent'], '', 2)} | {cell(v['wakeups_per_second'], '', 0)} |")
+        c200 = qi["idle"]["200"]["this"]["cpu_percent"]["median"]
+        w(f"\nTarget (below 1 % of a core with 200 markets at 1 s heartbeats): {c200:.2f} %: {'met' if c200 < 1 else 'MISSED'}.\n")
+
     w("## Notes: what limits the figures, and what was changed\n")
     w("- Ingestion (3) is the watchdog's CPU per line plus the kernel's per write. Callgrind (instruction counts,")
     w("  steady on a shared machine; 16 writers, one line per write, 50,000 events) followed the per-event path:")

@@ -34,6 +34,10 @@ public final class Reactor {
     /// more, before it blocks: where work that batches what the handlers did belongs (the
     /// watchdog's group commit of its snapshot). Not called while descriptors keep being ready.
     public var onIdle: (() -> Void)?
+    /// Asked after handlers ran, before the loop looks (without blocking) whether more is ready:
+    /// false skips that look and `onIdle` this time (there is nothing to batch), saving a system
+    /// call per wakeup. Nil: always look.
+    public var idleWanted: (() -> Bool)?
 
     /// A loop whose timers run on `clock` (nanoseconds; the monotonic clock by default). A test may
     /// inject a clock it moves itself: a timer is due once that clock has reached its deadline,
@@ -122,7 +126,7 @@ public final class Reactor {
         // before calling `onIdle` and blocking.
         var handledSinceIdle = false
         while running {
-            let polling = handledSinceIdle && onIdle != nil
+            let polling = handledSinceIdle && onIdle != nil && idleWanted?() != false
             let timeout = polling ? 0 : nextTimeoutMillis()
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout) }
             if n < 0 {

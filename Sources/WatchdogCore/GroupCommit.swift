@@ -115,6 +115,14 @@ struct GroupCommit<Held> {
         return false
     }
 
+    /// `idle` would save: applied events, alerts or acknowledgements wait and the last save did not
+    /// fail. The shell asks before it looks for an idle moment, and does not look otherwise (at
+    /// rest, a heartbeat's wakeup then costs one system call less).
+    var wantsIdle: Bool {
+        guard case .dirty(_, true) = pending else { return false }
+        return !isFailing
+    }
+
     /// The last save failed and no write has succeeded since.
     var isFailing: Bool {
         switch disk {
@@ -141,7 +149,7 @@ struct GroupCommit<Held> {
     /// Input paused (the loop is idle): events waiting for their ack are saved now, or as soon as
     /// the spacing allows.
     mutating func idle(now: Int64) -> [Action] {
-        guard case .dirty(_, true) = pending, !isFailing else { return [] }
+        guard wantsIdle else { return [] }
         return save(now: now, armed: due)
     }
 

@@ -17,6 +17,8 @@ final class SnapshotCommitter {
     private let reactor: Reactor
     private let writer: SnapshotWriter
     private var commit: GroupCommit<Held>
+    /// Encodes again only the markets whose settled fields changed since the last snapshot.
+    private var encoder = SnapshotEncoder()
     private var timer: Reactor.TimerID?
     /// Applied seq per market and run as the last saved snapshot holds it: what welcomes report
     /// and acks confirm.
@@ -39,6 +41,9 @@ final class SnapshotCommitter {
     func markDirty(lazily: Bool = false) {
         perform(commit.markDirty(lazily: lazily, now: MonotonicClock.nowNanos()), state: nil, clients: [:])
     }
+
+    /// Events wait for their ack: the next idle moment saves them.
+    var wantsIdle: Bool { commit.wantsIdle }
 
     /// Input paused: a group commit of the events waiting for their ack.
     func idle(state: WatchdogState, clients: [Int32: ClientConnection]) {
@@ -103,7 +108,7 @@ final class SnapshotCommitter {
         let started = MonotonicClock.nowNanos()
         let data: Data
         do {
-            data = try file.encode(state, at: .now())
+            data = Data(try encoder.encode(state, savedAtUTC: WatchdogInstant.now().utc))
         } catch {
             perform(commit.encodeFailed(now: MonotonicClock.nowNanos()), state: nil, clients: [:], failure: error)
             return

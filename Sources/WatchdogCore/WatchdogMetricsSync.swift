@@ -11,6 +11,35 @@ final class WatchdogMetricsSync {
     private let metrics: WatchdogMetrics
     private var synced: [String: WatchedMarket.Counters] = [:]
     private var syncedUnknownRejections: [String: Int64] = [:]
+    /// The gauge values last set, per market.
+    private var exported: [String: Exported] = [:]
+
+    /// A market's gauge values, as `sync` sets them.
+    struct Exported: Equatable {
+        var heartbeat: WatchdogMetrics.HeartbeatState
+        var lastHeartbeatUTC: String?
+        var identity: Bool?
+        var ordersRefused: Int?
+        var mode: String?
+        var fence: Int64
+        /// Open, unacknowledged alerts per severity, in `WatchdogMetrics.severities` order.
+        var openAlerts: [Int]
+        var latched: Bool
+
+        init(_ m: WatchedMarket) {
+            heartbeat = WatchdogMetricsSync.heartbeat(m.heartbeatState)
+            lastHeartbeatUTC = m.lastHeartbeatUTC
+            identity = m.lastIdentityInvariantsPass
+            ordersRefused = m.ordersRefused?.count
+            mode = m.mode
+            fence = m.fenceHighWater
+            openAlerts = WatchdogMetrics.severities.map { severity in
+                m.alerts.count { !$0.acknowledged && $0.severity.rawValue == severity }
+                    + m.inhibitedAlerts.count { !$0.acknowledged && $0.severity.rawValue == severity }
+            }
+            latched = m.latch != nil
+        }
+    }
 
     init(metrics: WatchdogMetrics) { self.metrics = metrics }
 
@@ -37,19 +66,25 @@ final class WatchdogMetricsSync {
                 if count > old { metrics.rejected(market: name, reason: reason, count: count - old) }
             }
             synced[name] = m.counters
-            metrics.heartbeat(market: name, state: Self.heartbeat(m.heartbeatState))
-            if let ts = m.lastHeartbeatUTC, let micros = UTCTimestamp.parse(ts) {
+            // The gauges: only those whose value changed since the last sync are set (each set is a
+            // registry lookup; at rest a heartbeat changes one of them per market).
+            let now = Exported(m)
+            let was = exported[name]
+            exported[name] = now
+            if was?.heartbeat != now.heartbeat { metrics.heartbeat(market: name, state: now.heartbeat) }
+            if was?.lastHeartbeatUTC != now.lastHeartbeatUTC, let ts = now.lastHeartbeatUTC, let micros = UTCTimestamp.parse(ts) {
                 metrics.lastHeartbeat(market: name, unixSeconds: Double(micros) / 1e6)
             }
-            if let pass = m.lastIdentityInvariantsPass { metrics.identity(market: name, pass: pass) }
-            if let refused = m.ordersRefused { metrics.ordersRefused(market: name, refused.count) }
-            if let mode = m.mode { metrics.mode(market: name, mode) }
-            metrics.fence(market: name, m.fenceHighWater)
-            let open = (m.alerts + m.inhibitedAlerts).filter { !$0.acknowledged }
-            for severity in WatchdogMetrics.severities {
-                metrics.openAlerts(market: name, severity: severity, count: open.filter { $0.severity.rawValue == severity }.count)
+            if was?.identity != now.identity, let pass = now.identity { metrics.identity(market: name, pass: pass) }
+            if was?.ordersRefused != now.ordersRefused, let refused = now.ordersRefused { metrics.ordersRefused(market: name, refused) }
+            if was?.mode != now.mode, let mode = now.mode { metrics.mode(market: name, mode) }
+            if was?.fence != now.fence { metrics.fence(market: name, now.fence) }
+            if was?.openAlerts != now.openAlerts {
+                for (i, severity) in WatchdogMetrics.severities.enumerated() {
+                    metrics.openAlerts(market: name, severity: severity, count: now.openAlerts[i])
+                }
             }
-            metrics.failsafeLatched(market: name, m.latch != nil)
+            if was?.latched != now.latched { metrics.failsafeLatched(market: name, now.latched) }
         }
         // Rejections on connections bound to no market yet (before a hello) count under `unknown`.
         for (reason, total) in state.rejected {

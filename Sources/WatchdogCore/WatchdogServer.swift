@@ -78,6 +78,7 @@ public final class WatchdogServer {
         alerts.start()
         reactor.watch(listener.fd) { [unowned self] _ in self.acceptAll() }
         reactor.onIdle = { [unowned self] in self.committer.idle(state: self.state, clients: self.clients) }
+        reactor.idleWanted = { [unowned self] in self.committer.wantsIdle }
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
         scheduleTick(every: tickSeconds)
         ProcessShell.pingWatchdog(on: reactor)

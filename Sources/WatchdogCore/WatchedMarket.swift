@@ -200,15 +200,24 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
     /// Optional fields are written as `null`, never left out, so a reader sees every field.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try encodeSettled(into: &c)
+        try c.encode(heartbeatState, forKey: .heartbeatState)
+        try c.encode(lastHeartbeatUTC, forKey: .lastHeartbeatUTC)
+        try c.encode(heartbeatAgeSeconds, forKey: .heartbeatAgeSeconds)
+        try c.encode(counters, forKey: .counters)
+        try c.encode(runs, forKey: .runs)
+    }
+
+    /// Every field but the five that heartbeats and a steady stream of events change
+    /// (`heartbeat_state`, `last_heartbeat_utc`, `heartbeat_age_seconds`, `counters`, `runs`):
+    /// what `SnapshotEncoder` keeps encoded between snapshots while only those change.
+    func encodeSettled(into c: inout KeyedEncodingContainer<CodingKeys>) throws {
         try c.encode(canonicalInstrument, forKey: .canonicalInstrument)
         try c.encode(executionInstrument, forKey: .executionInstrument)
         try c.encode(streamIDs, forKey: .streamIDs)
         try c.encode(lastIdentityInvariantsPass, forKey: .lastIdentityInvariantsPass)
         try c.encode(lastIdentityInvariantsEventChicago, forKey: .lastIdentityInvariantsEventChicago)
         try c.encode(lastIdentityViolations, forKey: .lastIdentityViolations)
-        try c.encode(heartbeatState, forKey: .heartbeatState)
-        try c.encode(lastHeartbeatUTC, forKey: .lastHeartbeatUTC)
-        try c.encode(heartbeatAgeSeconds, forKey: .heartbeatAgeSeconds)
         try c.encode(mode, forKey: .mode)
         try c.encode(latch, forKey: .latch)
         try c.encode(lastLatchCleared, forKey: .lastLatchCleared)
@@ -219,11 +228,22 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
         try c.encode(fenceHighWater, forKey: .fenceHighWater)
         try c.encode(alerts, forKey: .alerts)
         try c.encode(inhibitedAlerts, forKey: .inhibitedAlerts)
-        try c.encode(counters, forKey: .counters)
-        try c.encode(runs, forKey: .runs)
         try c.encode(lastRefusal, forKey: .lastRefusal)
         // Left out until known, so a state saved before the order gate encodes as it was.
         try c.encodeIfPresent(ordersRefused, forKey: .ordersRefused)
         try c.encodeIfPresent(lastFenceRaise, forKey: .lastFenceRaise)
+    }
+
+    /// This market with those five fields set to fixed values: two markets whose
+    /// settled views are equal encode `encodeSettled` to the same bytes.
+    var settled: WatchedMarket {
+        var m = self
+        m.heartbeatState = .ok
+        m.lastHeartbeatUTC = nil
+        m.heartbeatAgeSeconds = 0
+        m.counters = Counters()
+        m.runs = []
+        m.heartbeatReceivedAt = 0
+        return m
     }
 }

@@ -62,13 +62,18 @@ import Testing
 
     @Test func idleInputIsSavedAtOnceButOnlyForEventsNotForLazyChanges() {
         var c = machine()
+        #expect(!c.wantsIdle, "clean: the shell does not even look for an idle moment")
         _ = c.markDirty(lazily: true, now: ms(0))
         #expect(c.due == ms(2000))
+        #expect(!c.wantsIdle, "a heartbeat's change waits for its timer, not for an idle moment")
         #expect(c.idle(now: ms(1)).isEmpty)
         _ = c.markDirty(now: ms(2))
         #expect(c.due == ms(52))
+        #expect(c.wantsIdle, "an applied event waits for its ack: the next idle moment saves it")
         let idle = c.idle(now: ms(3))
         #expect(encodes(idle) && timers(idle) == [nil])
+        c.began("a", at: ms(3), took: ms(1))
+        #expect(!c.wantsIdle, "saved: nothing waits for an idle moment")
     }
 
     @Test func aLongIntervalAlsoBoundsLazyChanges() {
