@@ -121,12 +121,15 @@ public final class PostgresCluster: @unchecked Sendable {
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Runs `sql` as the test role over TCP with `password`; the exit status and stderr (a login test).
-    public func psqlOverTCP(_ sql: String, password: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `sql` as the test role over TCP with `password` (through `port`, a proxy's, if given);
+    /// the exit status, stdout and stderr.
+    public func psqlOverTCP(
+        _ sql: String, password: String, port: Int? = nil, connectTimeout: Int = 5
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let r = try Self.run(
             Self.binDirectory + "/psql",
-            ["-X", "-q", "-A", "-t", "-w", "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-c", sql],
-            environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"], scratch: folder)
+            ["-X", "-q", "-A", "-t", "-w", "-h", "127.0.0.1", "-p", "\(port ?? self.port)", "-U", user, "-d", database, "-c", sql],
+            environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "\(connectTimeout)"], scratch: folder)
         return (r.status, r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), r.stderr)
     }
 
