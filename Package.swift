@@ -130,6 +130,6 @@ let package = Package(
             dependencies: ["Observability", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .testTarget(name: "ProcessShellTests", dependencies: ["ProcessShell", "WorkerCore", "WatchdogCore", "SupervisorCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig", "TestSupport"]),
     ]
 )
