@@ -84,6 +84,7 @@ struct LeaseFailoverTests {
         #expect(try holder.1.waitForExit() == 0, "\(holder.1.stderr)")
         let ms = Double((took.data["monotonic_ns"]?.intValue ?? 0) - sentAt) / 1e6
         print("\(#function): SIGTERM -> standby AGGRESSIVE in \(Int(ms)) ms")
+
         #expect(ms <= 100, "\(ms) ms")
     }
 }
