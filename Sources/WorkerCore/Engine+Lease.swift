@@ -3,12 +3,13 @@
 /// allow AGGRESSIVE; a lease held again reruns the startup checks, which settle the mode.
 extension Engine {
     /// Holds OBSERVE_ONLY for `reason` (a STANDBY or LEASE_LOST line). `cancelOrders`: the lease
-    /// was lost, so every open order is cancelled (the venue permitting).
-    public func holdForLease(_ reason: String, cancelOrders: Bool) {
+    /// was lost, so every open order is cancelled (the venue permitting). `persist: false` leaves
+    /// the snapshot to the caller (the stop writes it right after the release).
+    public func holdForLease(_ reason: String, cancelOrders: Bool, persist: Bool = true) {
         leaseHold = reason
         if mode == .aggressive {
             change(to: .observeOnly, reason: reason)
-            writeSnapshot()
+            if persist { writeSnapshot() }
         }
         if cancelOrders {
             for order in openOrders { _ = cancel(order.clientOrderID) }

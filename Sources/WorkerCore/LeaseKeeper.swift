@@ -90,7 +90,7 @@ final class LeaseKeeper {
         stopped = true
         if let timer { reactor.cancel(timer) }
         if case .holding(let fence, _) = term.role {
-            engine.holdForLease("STOPPING: the lease is being released", cancelOrders: false)
+            engine.holdForLease("STOPPING: the lease is being released", cancelOrders: false, persist: false)
             let ok = client.releaseAndWait(fence: fence, seconds: 0.5)
             log.emit(.leaseStatus, data(state: "RELEASED", reason: ok ? "released at stop" : "release not confirmed; it expires by itself"))
         }
@@ -127,6 +127,13 @@ final class LeaseKeeper {
     private func act(_ actions: [LeaseTerm.Action]) {
         var changed = false
         let now = MonotonicClock.nowNanos()
+        // A batch that journals a new role carries the database's state in that event.
+        let journalsRole = actions.contains {
+            switch $0 {
+            case .hold, .standby, .stopTrading: return true
+            default: return false
+            }
+        }
         for action in actions {
             switch action {
             case .send(let request, let id):
@@ -154,7 +161,7 @@ final class LeaseKeeper {
                 changed = true
             case .databaseReachable:
                 metrics.database(up: true)
-                log.emit(.leaseStatus, data(state: term.role.word, reason: "the database answers"))
+                if !journalsRole { log.emit(.leaseStatus, data(state: term.role.word, reason: "the database answers")) }
                 note("\(log.market): the lease database answers again", "DATABASE_REACHABLE", .notice)
                 changed = true
             }
