@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -36,6 +37,17 @@ let package = Package(
         .target(
             name: "Guard",
             dependencies: ["Platform", "Wire"]
+        ),
+        // The lease across hosts in PostgreSQL (docs/MULTIHOST.md): schema, statements, its client thread.
+        .target(
+            name: "PostgresGuard",
+            dependencies: [
+                "Platform", "Wire", "Guard",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "RobotConfig",
@@ -67,7 +79,7 @@ let package = Package(
         .target(
             name: "WorkerCore",
             dependencies: [
-                "Platform", "Wire", "Guard", "RobotConfig", "CShim", "Observability", "ProcessShell",
+                "Platform", "Wire", "Guard", "PostgresGuard", "RobotConfig", "CShim", "Observability", "ProcessShell",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -108,6 +120,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Platform"]),
         .testTarget(name: "GuardTests", dependencies: ["TestSupport", "Guard", "Platform", "Wire"]),
+        .testTarget(name: "PostgresGuardTests", dependencies: ["TestSupport", "PostgresGuard", "Guard", "Platform", "Wire"]),
         .testTarget(name: "RobotConfigTests", dependencies: ["TestSupport", "RobotConfig", "Guard", "Wire"]),
         .testTarget(name: "WorkerCoreTests", dependencies: ["TestSupport", "WorkerCore", "RobotConfig", "Platform", "Wire"]),
         .testTarget(
@@ -119,6 +132,6 @@ let package = Package(
             dependencies: ["Observability", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .testTarget(name: "ProcessShellTests", dependencies: ["ProcessShell", "WorkerCore", "WatchdogCore", "SupervisorCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig", "TestSupport"]),
     ]
 )

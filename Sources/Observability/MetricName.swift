@@ -132,3 +132,22 @@ extension MetricName {
     public static let dashboardRequests = MetricName(
         "robot_dashboard_requests_total", "Dashboard HTTP requests, by answer status code.")
 }
+
+extension MetricName {
+    // MARK: robot-worker's lease across hosts (LeaseMetrics; docs/MULTIHOST.md)
+
+    public static let leaseRenewSeconds = MetricName(
+        "robot_worker_lease_renew_seconds", "Time from sending a lease renewal to the database's confirmation.")
+    public static let leaseRenewFailures = MetricName(
+        "robot_worker_lease_renew_failures_total", "Lease renewals that failed: no answer in time, or the database said the lease is gone.")
+    public static let leaseTakeovers = MetricName(
+        "robot_worker_lease_acquisitions_total", "Times this worker was granted its market's lease (each with a new fence): takeovers and re-acquisitions.")
+    public static let leaseStandbySeconds = MetricName(
+        "robot_worker_lease_standby_seconds_total", "Seconds this worker spent as a STANDBY (another host held the lease).")
+    public static let leaseRole = MetricName(
+        "robot_worker_lease_role", "1 for the worker's lease role (HOLDER, STANDBY, LEASE_LOST, STARTING), 0 for the others.")
+    public static let leaseDatabaseUp = MetricName(
+        "robot_worker_lease_database_up", "1 while the lease database answers the worker, 0 while it does not.")
+    public static let leaseStandbys = MetricName(
+        "robot_worker_lease_standbys", "Standby workers of other runs the lease database counts for the market.")
+}

@@ -28,6 +28,8 @@ public struct Configuration: Sendable, Equatable {
     public var dashboard = DashboardSettings()
     /// Where the watchdog pushes alerts besides the journal; off by default.
     public var alerting = AlertingSettings()
+    /// What keeps one executor per market: the host's flock alone, or a lease in PostgreSQL too.
+    public var guardSettings = GuardSettings()
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

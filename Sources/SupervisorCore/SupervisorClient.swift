@@ -183,6 +183,12 @@ public enum SupervisorClient {
             }
         }
         for name in markets.keys.sorted() { if let alert = markets[name]?.alert { lines.append("ALERT: " + alert) } }
+        // A standby of the lease across hosts, and who holds its market (its STATUS= line: WorkerCore.LeaseKeeper).
+        for name in markets.keys.sorted() {
+            if let status = markets[name]?.workerStatus, status.contains("STANDBY") || status.contains("LEASE_LOST") {
+                lines.append((status.contains("LEASE_LOST") ? "LEASE_LOST: " : "STANDBY: ") + "\(name): " + status)
+            }
+        }
         // A worker nobody watches (its STATUS= line says so: WorkerCore.WatchdogObservation).
         for name in markets.keys.sorted() {
             if let status = markets[name]?.workerStatus, status.contains("WATCHDOG_UNREACHABLE") {

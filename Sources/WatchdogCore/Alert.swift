@@ -29,6 +29,8 @@ public struct Alert: Codable, Sendable, Equatable {
         /// The worker's wall clock stepped (a `CLOCK_STEP` event): one warning per step, for the
         /// operator to check the host's time service; the journal is not damaged by it.
         case clockStep = "CLOCK_STEP"
+        /// The worker's lease database does not answer (docs/MULTIHOST.md): nobody trades the market.
+        case leaseDatabaseUnreachable = "LEASE_DATABASE_UNREACHABLE"
 
         /// The conditions a worker's latch stands for: they end when it reports the latch cleared.
         public static let latches: [Condition] = [.failsafeLatched, .startupChecksFailed, .integrityViolation]
@@ -36,7 +38,8 @@ public struct Alert: Codable, Sendable, Equatable {
         /// True for incidents, which an acknowledgement closes.
         public var closesOnAcknowledgement: Bool {
             switch self {
-            case .identityViolation, .heartbeatLost, .failsafeLatched, .startupChecksFailed, .integrityViolation: return false
+            case .identityViolation, .heartbeatLost, .failsafeLatched, .startupChecksFailed, .integrityViolation, .leaseDatabaseUnreachable:
+                return false
             case .fenceRegression, .holderCrashed, .sequenceGap, .clockStep: return true
             }
         }

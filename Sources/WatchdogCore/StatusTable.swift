@@ -38,6 +38,7 @@ public struct StatusTable {
             if m.lastIdentityInvariantsPass == false { notes += m.lastIdentityViolations.map { "violation: " + $0 } }
             notes += (m.ordersRefused ?? []).map { "orders refused: " + $0 }
             if let raise = m.lastFenceRaise { notes.append("fence raised: " + raise) }
+            if let lease = m.lease { notes.append(lease.line) }
             notes += m.openOrders.map { o in
                 "order: \(o.clientOrderID) \(o.side) \(o.quantity) \(o.symbol) on \(o.stream)"
                     + (o.limit.map { " limit \($0)" } ?? " at market")

@@ -165,6 +165,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         m.heartbeatAgeSeconds = 0
         m.lastHeartbeatUTC = e.ts
         if let mode = e.data["mode"]?.stringValue { m.mode = mode }
+        if case .object(let lease)? = e.data["lease"] { m.lease = LeaseView(lease, previous: m.lease) ?? m.lease }
         setHeartbeatState(.ok, &m, &ledger, now)
         return .heartbeat
     }
@@ -208,6 +209,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                     "run_id": e.runID, "from": String(data["from"]?.intValue ?? 0), "to": String(e.fence),
                     "high_water": String(data["high_water"]?.intValue ?? 0), "source": data["source"]?.stringValue ?? "",
                 ])
+        case .leaseStatus:
+            lease(e, data, &m, &ledger, now)
         case .canonicalizationSelfTest:
             if let x = data["execution_instrument"]?.stringValue { m.executionInstrument = x }
             if let s = data["canonical_stream_ids"]?.stringArrayValue { m.streamIDs = s }

@@ -146,6 +146,8 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
     /// silence then raises no alert.
     public var releasedCleanly = false
     public var fenceHighWater: Int64 = 0
+    /// The lease across hosts as the worker reports it (`guard.backend: postgresql`); nil under the local guard.
+    public var lease: LeaseView?
     /// Open alerts.
     public var alerts: [Alert] = []
     /// Open alerts held back while the market is LOST; shown again when it is back.
@@ -195,6 +197,7 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
         case lastRefusal = "last_refusal"
         case ordersRefused = "orders_refused"
         case lastFenceRaise = "last_fence_raise"
+        case lease
     }
 
     /// Optional fields are written as `null`, never left out, so a reader sees every field.
@@ -232,6 +235,7 @@ public struct WatchedMarket: Codable, Sendable, Equatable {
         // Left out until known, so a state saved before the order gate encodes as it was.
         try c.encodeIfPresent(ordersRefused, forKey: .ordersRefused)
         try c.encodeIfPresent(lastFenceRaise, forKey: .lastFenceRaise)
+        try c.encodeIfPresent(lease, forKey: .lease)
     }
 
     /// This market with those five fields set to fixed values: two markets whose

@@ -25,6 +25,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case clockStep = "CLOCK_STEP"
     case fenceRaised = "FENCE_RAISED"
     case orderGateStatus = "ORDER_GATE_STATUS"
+    /// The lease across hosts changed: holder, standby, lost, the database unreachable (docs/MULTIHOST.md).
+    case leaseStatus = "LEASE_STATUS"
 
     private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 

@@ -25,6 +25,11 @@ public final class Engine {
     private var heldUnobserved = false
     /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
     public private(set) var ceilingHold: String?
+    /// Why OBSERVE_ONLY is held while this run does not hold its market's lease across hosts
+    /// (`STANDBY`, `LEASE_LOST`, `Engine+Lease.swift`); nil under the local guard and while held.
+    public internal(set) var leaseHold: String?
+    /// Runs before every new order is considered (the lease deadline is checked there, not only on a timer).
+    public var beforeOrder: (() -> Void)?
 
     private let market: String
     private let symbol: String
@@ -128,7 +133,9 @@ public final class Engine {
                 reason: "startup checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
                 latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         }
-        change(to: latch?.trigger.latchedMode ?? .aggressive, reason: latch.map { "latched: \($0.reason)" } ?? "startup checks passed")
+        change(
+            to: latch?.trigger.latchedMode ?? (leaseHold == nil && ceilingHold == nil ? .aggressive : .observeOnly),
+            reason: latch.map { "latched: \($0.reason)" } ?? leaseHold ?? ceilingHold ?? "startup checks passed")
         writeSnapshot()
     }
 
@@ -220,7 +227,7 @@ public final class Engine {
         writeSnapshot()
         log.emit(
             .failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
-        let next = observation.cap(.aggressive)
+        let next = leaseHold == nil ? observation.cap(.aggressive) : .observeOnly
         change(
             to: next,
             reason: "latch \(current.trigger.rawValue) cleared by \(who)"
@@ -241,6 +248,7 @@ public final class Engine {
     }
 
     public func place(stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?) -> OrderReply {
+        beforeOrder?()
         let stream = stream ?? streams.first ?? market
         guard streams.contains(stream) else {
             let why = "stream \(stream) is not one of \(market)'s streams (\(streams.joined(separator: ", ")))"
@@ -307,7 +315,7 @@ public final class Engine {
         case .unobserved where mode == .aggressive:
             change(to: .observeOnly, reason: c.reason)
             heldUnobserved = true
-        case .observed where heldUnobserved && latch == nil && mode == .observeOnly:
+        case .observed where heldUnobserved && latch == nil && leaseHold == nil && mode == .observeOnly:
             guard ceilingHold == nil else { return }
             change(to: .aggressive, reason: c.reason)
         default:
@@ -326,7 +334,7 @@ public final class Engine {
             self.change(to: .observeOnly, reason: reason)
         case .cleared(let reason):
             ceilingHold = nil
-            guard mode == .observeOnly, latch == nil, !observation.unobserved else { return }
+            guard mode == .observeOnly, latch == nil, leaseHold == nil, !observation.unobserved else { return }
             self.change(to: .aggressive, reason: reason)
         }
         writeSnapshot()
@@ -334,7 +342,7 @@ public final class Engine {
 
     // MARK: helpers
 
-    private func change(to new: SystemMode, reason: String) {
+    func change(to new: SystemMode, reason: String) {
         let old = mode
         mode = new
         change(from: old, to: new, reason: reason)

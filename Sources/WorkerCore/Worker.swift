@@ -51,6 +51,8 @@ public final class Worker {
         var endpoint: MetricsEndpoint
         var metrics: WorkerMetrics
         var diagnostics: ProcessLog
+        /// The lease across hosts (`guard.backend: postgresql`); nil under the local guard.
+        var lease: LeaseKeeper?
     }
 
     private let options: WorkerOptions
@@ -76,6 +78,9 @@ public final class Worker {
     private let metrics: WorkerMetrics
     /// Carries `market`, `run_id` and `fence` into every line (journal fields MARKET=, RUN_ID=, FENCE=).
     private let diagnostics: ProcessLog
+    private let lease: LeaseKeeper?
+    /// The fence the watchdog link last said hello with, as far as the lease knows.
+    private var leaseHelloFence: Int64 = 0
     /// The worker's log before (and outside) a running worker: start-up failures, the engine's and
     /// the link's lines.
     static let log = ProcessLog("robot-worker", level: .error, failureEvent: "WORKER_START_FAILED")
@@ -101,6 +106,7 @@ public final class Worker {
         endpoint = parts.endpoint
         metrics = parts.metrics
         diagnostics = parts.diagnostics
+        lease = parts.lease
         let (engine, diagnostics, canonical) = (parts.engine, parts.diagnostics, parts.canonical)
         feed = FeedSource(
             spec: spec.feed, reactor: reactor, instruments: [canonical, executionOverride ?? spec.execution],
@@ -122,6 +128,16 @@ public final class Worker {
         }
         link.onCeiling = { [unowned self] change in self.ceilingChanged(change) }
         link.replayCeiling()
+        leaseHelloFence = parts.log.fence
+        lease?.onChange = { [unowned self] in
+            // A lease granted at a fence above the watchdog connection's hello needs a new hello:
+            // the watchdog refuses events at a fence the hello did not claim.
+            if self.log.fence > self.leaseHelloFence {
+                self.leaseHelloFence = self.log.fence
+                self.link.reconnect()
+            }
+            self.sendStatus()
+        }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(
@@ -148,6 +164,7 @@ public final class Worker {
         scheduleInvariants()
         scheduleEvaluation(every: evaluationInterval)
         ProcessShell.pingWatchdog(on: reactor)
+        lease?.start()
         reactor.run()
         endpoint.shutdown()
         return exitStatus
@@ -169,6 +186,7 @@ public final class Worker {
                 "mode": .string(engine.mode.rawValue), "uptime_seconds": .double(uptimeSeconds),
                 "rss_bytes": .int(ProcessMetrics.residentBytes() ?? 0),
                 "interval_seconds": .double(config.timings.heartbeatInterval),
+                "lease": lease.map { .object($0.summary) } ?? .null,
             ])
     }
 
@@ -271,6 +289,7 @@ public final class Worker {
 
     private func stop() {
         SdNotify.send("STOPPING=1")
+        lease?.release()
         engine.writeSnapshot()
         let heldSeconds = uptimeSeconds
         log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])
@@ -292,7 +311,7 @@ public final class Worker {
         let badge = identity.passing ? "identity OK" : "IDENTITY VIOLATION"
         SdNotify.send(
             SdNotify.statusLine(
-                "\(canonical) (\(execution)): lock held, fence \(lock.record.fence), \(badge), \(engine.mode.rawValue)\(unobservedBadge), run \(log.runID)"
+                "\(canonical) (\(execution)): \(lease?.statusText ?? "lock held"), fence \(lock.record.fence), \(badge), \(engine.mode.rawValue)\(unobservedBadge), run \(log.runID)"
             ))
     }
 

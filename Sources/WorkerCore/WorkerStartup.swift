@@ -41,6 +41,8 @@ enum WorkerStartup {
         var log: EventLog
         var lock: any HeldMarketGuard
         var previous: PreviousHolder?
+        /// The lease across hosts (`guard.backend: postgresql`), connected; nil under the local guard.
+        var lease: WorkerLease.Prepared?
     }
 
     /// Every step; the worker it makes runs until it stops.
@@ -94,7 +96,7 @@ enum WorkerStartup {
         }
         let outcome: MarketGuardOutcome
         do {
-            outcome = try marketGuard.acquire(account: config.account, market.market, runID: runID, host: FileIO.hostName())
+            outcome = try marketGuard.acquire(account: config.account, market.market, runID: runID, host: WorkerLease.hostIdentity(config))
         } catch {
             return .failure(WorkerGuard.failure(error))
         }
@@ -118,10 +120,17 @@ enum WorkerStartup {
                     metadata: ["market": "\(canonical)", "run_id": "\(runID)", "event": "\(EventType.alreadyActive.rawValue)"]))
         case .acquired(let lock, let previous):
             log.fence = lock.record.fence
+            let lease: WorkerLease.Prepared?
+            switch WorkerLease.prepare(config: config, environment: options.environment, market: canonical, runID: runID) {
+            case .success(let prepared): lease = prepared
+            case .failure(let failure):
+                try? lock.release()
+                return .failure(failure)
+            }
             return .success(
                 Locked(
                     options: options, reactor: reactor, config: config, market: market, journal: journal, log: log, lock: lock,
-                    previous: previous))
+                    previous: previous, lease: lease))
         }
     }
 
@@ -239,6 +248,12 @@ enum WorkerStartup {
         } else if link.awaitingWelcome {
             engine.gate.fence = .awaitingWatchdog
         }
+        let lease = locked.lease.map { prepared in
+            LeaseKeeper(
+                client: prepared.client, unreachableAtStart: prepared.unreachable, reactor: reactor, engine: engine, log: log, lock: lock,
+                metrics: LeaseMetrics(registry: endpoint.registry, market: canonical), note: note,
+                rerunChecks: { rerunChecks(journal: journal, snapshotPath: snapshotPath, feed: spec.feed) })
+        }
         engine.start(checks: checks)
         let gates = GateKeeper(engine: engine, log: log, lock: lock, streams: spec.streams.map(\.id), note: note)
         if !config.safety.identityGatesOrders {
@@ -276,7 +291,7 @@ enum WorkerStartup {
             executionOverride: locked.market.normalized == canonical ? nil : locked.market.normalized, log: log, lock: lock,
             identity: identity, startedAt: startedAt, engine: engine, gates: gates, link: link, control: control, endpoint: endpoint,
             metrics: metrics,
-            diagnostics: diagnostics)
+            diagnostics: diagnostics, lease: lease)
     }
 
     /// A journal or snapshot that failed its check is moved aside (kept for the operator) so the

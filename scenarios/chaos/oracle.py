@@ -404,7 +404,11 @@ def aggressive_windows(market, events, last_held_ns, violations):
             if r["open"] is None:
                 r["open"] = t
         elif r["open"] is not None:
-            r["windows"].append((r["open"], t, run, r["pid"], "mode change"))
+            # Under a lease (docs/MULTIHOST.md), a change for a lost lease may name the deadline that
+            # passed: the worker traded on nothing after it (checked before every order).
+            deadline = d.get("lease_deadline_monotonic_ns")
+            end = min(t, deadline) if isinstance(deadline, int) and deadline >= r["open"] else t
+            r["windows"].append((r["open"], end, run, r["pid"], "mode change"))
             r["open"] = None
     windows = []
     for run, r in per_run.items():
@@ -490,3 +494,83 @@ def check_market(market, before, after, status, history, last_held_ns, violation
         "shortest_handover_ms": None if handover is None else round(handover, 1), "undecodable_journal_lines": bad,
     })
     return figures
+
+
+# --- Across hosts (docs/MULTIHOST.md): runs of one market on several hosts, one lease in a database.
+
+
+def cut_frozen_windows(windows, events, frozen):
+    """A process frozen by SIGSTOP cannot trade. `frozen`: pid -> [(stop_ns, cont_ns or None, cont_wall
+    or None)], the observer's own record (cont None: killed while stopped). A window of such a pid that
+    ran on past a freeze ends at the freeze's start when the run cannot have traded after waking: it
+    was killed while frozen (its window's end is only the last moment its local lock was seen held),
+    or it woke and its window ended by a lease change (LEASE_LOST or STANDBY: its deadline had passed,
+    checked before every order) with no ORDER_PLACED journaled by the run between waking and that
+    change. Returns the windows, cut, sorted."""
+    by_run = {}
+    for e in events:
+        by_run.setdefault(e.get("run_id"), []).append(e)
+    out = []
+    for start, end, run, pid, how in windows:
+        for stop_ns, cont_ns, cont_wall in sorted(frozen.get(pid, [])):
+            if not (start < stop_ns < end):
+                continue
+            if cont_ns is None or cont_ns >= end:
+                if how != "mode change":
+                    end, how = stop_ns, "frozen until killed"
+                    break
+                continue
+            change = next((e for e in by_run.get(run, []) if e.get("type") == "SYSTEM_MODE_CHANGE"
+                           and (e.get("data") or {}).get("monotonic_ns") == end), None)
+            reason = ((change or {}).get("data") or {}).get("reason") or ""
+            if how == "mode change" and ("LEASE_LOST" in reason or "STANDBY" in reason):
+                change_wall = wall_seconds(change.get("ts"))
+                traded = any(e.get("type") == "ORDER_PLACED" and (wall_seconds(e.get("ts")) or 0) >= cont_wall - 0.001
+                             and (change_wall is None or (wall_seconds(e.get("ts")) or 0) <= change_wall)
+                             for e in by_run.get(run, []))
+                if not traded:
+                    end, how = stop_ns, "frozen, then lost the lease without an order"
+                    break
+        out.append((start, end, run, pid, how))
+    return sorted(out)
+
+
+def window_fences(events):
+    """run -> the fence of its first SYSTEM_MODE_CHANGE to AGGRESSIVE."""
+    fences = {}
+    for e in events:
+        if e.get("type") == "SYSTEM_MODE_CHANGE" and (e.get("data") or {}).get("to") == "AGGRESSIVE":
+            fences.setdefault(e.get("run_id"), e.get("fence"))
+    return fences
+
+
+def check_window_fences(market, windows, fences, violations):
+    """Across hosts, in the order the runs began trading, fences strictly increase: no two runs
+    share a fence, and none trades on a fence below an earlier run's."""
+    seen = []
+    for start, _, run, _, _ in windows:
+        fence = fences.get(run)
+        if fence is None or any(r == run for r, _ in seen):
+            continue
+        if seen and fence <= seen[-1][1]:
+            violations.append(f"{market}: run {run} began trading with fence {fence}, not above run {seen[-1][0]}'s {seen[-1][1]}")
+        seen.append((run, fence))
+    return [f for _, f in seen]
+
+
+def held_at(windows, t):
+    return any(start <= t <= end for start, end, _, _, _ in windows)
+
+
+def check_recovery(market, windows, fault_ends, within_ns, violations):
+    """After each fault that ended at `t` (monotonic ns, with no other fault until `t + within_ns`),
+    some run trades the market again by `t + within_ns` and still does then. Returns the longest
+    time (s) from a fault's end to the market being held."""
+    longest = 0.0
+    for t in fault_ends:
+        if held_at(windows, t + within_ns):
+            first = t if held_at(windows, t) else min((s for s, _, _, _, _ in windows if s >= t), default=t)
+            longest = max(longest, (first - t) / 1e9)
+        else:
+            violations.append(f"{market}: not traded by any host {within_ns / 1e9:g} s after a fault ended at {t} ns")
+    return longest

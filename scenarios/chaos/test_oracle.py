@@ -149,3 +149,70 @@ def test_the_journal_cache_reads_what_was_appended_and_starts_over_on_a_new_file
     (tmp_path / "new").write_bytes(b'{"run_id":"B","seq":1}\n')
     os.rename(tmp_path / "new", path)
     assert cache.read(str(path)) == ([{"run_id": "B", "seq": 1}], 0)
+
+
+# --- Across hosts
+
+
+def lost(run, pid, seq, at_ms, ts, fence=1, deadline_ms=None):
+    data = {"from": "AGGRESSIVE", "to": "OBSERVE_ONLY", "reason": "LEASE_LOST: no renewal", "monotonic_ns": at_ms * MS}
+    if deadline_ms is not None:
+        data["lease_deadline_monotonic_ns"] = deadline_ms * MS
+    return event(run, pid, seq, "SYSTEM_MODE_CHANGE", fence, ts=ts, **data)
+
+
+def test_a_lost_lease_ends_the_window_at_the_deadline_it_names():
+    events = [mode("A", 10, 1, "AGGRESSIVE", 100), mode("B", 20, 1, "AGGRESSIVE", 400, fence=2),
+              lost("A", 10, 2, 600, "2026-11-21T07:15:00.600000Z", deadline_ms=350)]
+    violations = []
+    windows = oracle.aggressive_windows("ES", events, {("ES", 20): 900 * MS}, violations)
+    assert oracle.check_windows("ES", windows, violations) == 50.0
+    assert violations == []
+    # Without the deadline, the same journal is two executors for 200 ms.
+    events[2] = lost("A", 10, 2, 600, "2026-11-21T07:15:00.600000Z")
+    windows = oracle.aggressive_windows("ES", events, {("ES", 20): 900 * MS}, violations)
+    oracle.check_windows("ES", windows, violations)
+    assert len(violations) == 1 and "200.0 ms" in violations[0]
+
+
+def test_a_frozen_holder_that_lost_its_lease_without_an_order_is_cut_at_the_freeze():
+    events = [mode("A", 10, 1, "AGGRESSIVE", 100), mode("B", 20, 1, "AGGRESSIVE", 400, fence=2),
+              lost("A", 10, 2, 600, "2026-11-21T07:15:00.600000Z")]
+    frozen = {10: [(200 * MS, 590 * MS, oracle.wall_seconds("2026-11-21T07:15:00.590000Z"))]}
+    violations = []
+    windows = oracle.cut_frozen_windows(oracle.aggressive_windows("ES", events, {("ES", 20): 900 * MS}, violations), events, frozen)
+    oracle.check_windows("ES", windows, violations)
+    assert violations == []
+    # An order journaled after it woke and before it gave up: it traded while B did.
+    events.insert(2, event("A", 10, 3, "ORDER_PLACED", ts="2026-11-21T07:15:00.595000Z", client_order_id="SIM-ES-F1-1"))
+    windows = oracle.cut_frozen_windows(oracle.aggressive_windows("ES", events, {("ES", 20): 900 * MS}, violations), events, frozen)
+    oracle.check_windows("ES", windows, violations)
+    assert len(violations) == 1 and "two executors" in violations[0]
+
+
+def test_a_holder_killed_while_frozen_ends_at_the_freeze():
+    events = [mode("A", 10, 1, "AGGRESSIVE", 100), mode("B", 20, 1, "AGGRESSIVE", 400, fence=2)]
+    violations = []
+    windows = oracle.aggressive_windows("ES", events, {("ES", 10): 700 * MS, ("ES", 20): 900 * MS}, violations)
+    windows = oracle.cut_frozen_windows(windows, events, {10: [(200 * MS, None, None)]})
+    oracle.check_windows("ES", windows, violations)
+    assert violations == [] and windows[0][1] == 200 * MS
+
+
+def test_fences_across_hosts_strictly_increase_in_the_order_runs_began_trading():
+    events = [mode("A", 10, 1, "AGGRESSIVE", 100, fence=5), mode("B", 20, 1, "AGGRESSIVE", 400, fence=6),
+              mode("C", 30, 1, "AGGRESSIVE", 800, fence=6)]
+    violations = []
+    windows = [(100 * MS, 300 * MS, "A", 10, ""), (400 * MS, 700 * MS, "B", 20, ""), (800 * MS, 900 * MS, "C", 30, "")]
+    assert oracle.check_window_fences("ES", windows, oracle.window_fences(events), violations) == [5, 6, 6]
+    assert len(violations) == 1 and "fence 6, not above run B's 6" in violations[0]
+
+
+def test_a_market_must_be_traded_again_within_the_bound_after_each_fault():
+    windows = [(100 * MS, 300 * MS, "A", 10, ""), (1200 * MS, 5000 * MS, "B", 20, "")]
+    violations = []
+    assert oracle.check_recovery("ES", windows, [250 * MS], 1000 * MS, violations) == 0.0  # still held at the end
+    assert oracle.check_recovery("ES", windows, [400 * MS], 1000 * MS, violations) == 0.8
+    assert violations == []
+    oracle.check_recovery("ES", windows, [100 * MS], 1000 * MS, violations)
+    assert len(violations) == 1 and "not traded by any host 1 s after" in violations[0]
