@@ -10,6 +10,8 @@ public struct FenceMemory: Sendable, Equatable {
     public var highestFence: Int64 = 0
     /// Every `client_order_id` the journal's `ORDER_PLACED` events and the snapshot's orders name.
     public var usedOrderIDs: Set<String> = []
+    /// Every `client_order_id` the journal's `ORDER_FILLED` events name: a fill is journaled once.
+    public var filledOrderIDs: Set<String> = []
 
     public init() {}
 
@@ -17,6 +19,7 @@ public struct FenceMemory: Sendable, Equatable {
     public init(journal bytes: [UInt8], snapshot: WorkerSnapshot?) {
         var start = 0
         let placed = EventType.orderPlaced.rawValue
+        let filled = EventType.orderFilled.rawValue
         bytes.withUnsafeBufferPointer { all in
             while start < all.count {
                 let end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
@@ -25,6 +28,7 @@ public struct FenceMemory: Sendable, Equatable {
                 guard let event = try? Event.decode(line: UnsafeBufferPointer(rebasing: all[start..<end])) else { continue }
                 highestFence = max(highestFence, event.fence)
                 if event.type == placed, let id = event.data["client_order_id"]?.stringValue { usedOrderIDs.insert(id) }
+                if event.type == filled, let id = event.data["client_order_id"]?.stringValue { filledOrderIDs.insert(id) }
             }
         }
         if let snapshot {
