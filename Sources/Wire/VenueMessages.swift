@@ -179,6 +179,16 @@ public struct VenuePosition: Sendable, Equatable, Codable {
     }
 }
 
+/// A venue's view of one account and market.
+public struct VenueState: Sendable, Equatable {
+    public var orders: [VenueOrder]
+    public var positions: [VenuePosition]
+    public init(orders: [VenueOrder], positions: [VenuePosition]) {
+        self.orders = orders
+        self.positions = positions
+    }
+}
+
 extension JSONValue {
     /// The compact JSON of this value and a newline (one NDJSON line).
     public var ndjsonLine: [UInt8] {

@@ -43,13 +43,3 @@ public enum VenueEvent: Sendable, Equatable {
     /// A fill, with the instrument's position after it.
     case filled(VenueOrder, VenuePosition)
 }
-
-/// A venue's view of one account and market.
-public struct VenueState: Sendable, Equatable {
-    public var orders: [VenueOrder]
-    public var positions: [VenuePosition]
-    public init(orders: [VenueOrder], positions: [VenuePosition]) {
-        self.orders = orders
-        self.positions = positions
-    }
-}
