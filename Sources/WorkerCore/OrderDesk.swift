@@ -261,19 +261,19 @@ public final class OrderDesk {
         sentAt[v.clientOrderID] = nil
         cancelling[v.clientOrderID] = nil
         let known = book.remove(v.clientOrderID, filled: true)
-        if let position { positionChanged(position) }
-        guard !journaledFills.contains(v.clientOrderID) else {
-            if position != nil { persist() }
-            return
-        }
-        journaledFills.insert(v.clientOrderID)
         var o = known ?? Self.simOrder(v)
         o.status = .filled
         o.fillPrice = v.fillPrice
-        let price: JSONValue = v.fillPrice.map { .double($0) } ?? .null
-        log.emit(.orderFilled, Self.data(o, ["price": price, "fill_price": price, "fence": .int(v.fence), "known": .bool(known != nil)]))
+        let first = !journaledFills.contains(v.clientOrderID)
+        if first {
+            journaledFills.insert(v.clientOrderID)
+            let price: JSONValue = v.fillPrice.map { .double($0) } ?? .null
+            log.emit(.orderFilled, Self.data(o, ["price": price, "fill_price": price, "fence": .int(v.fence), "known": .bool(known != nil)]))
+        }
+        if let position { positionChanged(position) }
+        guard first || position != nil else { return }
         persist()
-        notify(Update(event: .orderFilled, order: o, position: position))
+        if first { notify(Update(event: .orderFilled, order: o, position: position)) }
         checkLedger()
     }
 

@@ -262,7 +262,7 @@ enum WorkerStartup {
         }
         if engine.mode != .aggressive {
             note(
-                "\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", EventType.systemModeChange.rawValue,
+                "\(canonical): starting in \(engine.mode.rawValue): \(engine.modeReason)", EventType.systemModeChange.rawValue,
                 .warning)
         }
 
