@@ -353,7 +353,14 @@ public final class OrderDesk {
         for o in observers { o(u) }
     }
 
-    private func venueOrder(_ o: SimOrder) -> VenueOrder { Self.venueOrder(o, market: book.market, fence: book.fence) }
+    /// What goes to the venue: an order (re)sent now carries the current holder's fence (a sent
+    /// order carried over from an earlier run is this holder's now; one the venue accepted before
+    /// is answered as a duplicate, whatever the fence).
+    private func venueOrder(_ o: SimOrder) -> VenueOrder {
+        var v = Self.venueOrder(o, market: book.market, fence: book.fence)
+        v.fence = book.fence
+        return v
+    }
 
     static func venueOrder(_ o: SimOrder, market: String, fence: Int64 = 1) -> VenueOrder {
         VenueOrder(
