@@ -117,7 +117,8 @@ public final class PaperVenueServer {
                 reply(c, rejected(order["client_order_id"]?.stringValue ?? "", .invalid, problem, request: "place"))
                 return
             }
-            answer(book.place(VenueOrder(.object(order))!, key, nowUTC: now, records: &records), to: c, request: "place")
+            let o = VenueOrder(.object(order))!
+            answer(book.place(o, key, nowUTC: now, records: &records), to: c, request: "place", id: o.clientOrderID)
         case "cancel":
             guard let id = o["client_order_id"]?.stringValue, let fence = o["fence"]?.intValue else {
                 reply(c, error(.badRequest, "cancel needs client_order_id and fence"))

@@ -113,7 +113,11 @@ public final class Engine {
             self.failedWrites = ok ? 0 : self.failedWrites + 1
         }
         desk.persist = { [unowned self] in self.writeSnapshot() }
-        desk.trip = { [unowned self] trigger, reason in self.trip(trigger, reason) }
+        desk.trip = { [unowned self] trigger, reason in
+            // Once per latch, and never from SHUTDOWN down to OBSERVE_ONLY.
+            guard self.latch == nil || (self.latch?.trigger.latchedMode == .observeOnly && trigger.latchedMode == .shutdown) else { return }
+            self.trip(trigger, reason)
+        }
         desk.onHold = { [unowned self] reason in self.venueHold(reason) }
     }
 

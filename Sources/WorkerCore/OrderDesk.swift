@@ -106,8 +106,15 @@ public final class OrderDesk {
     /// The ledger of the current book and positions.
     public var ledger: CapitalLedger {
         CapitalLedger(
-            allocated: capital, orders: book.open.values.map { ($0.quantity, $0.limit) },
+            allocated: capital, orders: book.open.values.map { (reserving($0.side, $0.quantity, $0.symbol), $0.limit) },
             positions: positions.values.map { ($0.quantity, $0.averagePrice, $0.realizedPnL) }, lastPrice: lastPrice)
+    }
+
+    /// The quantity of an order that reserves capital: what it does not close of the instrument's position.
+    func reserving(_ side: SimOrder.Side, _ quantity: Int, _ symbol: String) -> Int {
+        let held = positions[symbol]?.quantity ?? 0
+        let closes = (side == .buy) == (held < 0) ? abs(held) : 0
+        return max(0, quantity - closes)
     }
 
     /// The execution queue: stalled when an order waits for the venue longer than `queue_stall_seconds`.
@@ -123,7 +130,8 @@ public final class OrderDesk {
         -> Engine.OrderReply
     {
         let current = ledger
-        if mode.mayExecute, quantity > 0, let refusal = current.refusal(cost: Double(quantity) * (limit ?? lastPrice)) {
+        let cost = Double(reserving(side, quantity, symbol)) * (limit ?? lastPrice)
+        if mode.mayExecute, quantity > 0, let refusal = current.refusal(cost: cost) {
             metrics?.capitalRefused()
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string("CAPITAL"), "detail": .string(refusal)])
             return .rejected(refusal)
@@ -190,12 +198,8 @@ public final class OrderDesk {
     private func handle(_ event: VenueEvent) {
         switch event {
         case .connected:
-            // What waits was maybe never received: sent again (the venue answers a repeated ID
-            // with the order it holds), then the books are compared.
-            for o in openOrders where o.status == .pending {
-                sentAt[o.clientOrderID] = now()
-                venue.place(venueOrder(o))
-            }
+            // The books are compared first: what the venue holds of what waits is adopted, what it
+            // never received is sent again (the venue answers a repeated ID with the order it holds).
             reconcile(reconciledOnce ? "reconnected" : "start")
         case .disconnected(let why):
             setHold("the \(venue.kind) venue is unreachable: \(why)")
@@ -326,7 +330,11 @@ public final class OrderDesk {
         for v in r.closed { cancelled(v) }
         let byID = Dictionary(state.orders.map { ($0.clientOrderID, $0) }, uniquingKeysWith: { a, _ in a })
         for id in r.adopted { if let v = byID[id] { accepted(v, duplicate: true, adopted: true) } }
-        for id in r.resend { if let o = book.order(id) { venue.place(venueOrder(o)) } }
+        for id in r.resend {
+            guard let o = book.order(id) else { continue }
+            sentAt[id] = now()
+            venue.place(venueOrder(o))
+        }
         for v in r.cancel { venue.cancel(v.clientOrderID, fence: book.fence) }
         for p in r.positions { positionChanged(p) }
         log.emit(.reconciliation, r.data(reason: reason, venue: venue.kind))
