@@ -118,7 +118,6 @@ public final class Engine {
             guard self.latch == nil || (self.latch?.trigger.latchedMode == .observeOnly && trigger.latchedMode == .shutdown) else { return }
             self.trip(trigger, reason)
         }
-        desk.onHold = { [unowned self] reason in self.venueHold(reason) }
     }
 
     /// Journals the startup checks and settles the first mode: latched if a latch carried over or a
@@ -139,6 +138,8 @@ public final class Engine {
                 latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         }
         desk.start()
+        // From now on (the first mode is settled below, with the venue's hold as it stands).
+        desk.onHold = { [unowned self] reason in self.venueHold(reason) }
         change(
             to: latch?.trigger.latchedMode ?? (desk.holdReason == nil ? .aggressive : .observeOnly),
             reason: latch.map { "latched: \($0.reason)" } ?? desk.holdReason.map { "venue: \($0)" } ?? "startup checks passed")

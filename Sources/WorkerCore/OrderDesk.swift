@@ -51,6 +51,8 @@ public final class OrderDesk {
     private var cancelling: [String: Bool] = [:]
     /// Fills already journaled (this run and the journal at start): never twice.
     private var journaledFills: Set<String> = []
+    /// Orders found placed in the journal only (`remember(unanswered:)`): never re-sent.
+    private var unsent: Set<String> = []
     /// Remembered positions at start (nil: none recorded, adopt the venue's).
     private var startPositions: [String: Int]?
     private var reconciledOnce = false
@@ -91,6 +93,33 @@ public final class OrderDesk {
 
     /// Fills the journal already holds (read at start): never journaled again.
     public func remember(filledOrderIDs: Set<String>) { journaledFills.formUnion(filledOrderIDs) }
+
+    /// Orders the journal placed that no answer and no snapshot holds (a crash between the journal
+    /// line and the snapshot): each was sent after its snapshot, so most were never sent. They
+    /// join the book as sent; reconciliation adopts what the venue has, and journals the rest
+    /// `ORDER_REJECTED` (`NOT_SENT`) instead of sending an old intent now.
+    public func remember(unanswered: [SimOrder]) {
+        for o in unanswered {
+            if book.order(o.clientOrderID) == nil, !book.open.keys.contains(o.stream) {
+                book.adopt(o)
+                sentAt[o.clientOrderID] = now()
+                unsent.insert(o.clientOrderID)
+            } else {
+                notSent(o)
+            }
+        }
+    }
+
+    private func notSent(_ o: SimOrder) {
+        sentAt[o.clientOrderID] = nil
+        book.remove(o.clientOrderID)
+        var r = o
+        r.status = .rejected
+        log.emit(
+            .orderRejected,
+            Self.data(r, ["reason": "NOT_SENT", "detail": "the worker stopped before sending it; the venue does not hold it"]))
+        notify(Update(event: .orderRejected, order: r, reason: "NOT_SENT"))
+    }
 
     /// Connects to the venue; reconciliation follows its welcome.
     public func start() { venue.start(fence: book.fence) }
@@ -332,6 +361,10 @@ public final class OrderDesk {
         for id in r.adopted { if let v = byID[id] { accepted(v, duplicate: true, adopted: true) } }
         for id in r.resend {
             guard let o = book.order(id) else { continue }
+            if unsent.remove(id) != nil {
+                notSent(o)
+                continue
+            }
             sentAt[id] = now()
             venue.place(venueOrder(o))
         }
@@ -340,6 +373,7 @@ public final class OrderDesk {
         log.emit(.reconciliation, r.data(reason: reason, venue: venue.kind))
         metrics?.reconciled(clean: r.clean)
         reconciledOnce = true
+        unsent.removeAll()
         nextReconcile = now() + reconcileInterval
         persist()
         if !r.clean { trip(.reconciliationMismatch, r.mismatched.joined(separator: "; ")) }

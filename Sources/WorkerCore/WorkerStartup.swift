@@ -238,6 +238,7 @@ enum WorkerStartup {
             capital: config.venue.capital, reconcileInterval: config.venue.reconcileIntervalSeconds, referencePrice: spec.feed.referencePrice, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
         engine.remember(usedOrderIDs: memory.usedOrderIDs)
         engine.desk.remember(filledOrderIDs: memory.filledOrderIDs)
+        engine.desk.remember(unanswered: memory.unanswered)
         engine.desk.metrics = LedgerMetrics(registry: endpoint.registry, market: canonical)
         if let raiseFailure {
             engine.gate.fence = .regressed(fence: handedOut, highWater: memory.highestFence, why: raiseFailure)
