@@ -12,7 +12,7 @@
 public enum VenueProtocol {
     public static let version: Int64 = 1
     /// A request line longer than this is refused (`line_too_long`) and the connection keeps serving.
-    public static let maxLineBytes = 16 * 1024
+    public static let maxLineBytes = 256 * 1024
 }
 
 /// BUY or SELL.

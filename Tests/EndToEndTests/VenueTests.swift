@@ -90,7 +90,7 @@ import Wire
         #expect(try ask("not json")["reason"]?.stringValue == "bad_request")
         #expect(try ask(#"{"v":1,"type":"place","order":{}}"#)["reason"]?.stringValue == "hello_first")
         #expect(try ask(#"{"v":9,"type":"hello"}"#)["reason"]?.stringValue == "unsupported_version")
-        #expect(try ask("{\"v\":1,\"pad\":\"" + String(repeating: "x", count: 20_000) + "\"}")["reason"]?.stringValue == "line_too_long")
+        #expect(try ask("{\"v\":1,\"pad\":\"" + String(repeating: "x", count: 300_000) + "\"}")["reason"]?.stringValue == "line_too_long")
         // Still serving this connection: a hello and an order, twice with one client order ID.
         #expect(try ask(#"{"v":1,"type":"hello","account":"default","market":"ES","fence":1}"#)["type"]?.stringValue == "welcome")
         let place = #"{"v":1,"type":"place","order":{"client_order_id":"X-1","symbol":"MES","stream":"ES1","side":"BUY","quantity":1,"limit":1,"fence":1}}"#

@@ -54,12 +54,47 @@ extension TestHome {
     }
 }
 
+/// A blocking Unix stream client whose lines have no length limit (a venue's state can be large).
+final class RawLineSocket {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        fd = try UnixSocket.connect(path: path, nonBlocking: false)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw TestFailure("send: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+    }
+
+    func readLine() throws -> [UInt8] {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while !buffer.contains(10) {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw TestFailure("recv: \(n < 0 ? String(cString: strerror(errno)) : "closed")") }
+            buffer += chunk[0..<n]
+        }
+        let end = buffer.firstIndex(of: 10)!
+        let line = Array(buffer[..<end])
+        buffer.removeFirst(end + 1)
+        return line
+    }
+}
+
 /// A venue client speaking the protocol by hand (hello first).
 final class VenueProbe {
-    let client: LineClient
+    let client: RawLineSocket
 
     init(path: String, account: String = "default", market: String = "ES", fence: Int64) throws {
-        client = try LineClient(path: path)
+        client = try RawLineSocket(path: path)
         let welcome = try ask(#"{"v":1,"type":"hello","account":"\#(account)","market":"\#(market)","fence":\#(fence)}"#)
         guard welcome["type"]?.stringValue == "welcome" else { throw TestFailure("no welcome: \(welcome)") }
     }
@@ -71,7 +106,7 @@ final class VenueProbe {
     }
 
     func read() throws -> JSONObject {
-        guard case .object(let o) = try JSONParser.parse(try client.readLine(timeoutSeconds: 10)) else { throw TestFailure("not an object") }
+        guard case .object(let o) = try JSONParser.parse(try client.readLine()) else { throw TestFailure("not an object") }
         return o
     }
 
