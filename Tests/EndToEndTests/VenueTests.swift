@@ -293,6 +293,64 @@ import Wire
     }
 }
 
+extension VenueTests {
+    /// A venue that does not answer (SIGSTOPped) stalls the execution queue: unhealthy past
+    /// `safety.queue_stall_seconds`, healthy again once the venue answers.
+    @Test func aStalledExecutionQueueMakesTheWorkerUnhealthyUntilTheVenueAnswers() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        try home.writeConfig(
+            TestHome.venueConfig(
+                safety: #"{"trade_without_watchdog": true, "queue_stall_seconds": 0.3, "health_interval_seconds": 0.1}"#))
+        let venue = try home.startVenue()
+        try home.startWorker()
+        try waitFor("AGGRESSIVE") { home.mode() == "AGGRESSIVE" ? true : nil }
+        venue.signal(SIGSTOP)
+        let client = try LineClient(path: home.workerSocket())
+        try client.send(Array(#"{"v":1,"type":"order","side":"buy","quantity":1,"stream":"ES1","limit":1}"#.utf8) + [10])
+        let health = { home.events("ES", type: .healthStatus).last }
+        let stalled = try waitFor("queue_stalled", seen: { "\(health()?.data["rules"] ?? .null)" }) {
+            health().flatMap { $0.data["rules"]?.stringArrayValue?.contains("queue_stalled") == true ? $0 : nil }
+        }
+        #expect(stalled.data["execution_queue"]?.stringValue == "STALLED")
+        #expect(stalled.data["healthy"]?.boolValue == false)
+        venue.signal(SIGCONT)
+        let back = try waitFor("healthy again", seen: { "\(health()?.data["rules"] ?? .null)" }) {
+            health().flatMap { $0.data["healthy"]?.boolValue == true ? $0 : nil }
+        }
+        #expect(back.data["execution_queue"]?.stringValue == "IDLE")
+        #expect(home.events("ES", type: .orderAccepted).count == 1)
+    }
+
+    /// The order timeout counts from the venue's acceptance, across a worker restart: killed 1 s
+    /// after the acceptance with a 2 s timeout, the next run times the order out about 1 s after
+    /// it starts, not 2 s.
+    @Test func theOrderTimeoutCountsFromTheVenuesAcceptanceAcrossAWorkerRestart() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        try home.writeConfig(TestHome.venueConfig(safety: #"{"trade_without_watchdog": true, "order_timeout_seconds": 2}"#))
+        try home.startVenue()
+        var worker = try home.startWorker()
+        try waitFor("AGGRESSIVE") { home.mode() == "AGGRESSIVE" ? true : nil }
+        let answer = try home.control(#"{"v":1,"type":"order","side":"buy","quantity":1,"stream":"ES1","limit":1}"#)
+        #expect(answer["outcome"]?.stringValue == "placed", "\(answer)")
+        let accepted = try #require(home.events("ES", type: .orderAccepted).first)
+        let acceptedAt = try #require(accepted.data["accepted_at_utc"]?.stringValue.flatMap(UTCTimestamp.parse))
+        try waitFor("1 s after the acceptance") { UTCTimestamp.nowMicros() - acceptedAt >= 1_000_000 ? true : nil }
+        worker.signal(SIGKILL)
+        _ = try worker.waitForExit()
+        worker = try home.startWorker()
+        let timeout = try waitFor("ORDER_TIMEOUT", seen: { "\(home.events("ES").suffix(4).map(\.type))" }) {
+            home.events("ES", type: .orderTimeout).first
+        }
+        #expect(timeout.pid == worker.pid)
+        let elapsed = Double((UTCTimestamp.parse(timeout.ts) ?? 0) - acceptedAt) / 1e6
+        #expect(elapsed >= 2 && elapsed < 2.9, "timed out \(elapsed) s after the venue's acceptance")
+        let probe = try VenueProbe(path: home.venueSocket, fence: 1)
+        #expect(try probe.state(ids: [accepted.data["client_order_id"]?.stringValue ?? ""]).orders.first?.status == "CANCELLED")
+    }
+}
+
 /// A blocking TCP client on loopback, for the venue's TCP listener.
 final class TCPProbe {
     let fd: Int32
