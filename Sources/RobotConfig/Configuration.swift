@@ -30,6 +30,8 @@ public struct Configuration: Sendable, Equatable {
     public var alerting = AlertingSettings()
     /// What keeps one executor per market: the host's flock alone, or a lease in PostgreSQL too.
     public var guardSettings = GuardSettings()
+    /// Where each market's orders go (the SIM or the paper venue), the capital ledger, reconciliation.
+    public var venue: VenueSettings
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

@@ -27,6 +27,13 @@ public enum EventType: String, CaseIterable, Sendable {
     case orderGateStatus = "ORDER_GATE_STATUS"
     /// The lease across hosts changed: holder, standby, lost, the database unreachable (docs/MULTIHOST.md).
     case leaseStatus = "LEASE_STATUS"
+    /// The venue holds an order (docs/robot-worker.md, "Venues").
+    case orderAccepted = "ORDER_ACCEPTED"
+    case positionOpened = "POSITION_OPENED"
+    case positionUpdated = "POSITION_UPDATED"
+    case positionClosed = "POSITION_CLOSED"
+    /// The worker compared its book with its venue's.
+    case reconciliation = "RECONCILIATION"
 
     private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 

@@ -25,6 +25,11 @@ public final class Engine {
     private var heldUnobserved = false
     /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
     public private(set) var ceilingHold: String?
+    /// Why a rule other than the latch and the watchdog's observation holds OBSERVE_ONLY (the
+    /// lease, the un-acked ceiling, the venue); nil when none does.
+    var heldBy: String? { leaseHold ?? ceilingHold ?? desk.holdReason.map { "venue: \($0)" } }
+    /// The venue is started once; a lease granted again reconciles with it instead.
+    private var deskStarted = false
     /// Why OBSERVE_ONLY is held while this run does not hold its market's lease across hosts
     /// (`STANDBY`, `LEASE_LOST`, `Engine+Lease.swift`); nil under the local guard and while held.
     public internal(set) var leaseHold: String?
@@ -40,7 +45,8 @@ public final class Engine {
     private let now: () -> Double
     private var health: HealthMonitor
     private var failSafe: FailSafe
-    private var execution: SimExecution
+    /// The orders, their venue, positions and the capital ledger (`OrderDesk`).
+    public let desk: OrderDesk
     /// The identity and fence gates (`OrderGate`), consulted before every new order.
     public var gate: OrderGate
     private var latchCleared: WorkerSnapshot.LatchClearance?
@@ -61,7 +67,8 @@ public final class Engine {
     /// readable; its latch and open orders carry over.
     public init(
         market: String, symbol: String, streams: [String], log: EventLog, settings: SafetySettings, snapshotPath: String,
-        restored: WorkerSnapshot?, now: @escaping () -> Double
+        restored: WorkerSnapshot?, venue: (any ExecutionVenue)? = nil, capital: Double = 10_000_000, reconcileInterval: Double = 60, referencePrice: Double = 0,
+        now: @escaping () -> Double
     ) {
         self.market = market
         self.symbol = symbol
@@ -84,15 +91,18 @@ public final class Engine {
         failThresholds.healthFailingSeconds = settings.healthFailingSeconds
         failSafe = FailSafe(thresholds: failThresholds, startedAt: t)
         observation = WatchdogObservation(limitSeconds: settings.tradeWithoutWatchdog ? nil : settings.unobservedSeconds, startedAt: t)
-        // Orders restored from a previous run keep their IDs; their timeout restarts now.
-        let carried = (restored?.orders ?? []).filter { $0.status == .open }.map { o -> SimOrder in
-            var o = o
-            o.placedAt = t
-            return o
-        }
-        execution = SimExecution(
+        // Orders restored from a previous run keep their IDs (and, once accepted, their age: `OrderDesk`).
+        let carried = (restored?.orders ?? []).filter { $0.status == .open || $0.status == .pending }
+        let book = SimExecution(
             market: market, fence: log.fence, timeoutSeconds: settings.orderTimeoutSeconds, restoring: carried,
             positions: restored?.positions ?? [:])
+        desk = OrderDesk(
+            venue: venue
+                ?? SimVenue(
+                    account: "", market: market, orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
+                    positions: restored?.venuePositions ?? []),
+            book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,
+            reconcileInterval: reconcileInterval, referencePrice: referencePrice, now: now)
         gate = OrderGate(identityGates: settings.identityGatesOrders)
         latch = restored?.latch
         latchCleared = restored?.latchCleared
@@ -114,6 +124,12 @@ public final class Engine {
             }
             self.failedWrites = ok ? 0 : self.failedWrites + 1
         }
+        desk.persist = { [unowned self] in self.writeSnapshot() }
+        desk.trip = { [unowned self] trigger, reason in
+            // Once per latch, and never from SHUTDOWN down to OBSERVE_ONLY.
+            guard self.latch == nil || (self.latch?.trigger.latchedMode == .observeOnly && trigger.latchedMode == .shutdown) else { return }
+            self.trip(trigger, reason)
+        }
     }
 
     /// Journals the startup checks and settles the first mode: latched if a latch carried over or a
@@ -133,9 +149,18 @@ public final class Engine {
                 reason: "startup checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
                 latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         }
+        if !deskStarted {
+            deskStarted = true
+            desk.start()
+            // From now on (the first mode is settled below, with the venue's hold as it stands).
+            desk.onHold = { [unowned self] reason in self.venueHold(reason) }
+        } else {
+            // A lease granted again (a takeover): compare with the venue before trading on the new fence.
+            desk.reconcile("takeover")
+        }
         change(
-            to: latch?.trigger.latchedMode ?? (leaseHold == nil && ceilingHold == nil ? .aggressive : .observeOnly),
-            reason: latch.map { "latched: \($0.reason)" } ?? leaseHold ?? ceilingHold ?? "startup checks passed")
+            to: latch?.trigger.latchedMode ?? (heldBy == nil ? .aggressive : .observeOnly),
+            reason: latch.map { "latched: \($0.reason)" } ?? heldBy ?? "startup checks passed")
         writeSnapshot()
     }
 
@@ -144,11 +169,7 @@ public final class Engine {
     /// One tick from the feed: refreshes market data, fills what it crosses.
     public func tick(_ tick: Tick) {
         health.marketData(at: now())
-        let filled = execution.tick(price: tick.price)
-        for order in filled {
-            log.emit(.orderFilled, orderData(order, extra: ["fill_price": .double(tick.price), "tick_time": .string(tick.time)]))
-        }
-        if !filled.isEmpty { writeSnapshot() }
+        desk.tick(tick)
     }
 
     /// The feed connected, closed or failed; reported, never fatal.
@@ -166,10 +187,8 @@ public final class Engine {
     /// Health, fail-safe triggers, order timeouts and the periodic snapshot. Called by a timer.
     public func evaluate() {
         let t = now()
-        for order in execution.expire(now: t) {
-            log.emit(.orderTimeout, orderData(order, extra: ["timeout_seconds": .double(settings.orderTimeoutSeconds)]))
-            writeSnapshot()
-        }
+        desk.evaluate(now: t)
+        health.queue = desk.queueStatus(now: t)
         let report = health.report(now: t)
         // One event when the failing rules change, else one per health interval.
         if report.rules != lastHealth?.rules || t - lastHealthEmit >= settings.healthIntervalSeconds {
@@ -193,9 +212,9 @@ public final class Engine {
     private func trip(_ trigger: FailSafe.Trigger, _ reason: String) {
         latch = FailSafe.Latch(trigger: trigger, reason: reason, latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         let from = mode
-        // The latch reaches the disk with SHUTDOWN, before anything is journaled: a snapshot with a
+        // The latch reaches the disk with its mode, before anything is journaled: a snapshot with a
         // latch and AGGRESSIVE is inconsistent, and a start after a power cut would set it aside.
-        mode = .shutdown
+        mode = trigger.latchedMode
         writeSnapshot()
         reportTrip((from, trigger, reason))
         writeSnapshot()
@@ -204,14 +223,14 @@ public final class Engine {
     /// Journals a trip's mode change and FAILSAFE_TRIGGERED; what the journal refuses (a full disk)
     /// is kept and journaled again by `evaluate` until it goes in.
     private func reportTrip(_ trip: (from: SystemMode, trigger: FailSafe.Trigger, reason: String)) {
-        let changed = change(from: trip.from, to: .shutdown, reason: "fail-safe \(trip.trigger.rawValue): \(trip.reason)")
+        let changed = change(from: trip.from, to: trip.trigger.latchedMode, reason: "fail-safe \(trip.trigger.rawValue): \(trip.reason)")
         let triggered =
             changed
             && log.emit(
                 .failsafeTriggered,
                 [
                     "trigger": .string(trip.trigger.rawValue), "reason": .string(trip.reason),
-                    "open_orders": .int(Int64(execution.open.count)),
+                    "open_orders": .int(Int64(desk.book.open.count)),
                 ]) != nil
         unreportedTrip = triggered ? nil : trip
     }
@@ -227,7 +246,7 @@ public final class Engine {
         writeSnapshot()
         log.emit(
             .failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
-        let next = leaseHold == nil ? observation.cap(.aggressive) : .observeOnly
+        let next = heldBy == nil ? observation.cap(.aggressive) : .observeOnly
         change(
             to: next,
             reason: "latch \(current.trigger.rawValue) cleared by \(who)"
@@ -259,47 +278,23 @@ public final class Engine {
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(refusal.reason), "detail": .string(refusal.detail)])
             return .refused(refusal)
         }
-        switch execution.place(
-            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()
-        ) {
-        case .accepted(let order):
-            log.emit(.orderPlaced, orderData(order, extra: [:]))
-            writeSnapshot()
-            return .placed(order)
-        case .blocked(let mode):
-            log.emit(
-                .orderBlocked,
-                [
-                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)),
-                    "mode": .string(mode.rawValue),
-                    "reason": .string(modeReason),
-                ])
-            return .blocked(mode)
-        case .rejected(let why):
-            log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
-            return .rejected(why)
-        }
+        return desk.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason)
     }
 
     /// Order IDs the market's history used (`FenceMemory`): never handed out again.
-    public func remember(usedOrderIDs: Set<String>) { execution.usedIDs.formUnion(usedOrderIDs) }
+    public func remember(usedOrderIDs: Set<String>) { desk.remember(usedOrderIDs: usedOrderIDs) }
 
     /// New orders carry `fence` from now on (raised, never lowered; `EventLog.fence` follows).
     public func raiseFence(to fence: Int64) {
-        guard fence > execution.fence else { return }
-        execution.fence = fence
+        guard fence > desk.book.fence else { return }
+        desk.raiseFence(to: fence)
         writeSnapshot()
     }
 
-    /// Cancels an open order; allowed in every mode.
-    public func cancel(_ clientOrderID: String) -> SimOrder? {
-        guard let order = execution.cancel(clientOrderID) else { return nil }
-        log.emit(.orderCancelled, orderData(order, extra: ["mode": .string(mode.rawValue)]))
-        writeSnapshot()
-        return order
-    }
+    /// Asks the venue to cancel an open order (allowed in every mode); `ORDER_CANCELLED` follows its answer.
+    public func cancel(_ clientOrderID: String) -> SimOrder? { desk.cancel(clientOrderID) }
 
-    public var openOrders: [SimOrder] { execution.open.values.sorted { $0.clientOrderID < $1.clientOrderID } }
+    public var openOrders: [SimOrder] { desk.openOrders }
 
     // MARK: watchdog
 
@@ -315,8 +310,7 @@ public final class Engine {
         case .unobserved where mode == .aggressive:
             change(to: .observeOnly, reason: c.reason)
             heldUnobserved = true
-        case .observed where heldUnobserved && latch == nil && leaseHold == nil && mode == .observeOnly:
-            guard ceilingHold == nil else { return }
+        case .observed where heldUnobserved && latch == nil && heldBy == nil && mode == .observeOnly:
             change(to: .aggressive, reason: c.reason)
         default:
             return
@@ -334,8 +328,21 @@ public final class Engine {
             self.change(to: .observeOnly, reason: reason)
         case .cleared(let reason):
             ceilingHold = nil
-            guard mode == .observeOnly, latch == nil, leaseHold == nil, !observation.unobserved else { return }
+            guard mode == .observeOnly, latch == nil, heldBy == nil, !observation.unobserved else { return }
             self.change(to: .aggressive, reason: reason)
+        }
+        writeSnapshot()
+    }
+
+    /// The venue is unreachable or not reconciled (`reason`), or reconciled again (nil): OBSERVE_ONLY
+    /// while it holds, AGGRESSIVE again when nothing else does.
+    private func venueHold(_ reason: String?) {
+        if let reason, mode == .aggressive {
+            change(to: .observeOnly, reason: "venue: \(reason)")
+        } else if reason == nil, latch == nil, heldBy == nil, mode == .observeOnly, !observation.unobserved {
+            change(to: .aggressive, reason: "venue reconciled")
+        } else {
+            return
         }
         writeSnapshot()
     }
@@ -378,7 +385,8 @@ public final class Engine {
         log.commit() // the journal's lines first: the snapshot never holds what the journal does not
         let snapshot = WorkerSnapshot(
             market: market, runID: log.runID, fence: log.fence, mode: mode, latch: latch, latchCleared: latchCleared, orders: openOrders,
-            positions: execution.positions, writtenAtUTC: UTCTimestamp.now())
+            positions: desk.book.positions, venuePositions: desk.positions.values.sorted { $0.symbol < $1.symbol },
+            writtenAtUTC: UTCTimestamp.now())
         lastSnapshotAttempt = now()
         do {
             try FileIO.replaceAtomically(snapshotPath, snapshot.encoded())
@@ -398,16 +406,6 @@ public final class Engine {
             }
             snapshotWriteFailed = true
         }
-    }
-
-    private func orderData(_ o: SimOrder, extra: JSONObject) -> JSONObject {
-        var d: JSONObject = [
-            "client_order_id": .string(o.clientOrderID), "stream": .string(o.stream), "symbol": .string(o.symbol),
-            "side": .string(o.side.rawValue), "quantity": .int(Int64(o.quantity)), "limit": o.limit.map { .double($0) } ?? .null,
-            "status": .string(o.status.rawValue),
-        ]
-        for (k, v) in extra.members { d[k] = v }
-        return d
     }
 
     private func healthData(_ r: HealthMonitor.Report) -> JSONObject {

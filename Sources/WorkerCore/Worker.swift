@@ -154,8 +154,12 @@ public final class Worker {
         // From here one loop iteration's events share one fdatasync (EventLog, "Group commit").
         log.enableGroupCommit { [unowned reactor] body in reactor.schedule(afterNanos: 0, body) }
         feed.start()
-        SdNotify.send("READY=1")
-        sendStatus()
+        // READY once the venue's first reconciliation is done, or after venue.start_wait_seconds
+        // (then in OBSERVE_ONLY with the venue's reason, until it answers).
+        VenueStart.whenSettled(engine.desk, reactor: reactor, within: config.venue.startWaitSeconds) { [unowned self] in
+            SdNotify.send("READY=1")
+            self.sendStatus()
+        }
 
         try? reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { [unowned self] signal in
             if signal == SIGHUP { self.reload() } else { self.stop() }
