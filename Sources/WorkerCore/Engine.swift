@@ -24,7 +24,7 @@ public final class Engine {
     /// True while OBSERVE_ONLY is held by `observation` alone (no latch, no other rule).
     private var heldUnobserved = false
     /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
-    public private(set) var ceilingHold: String?
+    public internal(set) var ceilingHold: String?
 
     private let market: String
     private let symbol: String
@@ -316,25 +316,9 @@ public final class Engine {
         writeSnapshot()
     }
 
-    /// The un-acked ceiling tripped (OBSERVE_ONLY while it holds) or cleared (back to AGGRESSIVE
-    /// when nothing else holds the mode).
-    public func ceiling(_ change: UnackedCeiling.Change) {
-        switch change {
-        case .tripped(let reason):
-            ceilingHold = reason
-            guard mode == .aggressive else { return }
-            self.change(to: .observeOnly, reason: reason)
-        case .cleared(let reason):
-            ceilingHold = nil
-            guard mode == .observeOnly, latch == nil, !observation.unobserved else { return }
-            self.change(to: .aggressive, reason: reason)
-        }
-        writeSnapshot()
-    }
-
     // MARK: helpers
 
-    private func change(to new: SystemMode, reason: String) {
+    func change(to new: SystemMode, reason: String) {
         let old = mode
         mode = new
         change(from: old, to: new, reason: reason)
