@@ -24,7 +24,7 @@ public final class Engine {
     /// True while OBSERVE_ONLY is held by `observation` alone (no latch, no other rule).
     private var heldUnobserved = false
     /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
-    public private(set) var ceilingHold: String?
+    public internal(set) var ceilingHold: String?
     /// Why a rule other than the latch and the watchdog's observation holds OBSERVE_ONLY (the
     /// lease, the un-acked ceiling, the venue); nil when none does.
     var heldBy: String? { leaseHold ?? ceilingHold ?? desk.holdReason.map { "venue: \($0)" } }
@@ -314,22 +314,6 @@ public final class Engine {
             change(to: .aggressive, reason: c.reason)
         default:
             return
-        }
-        writeSnapshot()
-    }
-
-    /// The un-acked ceiling tripped (OBSERVE_ONLY while it holds) or cleared (back to AGGRESSIVE
-    /// when nothing else holds the mode).
-    public func ceiling(_ change: UnackedCeiling.Change) {
-        switch change {
-        case .tripped(let reason):
-            ceilingHold = reason
-            guard mode == .aggressive else { return }
-            self.change(to: .observeOnly, reason: reason)
-        case .cleared(let reason):
-            ceilingHold = nil
-            guard mode == .observeOnly, latch == nil, heldBy == nil, !observation.unobserved else { return }
-            self.change(to: .aggressive, reason: reason)
         }
         writeSnapshot()
     }

@@ -1,4 +1,5 @@
 import Platform
+import ProcessShell
 import RobotConfig
 import Wire
 
@@ -11,27 +12,32 @@ import Glibc
 /// whether the verified prefix still matches its checksums. Reads only; takes no lock, so it may
 /// run beside the market's worker (lines appended meanwhile are simply not looked at).
 ///
-/// Prints one line per finding on stdout; exit 0 when the journal passes, 1 when it is damaged or
-/// unreadable, 78 for a configuration error or an unknown market.
+/// Prints one line per finding on stdout (errors on stderr); exit 0 when the journal passes, 1 when
+/// it is damaged or unreadable, 78 for a configuration error or an unknown market.
 public enum JournalVerifyCommand {
     public static func run(symbol: String, location: ConfigLocation, print say: (String) -> Void = { print($0) }) -> ExitStatus {
         let config: Configuration
         do { config = try location.load() } catch {
-            say("robot-worker verify: \(error)")
+            ClientError.print("robot-worker", "\(error)")
             return .config
         }
         let market: WorkerStartup.Market
         switch WorkerStartup.resolve(symbol, in: config) {
         case .success(let m): market = m
         case .failure(let failure):
-            say("robot-worker verify: \(failure.message)")
+            ClientError.print("robot-worker", failure.message)
             return failure.status
         }
         let path = config.paths.journal(market.market)
         var st = stat()
         guard stat(path, &st) == 0 else {
-            say("\(market.canonical): \(path): no journal (\(String(cString: strerror(errno))))")
-            return errno == ENOENT ? .ok : .refused
+            let code = errno
+            guard code == ENOENT else {
+                ClientError.print("robot-worker", "\(path): \(String(cString: strerror(code)))")
+                return .refused
+            }
+            say("\(market.canonical): \(path): no journal yet")
+            return .ok
         }
         let identity = (UInt64(st.st_dev), UInt64(st.st_ino))
         let started = MonotonicClock.nowNanos()

@@ -32,7 +32,7 @@ import Glibc
 /// are held under `worker.journal_max_unacked_bytes` (`UnackedCeiling`).
 public final class WatchdogLink {
     /// Un-acked lines of one run, oldest first; `sent` counts those handed to the connection.
-    private final class RunOutbox {
+    final class RunOutbox {
         let runID: String
         var lines: [(seq: Int64, bytes: [UInt8])] = []
         var head = 0
@@ -63,7 +63,7 @@ public final class WatchdogLink {
         }
     }
 
-    private enum Phase { case disconnected, awaitingWelcome, streaming }
+    enum Phase { case disconnected, awaitingWelcome, streaming }
 
     /// Bytes allowed to wait in the connection's output buffer before sending pauses.
     static let maxPendingOutput = 256 * 1024
@@ -88,32 +88,32 @@ public final class WatchdogLink {
 
     private let reactor: Reactor
     private let socketPath: String
-    private let log: EventLog
-    private let journal: Journal
-    private let settings: WorkerSettings
+    let log: EventLog
+    let journal: Journal
+    let settings: WorkerSettings
     /// Earlier runs' un-acked events, streamed from the journal's files.
     private let backlog: JournalBacklog
     /// This run's un-acked events.
-    private let current: RunOutbox
+    let current: RunOutbox
     /// While the watchdog is away, this run's un-acked lines are kept in memory up to
     /// `spillBytes`; past that they are dropped from memory ("spilled": the journal holds them)
     /// and the welcome re-reads them from the journal's files (`spill`).
-    private var spilled: (through: Int64, count: Int, bytes: Int)?
+    var spilled: (through: Int64, count: Int, bytes: Int)?
     private var spill: JournalBacklog?
-    private var spillBytes: Int { min(settings.journalMaxBytes, 16 << 20) }
-    private var ceiling: UnackedCeiling
-    private var lastCeilingChange: UnackedCeiling.Change?
+    var spillBytes: Int { min(settings.journalMaxBytes, 16 << 20) }
+    var ceiling: UnackedCeiling
+    var lastCeilingChange: UnackedCeiling.Change?
     /// Keeps the verified prefix moving with this run's appends (nil: not kept).
-    private var keeper: VerifiedPrefixKeeper?
-    private let segments: JournalSegments
+    var keeper: VerifiedPrefixKeeper?
+    let segments: JournalSegments
     /// Whether sealed segments may be on disk (deleted once every event is acked).
-    private var sealedSegments: Bool
+    var sealedSegments: Bool
     private var connection: LineConnection?
-    private var phase = Phase.disconnected
+    var phase = Phase.disconnected
     private var backoff = WatchdogLink.firstBackoff
     /// When the journal's first line was written, on the monotonic clock (nanoseconds): its age
     /// decides rotation, and a wall-clock step must not make it look older or younger.
-    private var journalFirstMonotonic: Int64?
+    var journalFirstMonotonic: Int64?
     private var lastProblem = ""
     /// The latest heartbeat not yet sent; dropped on a disconnect (never re-sent).
     private var pendingHeartbeat: [UInt8]?
@@ -187,22 +187,6 @@ public final class WatchdogLink {
         if phase != .streaming, current.pendingBytes > spillBytes || spilled != nil { spillCurrent() }
         log.metrics?.unackedEvents(unacked)
         pump()
-    }
-
-    /// Drops this run's un-acked lines from memory (the journal holds them durably); the next
-    /// welcome reads them back from the journal's files.
-    private func spillCurrent() {
-        guard let last = current.lines.last else { return }
-        let count = current.pending + (spilled?.count ?? 0)
-        let bytes = current.pendingBytes + (spilled?.bytes ?? 0)
-        if spilled == nil {
-            Worker.note("\(log.market): \(bytes) bytes of un-acked events; kept in the journal, re-read when the watchdog is back", .notice)
-        }
-        spilled = (last.seq, count, bytes)
-        current.lines.removeAll()
-        current.head = 0
-        current.sent = 0
-        current.pendingBytes = 0
     }
 
     /// At a clean stop: hands the connection what the outbox still holds and waits, at most
@@ -401,100 +385,10 @@ public final class WatchdogLink {
         if !batch.isEmpty { c.send(batch) }
     }
 
-    // MARK: journal
-
-    /// A batch of this run's lines is durable: the verified prefix follows it, and a journal past
-    /// its size is rotated even while the watchdog is away (into a segment).
-    func durable(_ bytes: [UInt8], _ events: [Event]) {
-        keeper?.durable(bytes, events, size: journal.size)
-        rotateJournalIfDue()
-        observeCeiling()
-    }
-
-    /// Rotates the journal when it is due: to `events.1.ndjson` once every event is acked (the
-    /// segments, all acked, are deleted), or, past its size while events are un-acked, into the
-    /// next segment, which the journal keeps until they are acked.
-    private func rotateJournalIfDue() {
-        let size = journal.size
-        let tooBig = size > settings.journalMaxBytes
-        guard unacked == 0 else {
-            // Sealed only while the watchdog is away or far behind: a connected watchdog's acks
-            // come within milliseconds, and the ack then rotates the whole journal as below.
-            guard tooBig, phase != .streaming || size > 2 * settings.journalMaxBytes else { return }
-            let segment = segments.nextSegmentPath()
-            do {
-                try journal.rotate(toSegment: segment)
-                journalFirstMonotonic = nil
-                sealedSegments = true
-                keeper?.sealed(as: String(segment.split(separator: "/").last ?? ""), fresh: journal.identity)
-                Worker.note("\(journal.path): \(unacked) event(s) not acked yet; sealed as \(segment) (kept until acked)", .notice)
-            } catch {
-                problem("\(journal.path): cannot seal as \(segment): \(error)")
-            }
-            return
-        }
-        let sealed = sealedSegments ? segments.list() : []
-        sealedSegments = false
-        let tooOld = journalFirstMonotonic.map { Double(MonotonicClock.nowNanos() - $0) / 1e9 > settings.journalMaxAge } ?? false
-        guard tooBig || tooOld else {
-            if !sealed.isEmpty {
-                for path in sealed { unlink(path) }
-                // Durable, so a power cut cannot bring back a segment before a later rotation.
-                try? FileIO.syncDirectory(of: journal.path)
-                keeper?.segmentsDeleted()
-                Worker.note("\(journal.path): every event acked; deleted \(sealed.count) sealed segment(s)", .notice)
-            }
-            return
-        }
-        // Unlinked first: the new journal's creation fsyncs the folder, making both durable.
-        for path in sealed { unlink(path) }
-        do {
-            try journal.rotate()
-            journalFirstMonotonic = nil
-            Worker.note("\(journal.path): every event acked; rotated to \(journal.rotatedPath) (\(tooBig ? "size" : "age"))")
-            keeper?.rotated(fresh: journal.identity)
-        } catch {
-            problem("\(journal.path): cannot rotate: \(error)")
-        }
-    }
-
-    /// Holds the un-acked bytes under the ceiling: tells the worker when it trips or clears.
-    private func observeCeiling() {
-        guard let change = ceiling.observe(unackedBytes: unackedBytes) else { return }
-        lastCeilingChange = change
-        onCeiling?(change)
-    }
-
-    /// Keeps `keeper`'s verified prefix moving from now on (a new journal after a quarantine).
-    public func follow(_ keeper: VerifiedPrefixKeeper) { self.keeper = keeper }
-
-    /// Tells `onCeiling` again of a trip that happened before it was set (during start-up).
-    public func replayCeiling() {
-        if ceiling.over, let change = lastCeilingChange { onCeiling?(change) }
-    }
-
     /// Logs a problem once until it changes or the link recovers.
-    private func problem(_ message: String) {
+    func problem(_ message: String) {
         guard message != lastProblem else { return }
         lastProblem = message
         Worker.note("\(log.market): \(message)")
-    }
-
-    // MARK: refused workers
-
-    /// Delivers a refused worker's events (fence 0) before it exits: one blocking exchange,
-    /// each step bounded by `timeoutSeconds`. On any failure nothing more is tried: the events are
-    /// in the journal and the next holder re-sends them.
-    public static func deliverOnce(_ events: [Event], socketPath: String, timeoutSeconds: Double = 0.5) {
-        guard let first = events.first, let client = try? LineClient(path: socketPath) else { return }
-        do {
-            try client.send(
-                WireCoding.line(Hello(role: .worker, market: first.market, runID: first.runID, pid: first.pid, fence: first.fence)))
-            _ = try client.readLine(timeoutSeconds: timeoutSeconds)
-            for e in events { try client.send(e.encodedLine()) }
-            _ = try client.readLine(timeoutSeconds: timeoutSeconds)
-        } catch {
-            return
-        }
     }
 }
