@@ -23,6 +23,10 @@ public final class Engine {
     public private(set) var modeReason = ""
     /// True while OBSERVE_ONLY is held by `observation` alone (no latch, no other rule).
     private var heldUnobserved = false
+    /// Why the strategy holds OBSERVE_ONLY (it crashed or hung and has not said `ready` since); nil: no hold.
+    public private(set) var strategyHold: String?
+    /// Told of every order placed, filled, cancelled or timed out (the strategy host).
+    public var onOrderChange: ((SimOrder) -> Void)?
 
     private let market: String
     private let symbol: String
@@ -138,6 +142,7 @@ public final class Engine {
         let filled = execution.tick(price: tick.price)
         for order in filled {
             log.emit(.orderFilled, orderData(order, extra: ["fill_price": .double(tick.price), "tick_time": .string(tick.time)]))
+            onOrderChange?(order)
         }
         if !filled.isEmpty { writeSnapshot() }
     }
@@ -160,6 +165,7 @@ public final class Engine {
         for order in execution.expire(now: t) {
             log.emit(.orderTimeout, orderData(order, extra: ["timeout_seconds": .double(settings.orderTimeoutSeconds)]))
             writeSnapshot()
+            onOrderChange?(order)
         }
         let report = health.report(now: t)
         // One event when the failing rules change, else one per health interval.
@@ -218,7 +224,7 @@ public final class Engine {
         writeSnapshot()
         log.emit(
             .failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
-        let next = observation.cap(.aggressive)
+        let next = strategyHold == nil ? observation.cap(.aggressive) : .observeOnly
         change(
             to: next,
             reason: "latch \(current.trigger.rawValue) cleared by \(who)"
@@ -255,6 +261,7 @@ public final class Engine {
         case .accepted(let order):
             log.emit(.orderPlaced, orderData(order, extra: [:]))
             writeSnapshot()
+            onOrderChange?(order)
             return .placed(order)
         case .blocked(let mode):
             log.emit(
@@ -271,6 +278,27 @@ public final class Engine {
         }
     }
 
+    /// Net filled quantity by stream (buys positive).
+    public var positions: [String: Double] { execution.positions }
+
+    /// The strategy holds OBSERVE_ONLY (`reason`) or lets go (nil): not a latch (docs/STRATEGY.md).
+    public func holdForStrategy(_ reason: String?) {
+        strategyHold = reason
+        if let reason, mode == .aggressive {
+            change(to: .observeOnly, reason: reason)
+            writeSnapshot()
+        } else if reason == nil, latch == nil, mode == .observeOnly {
+            // Still unobserved: the watchdog's answer ends the hold instead.
+            if observation.unobserved { heldUnobserved = true } else {
+                change(to: .aggressive, reason: "the strategy is ready again")
+                writeSnapshot()
+            }
+        }
+    }
+
+    /// Latches the fail-safe `STRATEGY_MISBEHAVING`.
+    public func strategyMisbehaving(_ reason: String) { trip(.strategyMisbehaving, reason) }
+
     /// Order IDs the market's history used (`FenceMemory`): never handed out again.
     public func remember(usedOrderIDs: Set<String>) { execution.usedIDs.formUnion(usedOrderIDs) }
 
@@ -286,6 +314,7 @@ public final class Engine {
         guard let order = execution.cancel(clientOrderID) else { return nil }
         log.emit(.orderCancelled, orderData(order, extra: ["mode": .string(mode.rawValue)]))
         writeSnapshot()
+        onOrderChange?(order)
         return order
     }
 
@@ -305,7 +334,7 @@ public final class Engine {
         case .unobserved where mode == .aggressive:
             change(to: .observeOnly, reason: c.reason)
             heldUnobserved = true
-        case .observed where heldUnobserved && latch == nil && mode == .observeOnly:
+        case .observed where heldUnobserved && latch == nil && mode == .observeOnly && strategyHold == nil:
             change(to: .aggressive, reason: c.reason)
         default:
             return
