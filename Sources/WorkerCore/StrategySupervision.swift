@@ -44,7 +44,7 @@ public struct StrategySupervision: Sendable, Equatable {
     /// Crashes since the last `ready`: the backoff doubles with each.
     public private(set) var crashesInARow = 0
     public private(set) var starts = 0
-    /// Rejected orders and malformed lines of the last minute.
+    /// Rejected orders and malformed lines of the last minute (the last N+1 of them at most).
     public private(set) var rejections: [Double] = []
     /// The fail-safe was latched (one alert: never latched twice by this supervision).
     public private(set) var latched = false
@@ -163,7 +163,9 @@ public struct StrategySupervision: Sendable, Equatable {
 
     /// A rejected order or a malformed line: more than `max_rejections_per_minute` in 60 s latch once.
     public mutating func rejected(now: Double) -> [Action] {
+        // Only the last N+1 matter: more than N within 60 s is the first of them within 60 s of now.
         rejections.append(now)
+        if rejections.count > maxRejectionsPerMinute + 1 { rejections.removeFirst(rejections.count - maxRejectionsPerMinute - 1) }
         rejections.removeAll { now - $0 >= 60 }
         guard rejections.count > maxRejectionsPerMinute, !latched else { return [] }
         latched = true
