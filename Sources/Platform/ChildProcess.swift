@@ -79,7 +79,8 @@ public final class ChildProcess {
 
     private static func withCStrings<R>(
         _ argv: [String], _ environment: [String],
-        _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws(SystemError) -> R
+        _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws(SystemError)
+            -> R
     ) throws(SystemError) -> R {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]

@@ -88,7 +88,8 @@ public struct StrategyRestartSettings: Sendable, Equatable {
         var s = StrategyRestartSettings()
         guard var r = try strategy.optionalObject("restart") else { return s }
         s.backoffInitialSeconds = try r.number("backoff_initial_seconds", default: s.backoffInitialSeconds, in: 0.001...3600)
-        s.backoffMaxSeconds = try r.number("backoff_max_seconds", default: max(s.backoffMaxSeconds, s.backoffInitialSeconds), in: 0.001...86_400)
+        s.backoffMaxSeconds = try r.number(
+            "backoff_max_seconds", default: max(s.backoffMaxSeconds, s.backoffInitialSeconds), in: 0.001...86_400)
         if s.backoffMaxSeconds < s.backoffInitialSeconds {
             throw r.error(
                 "backoff_max_seconds", .double(s.backoffMaxSeconds),

@@ -316,7 +316,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         case "EVENT_LOG_FAILING": return "journal writes failed for longer than safety.event_log_failing_seconds (disk full or read-only?)"
         case "NO_SNAPSHOT": return "the worker could not write its snapshot for longer than safety.no_snapshot_seconds"
         case "HEALTH_FAILING": return "the worker stayed unhealthy for longer than safety.health_failing_seconds"
-        case "STRATEGY_MISBEHAVING": return "the market's strategy process crashed in a loop or sent too many rejected orders (docs/STRATEGY.md)"
+        case "STRATEGY_MISBEHAVING":
+            return "the market's strategy process crashed in a loop or sent too many rejected orders (docs/STRATEGY.md)"
         default: return "an unrecoverable error in the worker"
         }
     }

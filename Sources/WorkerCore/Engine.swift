@@ -289,7 +289,9 @@ public final class Engine {
             writeSnapshot()
         } else if reason == nil, latch == nil, mode == .observeOnly {
             // Still unobserved: the watchdog's answer ends the hold instead.
-            if observation.unobserved { heldUnobserved = true } else {
+            if observation.unobserved {
+                heldUnobserved = true
+            } else {
                 change(to: .aggressive, reason: "the strategy is ready again")
                 writeSnapshot()
             }

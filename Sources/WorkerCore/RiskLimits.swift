@@ -68,17 +68,21 @@ public struct RiskLimits: Sendable, Equatable {
                 return Breach(
                     limit: "max_position",
                     detail: "position \(book.position), open \(sameSide >= 0 ? "+" : "")\(sameSide) on this side, "
-                        + "order \(order.signedQuantity >= 0 ? "+" : "")\(order.signedQuantity): \(projected) would be over the limit \(max)")
+                        + "order \(order.signedQuantity >= 0 ? "+" : "")\(order.signedQuantity): \(projected) would be over the limit \(max)"
+                )
             }
         }
         if let max = s.maxNotional {
             guard let price = order.price else {
-                return Breach(limit: "max_notional", detail: "no price yet (no limit price, no tick) to value the order against the limit \(format(max))")
+                return Breach(
+                    limit: "max_notional",
+                    detail: "no price yet (no limit price, no tick) to value the order against the limit \(format(max))")
             }
             let notional = Double(order.quantity) * price
             if notional > max {
                 return Breach(
-                    limit: "max_notional", detail: "\(order.quantity) x \(format(price)) = \(format(notional)) is over the limit \(format(max))")
+                    limit: "max_notional",
+                    detail: "\(order.quantity) x \(format(price)) = \(format(notional)) is over the limit \(format(max))")
             }
         }
         if let max = s.maxOrdersPerMinute {

@@ -107,7 +107,8 @@ final class StrategyHost {
         let theirs = pair[1]
         _ = fcntl(ours, F_SETFL, fcntl(ours, F_GETFL) | O_NONBLOCK)
         var env = context.environment
-        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "ROBOT_SUPERVISOR_PID"] {
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "ROBOT_SUPERVISOR_PID"]
+        {
             env.removeValue(forKey: key)
         }
         for (k, v) in spec.environment { env[k] = v }
@@ -146,7 +147,9 @@ final class StrategyHost {
                 "pid": .int(Int64(child.pid)), "command": .strings(spec.command), "working_directory": .string(spec.workingDirectory),
                 "start": .int(Int64(supervision.starts)),
             ])
-        note("\(context.market): strategy started, pid \(child.pid): \(spec.command.joined(separator: " "))", EventType.strategyStarted.rawValue, false)
+        note(
+            "\(context.market): strategy started, pid \(child.pid): \(spec.command.joined(separator: " "))",
+            EventType.strategyStarted.rawValue, false)
         send(StrategyOutput.line("hello", hello()))
         sentMode = engine.mode
     }
@@ -279,8 +282,13 @@ final class StrategyHost {
     private func orderChanged(_ order: SimOrder) {
         guard let tag = own[order.clientOrderID] else { return }
         if order.status != .open { own[order.clientOrderID] = nil }
-        send(StrategyOutput.line("order_update", ["client_order_id": .string(order.clientOrderID), "tag": .optional(tag),
-                                                 "status": .string(order.status.rawValue), "order": StrategyOutput.order(order, tag: tag)]))
+        send(
+            StrategyOutput.line(
+                "order_update",
+                [
+                    "client_order_id": .string(order.clientOrderID), "tag": .optional(tag),
+                    "status": .string(order.status.rawValue), "order": StrategyOutput.order(order, tag: tag),
+                ]))
         guard order.status == .filled, let price = order.fillPrice else { return }
         counters.fills += 1
         let position = engine.positions[order.stream] ?? 0
@@ -341,8 +349,13 @@ final class StrategyHost {
         case .cancel(let id, let tag):
             guard own[id] != nil, engine.cancel(id) != nil else {
                 log.emit(.strategyCancel, ["client_order_id": .string(id), "tag": .optional(tag), "outcome": .string("not_found")])
-                send(StrategyOutput.line("cancel_rejected", ["client_order_id": .string(id), "tag": .optional(tag), "reason": .string("NOT_FOUND"),
-                                                             "detail": .string("no open order \(id) of this strategy")]))
+                send(
+                    StrategyOutput.line(
+                        "cancel_rejected",
+                        [
+                            "client_order_id": .string(id), "tag": .optional(tag), "reason": .string("NOT_FOUND"),
+                            "detail": .string("no open order \(id) of this strategy"),
+                        ]))
                 return
             }
             log.emit(.strategyCancel, ["client_order_id": .string(id), "tag": .optional(tag), "outcome": .string("cancelled")])
@@ -363,7 +376,9 @@ final class StrategyHost {
             lastMalformedJournal = t
             log.emit(.strategyMalformed, ["detail": .string(m.detail), "malformed_total": .int(Int64(counters.malformed))])
         }
-        send(StrategyOutput.line("error", ["reason": .string("MALFORMED"), "detail": .string(m.detail), "malformed_total": .int(Int64(counters.malformed))]))
+        send(
+            StrategyOutput.line(
+                "error", ["reason": .string("MALFORMED"), "detail": .string(m.detail), "malformed_total": .int(Int64(counters.malformed))]))
         carry(supervision.rejected(now: t))
     }
 
@@ -386,7 +401,8 @@ final class StrategyHost {
         let book = RiskLimits.Book(
             position: Int(marketPosition.rounded()), openOrders: engine.openOrders.count, openBuyQuantity: buys, openSellQuantity: sells)
         if let breach = risk.check(
-            RiskLimits.Order(quantity: intent.quantity, isBuy: intent.side == .buy, price: intent.limitPrice ?? lastPrice), book: book, now: t)
+            RiskLimits.Order(quantity: intent.quantity, isBuy: intent.side == .buy, price: intent.limitPrice ?? lastPrice), book: book,
+            now: t)
         {
             return reject(intent, tag: intent.tag, reason: "RISK_LIMIT", limit: breach.limit, detail: breach.detail, t)
         }
@@ -400,11 +416,13 @@ final class StrategyHost {
                 StrategyOutput.line(
                     "order_accepted",
                     [
-                        "tag": .optional(intent.tag), "client_order_id": .string(o.clientOrderID), "order": StrategyOutput.order(o, tag: intent.tag),
+                        "tag": .optional(intent.tag), "client_order_id": .string(o.clientOrderID),
+                        "order": StrategyOutput.order(o, tag: intent.tag),
                         "mono_ns": .int(reactor.nowNanos),
                     ]))
         case .blocked(let mode):
-            reject(intent, tag: intent.tag, reason: "MODE", limit: nil, detail: "the worker is in \(mode.rawValue) (\(engine.modeReason))", t)
+            reject(
+                intent, tag: intent.tag, reason: "MODE", limit: nil, detail: "the worker is in \(mode.rawValue) (\(engine.modeReason))", t)
         case .rejected(let why):
             reject(intent, tag: intent.tag, reason: "EXECUTION_REJECTED", limit: nil, detail: why, t)
         case .refused(let refusal):
@@ -417,7 +435,9 @@ final class StrategyHost {
         var extra: JSONObject = ["outcome": "rejected", "reason": .string(reason), "detail": .string(detail)]
         if let limit { extra["limit"] = .string(limit) }
         log.emit(.strategyOrder, intent.map { intentData($0, extra) } ?? extra.adding("tag", .optional(tag)))
-        var answer: JSONObject = ["tag": .optional(tag), "reason": .string(reason), "detail": .string(detail), "mono_ns": .int(reactor.nowNanos)]
+        var answer: JSONObject = [
+            "tag": .optional(tag), "reason": .string(reason), "detail": .string(detail), "mono_ns": .int(reactor.nowNanos),
+        ]
         if let limit { answer["limit"] = .string(limit) }
         send(StrategyOutput.line("order_rejected", answer))
         carry(supervision.rejected(now: t))
@@ -437,9 +457,12 @@ final class StrategyHost {
     private func status(extra: JSONObject) -> JSONObject {
         var d: JSONObject = [
             "pid": process.map { .int(Int64($0.pid)) } ?? .null, "ready": .bool(supervision.isReady),
-            "ticks_sent": .int(Int64(counters.ticks)), "lines_received": .int(Int64(counters.lines)), "orders": .int(Int64(counters.orders)),
-            "accepted": .int(Int64(counters.accepted)), "rejected": .int(Int64(counters.rejected)), "malformed": .int(Int64(counters.malformed)),
-            "fills": .int(Int64(counters.fills)), "logs_dropped": .int(Int64(counters.logsDropped)), "starts": .int(Int64(supervision.starts)),
+            "ticks_sent": .int(Int64(counters.ticks)), "lines_received": .int(Int64(counters.lines)),
+            "orders": .int(Int64(counters.orders)),
+            "accepted": .int(Int64(counters.accepted)), "rejected": .int(Int64(counters.rejected)),
+            "malformed": .int(Int64(counters.malformed)),
+            "fills": .int(Int64(counters.fills)), "logs_dropped": .int(Int64(counters.logsDropped)),
+            "starts": .int(Int64(supervision.starts)),
             "market_position": .double(marketPosition),
         ]
         for (k, v) in extra.members { d[k] = v }

@@ -72,7 +72,10 @@ import Wire
         let side = try #require(data(fill, "side"))
         let quantity = try #require(fill.data["quantity"]?.intValue)
         // The position shows in the worker's snapshot (and the SDK logged the fill into the journal).
-        try waitFor("the position in the snapshot", seen: { (try? String(contentsOfFile: home.stateDir + "/ES/snapshot.json", encoding: .utf8)) ?? "" }) {
+        try waitFor(
+            "the position in the snapshot",
+            seen: { (try? String(contentsOfFile: home.stateDir + "/ES/snapshot.json", encoding: .utf8)) ?? "" }
+        ) {
             () -> Bool? in
             guard let d = FileManager.default.contents(atPath: home.stateDir + "/ES/snapshot.json"),
                 let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any], let p = o["positions"] as? [String: Double],
@@ -88,6 +91,34 @@ import Wire
         #expect(try worker.waitForExit() == 0)
     }
 
+    /// The twenty-line shell strategy of docs/STRATEGY.md, as printed there: another language needs only the document.
+    @Test func theShellStrategyOfTheDocumentTrades() throws {
+        let doc = try String(contentsOfFile: MetricsProbe.packageRoot + "/docs/STRATEGY.md", encoding: .utf8)
+        let start = try #require(doc.range(of: "```bash\n"))
+        let end = try #require(doc.range(of: "```", range: start.upperBound..<doc.endIndex))
+        let script = String(doc[start.upperBound..<end.lowerBound])
+        #expect(script.split(separator: "\n").count <= 20)
+        let folder = try TestHome()
+        defer { folder.cleanup() }
+        let path = folder.path + "/buy-once.sh"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(chmod(path, 0o755) == 0)
+        let home = try home(strategy: "{\"command\": [\"\(path)\"]}")
+        defer { home.cleanup() }
+        let worker = try home.start("robot-worker", ["--market", "ES"])
+        let order = try waitFor("the shell strategy's order", timeout: 15, seen: { types(home) }) {
+            home.events("ES", type: .strategyOrder).first { data($0, "tag") == "sh-1" }
+        }
+        #expect(data(order, "outcome") == "accepted")
+        let id = try #require(data(order, "client_order_id"))
+        try waitFor("its fill and the strategy's log of it", seen: { types(home) }) {
+            home.events("ES", type: .orderFilled).contains { data($0, "client_order_id") == id }
+                && home.events("ES", type: .strategyLog).contains { data($0, "message") == "sh-1 filled" } ? true : nil
+        }
+        worker.signal(SIGTERM)
+        #expect(try worker.waitForExit() == 0)
+    }
+
     @Test func everyRiskLimitAtAndPastItsBoundaryAndTheRejectionLimit() throws {
         let folder = try TestHome()
         defer { folder.cleanup() }
@@ -99,20 +130,20 @@ import Wire
         func cancel(_ step: Int) -> String { "{\"send\": {\"type\": \"cancel\", \"client_order_id\": \"$\(step)\"}}" }
         // Buys at 100 and sells at 9000 never fill (the feed walks around 5000): they stay open.
         let steps = [
-            order("buy", 3, 100, "ES1"),  // 1 accepted: quantity 3 at max_order_quantity 3
-            order("buy", 4, 100, "ES2"),  // 2 rejected: max_order_quantity
-            order("buy", 1, 100, "ES2"),  // 3 accepted: 2 open at max_open_orders 2; position 3+1 at max_position 4
-            order("sell", 1, 9000, "ES1"),  // 4 rejected: max_open_orders
-            cancel(3),  // 5
-            order("buy", 2, 100, "ES2"),  // 6 rejected: max_position (3 open + 2 = 5)
-            order("sell", 3, 9000, "ES2"),  // 7 accepted: 3 x 9000 = 27000 at max_notional
-            cancel(7),  // 8
-            order("sell", 3, 9000.25, "ES2"),  // 9 rejected: max_notional 27000.75
-            order("sell", 1, 9000, "ES2"),  // 10 accepted: the 4th order in a minute, at max_orders_per_minute 4
-            cancel(10),  // 11
-            order("sell", 1, 9000, "ES2"),  // 12 rejected: max_orders_per_minute; the 5th rejection, at the limit 5
-            order("buy", 9, 100, "ES2"),  // 13 rejected: the 6th rejection latches STRATEGY_MISBEHAVING
-            order("buy", 1, 100, "ES2"),  // 14 rejected: MODE (SHUTDOWN)
+            order("buy", 3, 100, "ES1"), // 1 accepted: quantity 3 at max_order_quantity 3
+            order("buy", 4, 100, "ES2"), // 2 rejected: max_order_quantity
+            order("buy", 1, 100, "ES2"), // 3 accepted: 2 open at max_open_orders 2; position 3+1 at max_position 4
+            order("sell", 1, 9000, "ES1"), // 4 rejected: max_open_orders
+            cancel(3), // 5
+            order("buy", 2, 100, "ES2"), // 6 rejected: max_position (3 open + 2 = 5)
+            order("sell", 3, 9000, "ES2"), // 7 accepted: 3 x 9000 = 27000 at max_notional
+            cancel(7), // 8
+            order("sell", 3, 9000.25, "ES2"), // 9 rejected: max_notional 27000.75
+            order("sell", 1, 9000, "ES2"), // 10 accepted: the 4th order in a minute, at max_orders_per_minute 4
+            cancel(10), // 11
+            order("sell", 1, 9000, "ES2"), // 12 rejected: max_orders_per_minute; the 5th rejection, at the limit 5
+            order("buy", 9, 100, "ES2"), // 13 rejected: the 6th rejection latches STRATEGY_MISBEHAVING
+            order("buy", 1, 100, "ES2"), // 14 rejected: MODE (SHUTDOWN)
         ]
         try ("[" + steps.joined(separator: ",\n") + "]").write(toFile: stepsPath, atomically: true, encoding: .utf8)
         let limits = """
@@ -125,7 +156,9 @@ import Wire
         try waitFor("the steps done", timeout: 20, seen: { "\(lines(out).suffix(3))\n" + types(home) }) {
             lines(out).contains { $0["type"] as? String == "steps_done" } ? true : nil
         }
-        let answers = lines(out).filter { ["order_accepted", "order_rejected", "cancel_accepted", "cancel_rejected"].contains($0["type"] as? String ?? "") }
+        let answers = lines(out).filter {
+            ["order_accepted", "order_rejected", "cancel_accepted", "cancel_rejected"].contains($0["type"] as? String ?? "")
+        }
         let byTag = Dictionary(answers.map { ($0["tag"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         #expect(answers.count == steps.count, "one answer per order and cancel: \(answers)")
         func expect(_ step: Int, _ type: String, limit: String? = nil, reason: String? = nil, detail: String? = nil) {
@@ -194,7 +227,8 @@ import Wire
 
     @Test func aCrashHoldsObserveOnlyUntilTheRestartedStrategyIsReady() throws {
         let home = try home(
-            strategy: scripted(["crash", "0.5"], restart: "{\"backoff_initial_seconds\": 0.2, \"max_crashes\": 5, \"crash_window_seconds\": 60}"))
+            strategy: scripted(
+                ["crash", "0.5"], restart: "{\"backoff_initial_seconds\": 0.2, \"max_crashes\": 5, \"crash_window_seconds\": 60}"))
         defer { home.cleanup() }
         let worker = try home.start("robot-worker", ["--market", "ES"])
         try waitFor("a second ready after a crash", timeout: 15, seen: { types(home) }) {
@@ -213,7 +247,9 @@ import Wire
     @Test func aStrategyThatExitsAtEveryStartLatchesTheFailSafeOnce() throws {
         let home = try home(
             strategy: scripted(
-                ["exit"], restart: "{\"backoff_initial_seconds\": 0.05, \"backoff_max_seconds\": 0.2, \"max_crashes\": 3, \"crash_window_seconds\": 60}"))
+                ["exit"],
+                restart:
+                    "{\"backoff_initial_seconds\": 0.05, \"backoff_max_seconds\": 0.2, \"max_crashes\": 3, \"crash_window_seconds\": 60}"))
         defer { home.cleanup() }
         let worker = try home.start("robot-worker", ["--market", "ES"])
         let trip = try waitFor("the fail-safe", timeout: 15, seen: { types(home) }) { home.events("ES", type: .failsafeTriggered).first }
@@ -222,7 +258,8 @@ import Wire
         // No start after the latch: wait for later heartbeats, then count.
         let after = home.events("ES").last!.seq ?? 0
         try waitFor("three more events after the trip", seen: { types(home) }) {
-            (home.events("ES").last?.seq ?? 0) >= after + 3 || home.events("ES", type: .heartbeat).filter { $0.ts > trip.ts }.count >= 3 ? true : nil
+            (home.events("ES").last?.seq ?? 0) >= after + 3 || home.events("ES", type: .heartbeat).filter { $0.ts > trip.ts }.count >= 3
+                ? true : nil
         }
         #expect(home.events("ES", type: .strategyStarted).count == 4)
         #expect(home.events("ES", type: .strategyReady).isEmpty)
@@ -235,7 +272,8 @@ import Wire
     @Test func aHungStrategyIsKilledItsOrdersCancelledAndItsRestartReleasesTheHold() throws {
         let folder = try TestHome()
         defer { folder.cleanup() }
-        let home = try home(strategy: scripted(["hang-once", folder.path + "/hung"], heartbeat: 0.5, restart: "{\"backoff_initial_seconds\": 0.1}"))
+        let home = try home(
+            strategy: scripted(["hang-once", folder.path + "/hung"], heartbeat: 0.5, restart: "{\"backoff_initial_seconds\": 0.1}"))
         defer { home.cleanup() }
         let worker = try home.start("robot-worker", ["--market", "ES"])
         let exited = try waitFor("the hung strategy killed", timeout: 15, seen: { types(home) }) {
@@ -250,7 +288,8 @@ import Wire
         let cancelled = try #require(home.events("ES", type: .orderCancelled).first { data($0, "client_order_id") == id }, "\(types(home))")
         #expect(cancelled.seq! > firstOrder.seq!)
         try waitFor("the restarted strategy ready and AGGRESSIVE again", timeout: 15, seen: { types(home) }) {
-            home.events("ES", type: .strategyReady).count >= 2 && home.events("ES", type: .systemModeChange).last.flatMap { data($0, "to") } == "AGGRESSIVE"
+            home.events("ES", type: .strategyReady).count >= 2
+                && home.events("ES", type: .systemModeChange).last.flatMap { data($0, "to") } == "AGGRESSIVE"
                 ? true : nil
         }
         #expect(home.events("ES", type: .systemModeChange).map { data($0, "to") ?? "" }.suffix(2) == ["OBSERVE_ONLY", "AGGRESSIVE"])

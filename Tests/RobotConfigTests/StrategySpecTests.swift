@@ -68,8 +68,10 @@ import Testing
         (#"{"command": ["s"], "heartbeat_seconds": 0}"#, "markets.ES.strategy.heartbeat_seconds", "from 0.05 to 3600"),
         (#"{"command": ["s"], "heartbeat_seconds": "5"}"#, "markets.ES.strategy.heartbeat_seconds", "a number"),
         (#"{"command": ["s"], "restart": {"max_crashes": -1}}"#, "markets.ES.strategy.restart.max_crashes", "whole number from 0"),
-        (#"{"command": ["s"], "restart": {"backoff_initial_seconds": 5, "backoff_max_seconds": 1}}"#,
-            "markets.ES.strategy.restart.backoff_max_seconds", "at least backoff_initial_seconds"),
+        (
+            #"{"command": ["s"], "restart": {"backoff_initial_seconds": 5, "backoff_max_seconds": 1}}"#,
+            "markets.ES.strategy.restart.backoff_max_seconds", "at least backoff_initial_seconds"
+        ),
         (#"{"command": ["s"], "limits": {"max_order_quantity": 0}}"#, "markets.ES.strategy.limits.max_order_quantity", "from 1"),
         (#"{"command": ["s"], "limits": {"max_position": 1.5}}"#, "markets.ES.strategy.limits.max_position", "whole number"),
         (#"{"command": ["s"], "limits": {"max_notional": -1}}"#, "markets.ES.strategy.limits.max_notional", "from 0"),

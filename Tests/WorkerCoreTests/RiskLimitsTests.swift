@@ -35,15 +35,15 @@ import Testing
     @Test func maxPositionCountsTheOpenOrdersOnTheSameSide() {
         var r = RiskLimits(RiskLimitSettings(maxPosition: 3))
         let long2 = RiskLimits.Book(position: 2, openOrders: 0, openBuyQuantity: 0, openSellQuantity: 0)
-        #expect(r.check(buy(1), book: long2, now: 0) == nil)  // 3: at the limit
+        #expect(r.check(buy(1), book: long2, now: 0) == nil) // 3: at the limit
         let past = r.check(buy(2), book: long2, now: 0)
         #expect(past?.limit == "max_position")
         #expect(past?.detail.contains("4 would be over the limit 3") == true)
-        #expect(r.check(sell(5), book: long2, now: 0) == nil)  // -3: at the limit, short
+        #expect(r.check(sell(5), book: long2, now: 0) == nil) // -3: at the limit, short
         #expect(r.check(sell(6), book: long2, now: 0)?.limit == "max_position")
         let pending = RiskLimits.Book(position: 1, openOrders: 1, openBuyQuantity: 2, openSellQuantity: 0)
-        #expect(r.check(buy(1), book: pending, now: 0)?.limit == "max_position")  // 1 + 2 + 1 = 4
-        #expect(r.check(sell(1), book: pending, now: 0) == nil)  // open buys do not count against a sell
+        #expect(r.check(buy(1), book: pending, now: 0)?.limit == "max_position") // 1 + 2 + 1 = 4
+        #expect(r.check(sell(1), book: pending, now: 0) == nil) // open buys do not count against a sell
     }
 
     @Test func maxNotionalUsesTheGivenPrice() {
@@ -64,7 +64,7 @@ import Testing
         let past = r.check(buy(1), book: flat, now: 59.9)
         #expect(past?.limit == "max_orders_per_minute")
         #expect(past?.detail == "2 orders accepted in the last 60 s, limit 2")
-        #expect(r.check(buy(1), book: flat, now: 60) == nil)  // the first left the window
+        #expect(r.check(buy(1), book: flat, now: 60) == nil) // the first left the window
     }
 
     @Test func theFirstLimitInTheFixedOrderIsNamed() {

@@ -49,7 +49,8 @@ import Wire
     }
 
     @Test func theTickLineIsValidJSONWithEveryField() throws {
-        let line = StrategyOutput.tick(Tick(instrument: "MES", price: 5000.25, size: 3, time: "2026-12-04T18:00:00.000Z"), seq: 7, monotonicNanos: 42)
+        let line = StrategyOutput.tick(
+            Tick(instrument: "MES", price: 5000.25, size: 3, time: "2026-12-04T18:00:00.000Z"), seq: 7, monotonicNanos: 42)
         #expect(line.last == UInt8(ascii: "\n"))
         guard case .object(let o) = try JSONParser.parse(Array(line.dropLast())) else { throw TestFailure() }
         #expect(o["type"]?.stringValue == "tick" && o["v"]?.intValue == 1 && o["seq"]?.intValue == 7)

@@ -23,13 +23,13 @@ import Testing
         #expect(s.ready(now: 0.5) == [])
         #expect(s.isReady)
         s.message(now: 1)
-        #expect(s.evaluate(now: 3) == [])  // exactly 2 s: not yet
+        #expect(s.evaluate(now: 3) == []) // exactly 2 s: not yet
         guard case .kill(let reason) = s.evaluate(now: 3.5).first else {
             Issue.record("not killed")
             return
         }
         #expect(reason.contains("sent nothing for 2.5 s (limit strategy.heartbeat_seconds 2 s)"))
-        #expect(s.evaluate(now: 10) == [])  // killed once; the exit is awaited
+        #expect(s.evaluate(now: 10) == []) // killed once; the exit is awaited
     }
 
     @Test func aCrashHoldsObserveOnlyUntilARestartedStrategySaysReady() {
@@ -68,7 +68,7 @@ import Testing
         s.started(now: t)
         _ = s.ready(now: t)
         _ = s.exited(now: t, why: "exited")
-        #expect(s.phase == .backingOff(until: t + 1))  // ready reset the backoff
+        #expect(s.phase == .backingOff(until: t + 1)) // ready reset the backoff
     }
 
     @Test func moreThanMaxCrashesInTheWindowLatchOnce() {
@@ -77,7 +77,7 @@ import Testing
         s.started(now: 0)
         _ = s.exited(now: 0, why: "a")
         s.started(now: 1)
-        #expect(s.exited(now: 1, why: "b").isEmpty)  // 2 crashes: at the limit, held already
+        #expect(s.exited(now: 1, why: "b").isEmpty) // 2 crashes: at the limit, held already
         s.started(now: 3)
         let third = s.exited(now: 3, why: "c")
         guard case .latch(let reason) = third.first else {
@@ -85,7 +85,7 @@ import Testing
             return
         }
         #expect(reason.contains("crashed 3 times within 60 s (limit strategy.restart.max_crashes 2)"))
-        #expect(s.evaluate(now: 1000) == [])  // stopped: no more starts
+        #expect(s.evaluate(now: 1000) == []) // stopped: no more starts
         #expect(s.latchCleared(now: 1000) == [.start])
     }
 
