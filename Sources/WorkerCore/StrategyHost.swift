@@ -26,27 +26,27 @@ final class StrategyHost {
         var environment: [String: String]
     }
 
-    private let spec: StrategySpec
-    private let context: Context
-    private let engine: Engine
-    private let log: EventLog
-    private let reactor: Reactor
-    private let note: (String, String, Bool) -> Void
-    private var supervision: StrategySupervision
-    private var risk: RiskLimits
-    private var process: ChildProcess?
-    private var connection: LineConnection?
-    private var timer: Reactor.TimerID?
+    let spec: StrategySpec
+    let context: Context
+    let engine: Engine
+    let log: EventLog
+    let reactor: Reactor
+    let note: (String, String, Bool) -> Void
+    var supervision: StrategySupervision
+    var risk: RiskLimits
+    var process: ChildProcess?
+    var connection: LineConnection?
+    var timer: Reactor.TimerID?
     /// Client order ID -> the strategy's tag, for the strategy's open orders.
-    private var own: [String: String?] = [:]
-    private var lastPrice: Double?
-    private var sentMode: SystemMode?
-    private var counters = Counters()
-    private var reported = Counters()
-    private var lastStatus: Double = 0
-    private var journaledLogsThisSecond = (second: Int64(0), count: 0)
-    private var lastMalformedJournal: Double = -.infinity
-    private var killReason: String?
+    var own: [String: String?] = [:]
+    var lastPrice: Double?
+    var sentMode: SystemMode?
+    var counters = Counters()
+    var reported = Counters()
+    var lastStatus: Double = 0
+    var journaledLogsThisSecond = (second: Int64(0), count: 0)
+    var lastMalformedJournal: Double = -.infinity
+    var killReason: String?
     static let maxPendingOutput = 4 << 20
     static let statusIntervalSeconds = 10.0
 
@@ -76,7 +76,7 @@ final class StrategyHost {
         engine.onOrderChange = { [unowned self] order in self.orderChanged(order) }
     }
 
-    private var now: Double { Double(reactor.nowNanos) / 1e9 }
+    var now: Double { Double(reactor.nowNanos) / 1e9 }
 
     // MARK: life
 
@@ -87,7 +87,7 @@ final class StrategyHost {
         scheduleEvaluation()
     }
 
-    private func scheduleEvaluation() {
+    func scheduleEvaluation() {
         let interval = min(0.25, max(0.01, spec.heartbeatSeconds / 4))
         timer = reactor.schedule(afterSeconds: interval) { [unowned self] in
             self.carry(self.supervision.evaluate(now: self.now))
@@ -97,7 +97,7 @@ final class StrategyHost {
         }
     }
 
-    private func start() {
+    func start() {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             carry(supervision.startFailed(now: now, why: "socketpair: \(SystemError("socketpair"))"))
@@ -154,7 +154,7 @@ final class StrategyHost {
         sentMode = engine.mode
     }
 
-    private func hello() -> JSONObject {
+    func hello() -> JSONObject {
         let l = spec.limits
         var positions = JSONObject()
         for s in context.streams { positions[s.id] = .double(engine.positions[s.id] ?? 0) }
@@ -177,7 +177,7 @@ final class StrategyHost {
         ]
     }
 
-    private func reapIfExited() {
+    func reapIfExited() {
         guard let child = process, let status = child.reap() else { return }
         if child.pidfd >= 0 { reactor.unwatch(child.pidfd) }
         child.closePidfd()
@@ -226,7 +226,7 @@ final class StrategyHost {
     /// An operator cleared the latch: a strategy stopped by its crash loop may start again.
     func latchCleared() { carry(supervision.latchCleared(now: now)) }
 
-    private func carry(_ actions: [StrategySupervision.Action]) {
+    func carry(_ actions: [StrategySupervision.Action]) {
         for action in actions {
             switch action {
             case .start:
@@ -253,7 +253,7 @@ final class StrategyHost {
 
     // MARK: worker to strategy
 
-    private func send(_ line: [UInt8]) {
+    func send(_ line: [UInt8]) {
         guard let c = connection else { return }
         c.send(line)
         if c.pendingOutput > Self.maxPendingOutput, killReason == nil, supervision.isRunning {
@@ -279,7 +279,7 @@ final class StrategyHost {
         send(StrategyOutput.line("mode", ["mode": .string(engine.mode.rawValue), "reason": .string(engine.modeReason)]))
     }
 
-    private func orderChanged(_ order: SimOrder) {
+    func orderChanged(_ order: SimOrder) {
         guard let tag = own[order.clientOrderID] else { return }
         if order.status != .open { own[order.clientOrderID] = nil }
         send(
@@ -305,186 +305,7 @@ final class StrategyHost {
                 ["stream": .string(order.stream), "position": .double(position), "market_position": .double(marketPosition)]))
     }
 
-    private var marketPosition: Double { engine.positions.values.reduce(0, +) }
-
-    // MARK: strategy to worker
-
-    private func frame(_ frame: LineFramer.Frame) {
-        let t = now
-        supervision.message(now: t)
-        counters.lines += 1
-        switch frame {
-        case .tooLong(let n):
-            malformed(StrategyMessage.Malformed(detail: "line of \(n) bytes is over the 64 KiB limit"), t)
-        case .line(let bytes):
-            switch StrategyMessage.parse(bytes) {
-            case .failure(let m): malformed(m, t)
-            case .success(let message): handle(message, t)
-            }
-        }
-    }
-
-    private func handle(_ message: StrategyMessage, _ t: Double) {
-        switch message {
-        case .heartbeat:
-            break
-        case .ready:
-            let wasReady = supervision.isReady
-            let actions = supervision.ready(now: t)
-            if !wasReady, supervision.isReady {
-                log.emit(.strategyReady, ["pid": .int(Int64(process?.pid ?? 0)), "start": .int(Int64(supervision.starts))])
-                note("\(context.market): strategy ready", EventType.strategyReady.rawValue, false)
-            }
-            carry(actions)
-            modeMaybeChanged()
-        case .log(let level, let text):
-            let second = Int64(t)
-            if journaledLogsThisSecond.second != second { journaledLogsThisSecond = (second, 0) }
-            guard journaledLogsThisSecond.count < 10 else {
-                counters.logsDropped += 1
-                return
-            }
-            journaledLogsThisSecond.count += 1
-            log.emit(.strategyLog, ["level": .string(level), "message": .string(text)])
-        case .cancel(let id, let tag):
-            guard own[id] != nil, engine.cancel(id) != nil else {
-                log.emit(.strategyCancel, ["client_order_id": .string(id), "tag": .optional(tag), "outcome": .string("not_found")])
-                send(
-                    StrategyOutput.line(
-                        "cancel_rejected",
-                        [
-                            "client_order_id": .string(id), "tag": .optional(tag), "reason": .string("NOT_FOUND"),
-                            "detail": .string("no open order \(id) of this strategy"),
-                        ]))
-                return
-            }
-            log.emit(.strategyCancel, ["client_order_id": .string(id), "tag": .optional(tag), "outcome": .string("cancelled")])
-            send(StrategyOutput.line("cancel_accepted", ["client_order_id": .string(id), "tag": .optional(tag)]))
-        case .order(let intent):
-            order(intent, t)
-        }
-    }
-
-    private func malformed(_ m: StrategyMessage.Malformed, _ t: Double) {
-        counters.malformed += 1
-        if m.isOrder {
-            counters.orders += 1
-            reject(nil, tag: m.tag, reason: "MALFORMED", limit: nil, detail: m.detail, t)
-            return
-        }
-        if t - lastMalformedJournal >= 1 {
-            lastMalformedJournal = t
-            log.emit(.strategyMalformed, ["detail": .string(m.detail), "malformed_total": .int(Int64(counters.malformed))])
-        }
-        send(
-            StrategyOutput.line(
-                "error", ["reason": .string("MALFORMED"), "detail": .string(m.detail), "malformed_total": .int(Int64(counters.malformed))]))
-        carry(supervision.rejected(now: t))
-    }
-
-    /// The gate: every order gets exactly one answer.
-    private func order(_ intent: StrategyMessage.OrderIntent, _ t: Double) {
-        counters.orders += 1
-        guard supervision.isReady else {
-            return reject(intent, tag: intent.tag, reason: "NOT_READY", limit: nil, detail: "send ready before orders", t)
-        }
-        guard engine.mode.mayExecute else {
-            return reject(
-                intent, tag: intent.tag, reason: "MODE", limit: nil,
-                detail: "the worker is in \(engine.mode.rawValue) (\(engine.modeReason)); new orders need AGGRESSIVE", t)
-        }
-        var buys = 0
-        var sells = 0
-        for o in engine.openOrders {
-            if o.side == .buy { buys += o.quantity } else { sells += o.quantity }
-        }
-        let book = RiskLimits.Book(
-            position: Int(marketPosition.rounded()), openOrders: engine.openOrders.count, openBuyQuantity: buys, openSellQuantity: sells)
-        if let breach = risk.check(
-            RiskLimits.Order(quantity: intent.quantity, isBuy: intent.side == .buy, price: intent.limitPrice ?? lastPrice), book: book,
-            now: t)
-        {
-            return reject(intent, tag: intent.tag, reason: "RISK_LIMIT", limit: breach.limit, detail: breach.detail, t)
-        }
-        switch engine.place(stream: intent.stream, side: intent.side, quantity: intent.quantity, limit: intent.limitPrice) {
-        case .placed(let o):
-            risk.recordAccepted(now: t)
-            own[o.clientOrderID] = intent.tag
-            counters.accepted += 1
-            log.emit(.strategyOrder, intentData(intent, ["outcome": "accepted", "client_order_id": .string(o.clientOrderID)]))
-            send(
-                StrategyOutput.line(
-                    "order_accepted",
-                    [
-                        "tag": .optional(intent.tag), "client_order_id": .string(o.clientOrderID),
-                        "order": StrategyOutput.order(o, tag: intent.tag),
-                        "mono_ns": .int(reactor.nowNanos),
-                    ]))
-        case .blocked(let mode):
-            reject(
-                intent, tag: intent.tag, reason: "MODE", limit: nil, detail: "the worker is in \(mode.rawValue) (\(engine.modeReason))", t)
-        case .rejected(let why):
-            reject(intent, tag: intent.tag, reason: "EXECUTION_REJECTED", limit: nil, detail: why, t)
-        case .refused(let refusal):
-            reject(intent, tag: intent.tag, reason: refusal.reason, limit: nil, detail: refusal.detail, t)
-        }
-    }
-
-    private func reject(_ intent: StrategyMessage.OrderIntent?, tag: String?, reason: String, limit: String?, detail: String, _ t: Double) {
-        counters.rejected += 1
-        var extra: JSONObject = ["outcome": "rejected", "reason": .string(reason), "detail": .string(detail)]
-        if let limit { extra["limit"] = .string(limit) }
-        log.emit(.strategyOrder, intent.map { intentData($0, extra) } ?? extra.adding("tag", .optional(tag)))
-        var answer: JSONObject = [
-            "tag": .optional(tag), "reason": .string(reason), "detail": .string(detail), "mono_ns": .int(reactor.nowNanos),
-        ]
-        if let limit { answer["limit"] = .string(limit) }
-        send(StrategyOutput.line("order_rejected", answer))
-        carry(supervision.rejected(now: t))
-    }
-
-    private func intentData(_ i: StrategyMessage.OrderIntent, _ extra: JSONObject) -> JSONObject {
-        var d: JSONObject = [
-            "tag": .optional(i.tag), "stream": .optional(i.stream), "side": .string(i.side.rawValue), "quantity": .int(Int64(i.quantity)),
-            "order_type": .string(i.limitPrice == nil ? "market" : "limit"), "limit_price": i.limitPrice.map { .double($0) } ?? .null,
-        ]
-        for (k, v) in extra.members { d[k] = v }
-        return d
-    }
-
-    // MARK: summary
-
-    private func status(extra: JSONObject) -> JSONObject {
-        var d: JSONObject = [
-            "pid": process.map { .int(Int64($0.pid)) } ?? .null, "ready": .bool(supervision.isReady),
-            "ticks_sent": .int(Int64(counters.ticks)), "lines_received": .int(Int64(counters.lines)),
-            "orders": .int(Int64(counters.orders)),
-            "accepted": .int(Int64(counters.accepted)), "rejected": .int(Int64(counters.rejected)),
-            "malformed": .int(Int64(counters.malformed)),
-            "fills": .int(Int64(counters.fills)), "logs_dropped": .int(Int64(counters.logsDropped)),
-            "starts": .int(Int64(supervision.starts)),
-            "market_position": .double(marketPosition),
-        ]
-        for (k, v) in extra.members { d[k] = v }
-        return d
-    }
-
-    /// `STRATEGY_STATUS` every `statusIntervalSeconds` while anything changed: the ticks are journaled this way, not one by one.
-    private func reportStatus(force: Bool) {
-        let t = now
-        guard force || (t - lastStatus >= Self.statusIntervalSeconds && counters != reported) else { return }
-        lastStatus = t
-        reported = counters
-        log.emit(.strategyStatus, status(extra: [:]))
-    }
-}
-
-extension JSONObject {
-    fileprivate func adding(_ key: String, _ value: JSONValue) -> JSONObject {
-        var o = self
-        o[key] = value
-        return o
-    }
+    var marketPosition: Double { engine.positions.values.reduce(0, +) }
 }
 
 extension StrategyHost {
