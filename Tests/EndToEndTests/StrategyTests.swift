@@ -231,8 +231,8 @@ import Wire
                 ["crash", "0.5"], restart: "{\"backoff_initial_seconds\": 0.2, \"max_crashes\": 5, \"crash_window_seconds\": 60}"))
         defer { home.cleanup() }
         let worker = try home.start("robot-worker", ["--market", "ES"])
-        try waitFor("a second ready after a crash", timeout: 15, seen: { types(home) }) {
-            home.events("ES", type: .strategyReady).count >= 2 ? true : nil
+        try waitFor("a second ready after a crash, and AGGRESSIVE again", timeout: 15, seen: { types(home) }) {
+            home.events("ES", type: .strategyReady).count >= 2 && home.events("ES", type: .systemModeChange).count >= 3 ? true : nil
         }
         let exited = try #require(home.events("ES", type: .strategyExited).first)
         #expect(data(exited, "why") == "exited with status 3")
@@ -285,7 +285,9 @@ import Wire
         #expect(!isRunning(pid))
         let firstOrder = try #require(home.events("ES", type: .strategyOrder).first { data($0, "outcome") == "accepted" })
         let id = try #require(data(firstOrder, "client_order_id"))
-        let cancelled = try #require(home.events("ES", type: .orderCancelled).first { data($0, "client_order_id") == id }, "\(types(home))")
+        let cancelled = try waitFor("\(id) cancelled", seen: { types(home) }) {
+            home.events("ES", type: .orderCancelled).first { data($0, "client_order_id") == id }
+        }
         #expect(cancelled.seq! > firstOrder.seq!)
         try waitFor("the restarted strategy ready and AGGRESSIVE again", timeout: 15, seen: { types(home) }) {
             home.events("ES", type: .strategyReady).count >= 2
