@@ -198,20 +198,28 @@ final class StrategyHost {
         carry(actions)
     }
 
-    /// Stops the strategy before the worker stops: `shutdown`, SIGTERM to its group, up to
-    /// `grace` seconds for it to exit, then SIGKILL.
+    /// Stops the strategy before the worker stops: `shutdown`, half of `grace` for it to exit,
+    /// SIGTERM to its group, the other half, then SIGKILL to the group.
     func stop(grace: Double = 1) {
         supervision.stop()
         if let timer { reactor.cancel(timer) }
         guard let child = process else { return }
         send(StrategyOutput.line("shutdown", ["reason": .string("the worker is stopping")]))
-        child.signalGroup(SIGTERM)
-        let deadline = MonotonicClock.nowNanos() + Int64(grace * 1e9)
-        var status = child.reap()
-        while status == nil, MonotonicClock.nowNanos() < deadline {
-            var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
-            nanosleep(&pause, nil)
-            status = child.reap()
+        func exit(within seconds: Double) -> Int32? {
+            let deadline = MonotonicClock.nowNanos() + Int64(seconds * 1e9)
+            var status = child.reap()
+            while status == nil, MonotonicClock.nowNanos() < deadline {
+                var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
+                nanosleep(&pause, nil)
+                status = child.reap()
+            }
+            return status
+        }
+        // Half the grace to leave on `shutdown`, half after SIGTERM; then SIGKILL.
+        var status = exit(within: grace / 2)
+        if status == nil {
+            child.signalGroup(SIGTERM)
+            status = exit(within: grace / 2)
         }
         child.signalGroup(SIGKILL)
         if status == nil { _ = waitpid(child.pid, nil, 0) }
