@@ -214,9 +214,9 @@ def section(results):
     """The strategy's section of docs/BENCHMARKS.md."""
     s = results.get("strategy")
     if not s:
-        return "## Strategy: tick to gated order accepted\n\n(not run: `BENCH_ONLY=strategy scripts/bench`)\n"
+        return "## 7. Strategy: tick to gated order accepted\n\n(not run: `BENCH_ONLY=strategy scripts/bench`)\n"
     c = s["config"]
-    L = ["## Strategy: tick to gated order accepted\n",
+    L = ["## 7. Strategy: tick to gated order accepted\n",
          f"The worker's synthetic feed at {c['rate']:,} ticks/s; the strategy sends a market order of one lot on every "
          f"{c['every']}th tick when none of its own is open (about {c['rate'] // c['every']} orders/s, alternating buy and sell) "
          "under risk limits on every key. **Gate** is the worker's own reading: from sending the tick to its gate accepting the order "
@@ -242,6 +242,13 @@ def section(results):
     L.append("")
     L.append(f"Target: the SDK's p99 within 2x the in-process Python floor and under 500 µs: ratio {t['sdk_p99_over_inprocess_p99']}, "
              f"{'met' if t['met'] else '**missed**'}.\n")
+    L.append("- \"Order sent to accepted\" is the worker waking on the strategy's line and its gate deciding: `ORDER_PLACED`")
+    L.append("  appended and `fdatasync`ed, the engine's snapshot rewritten (two `fsync`s and a rename: its rule for every order),")
+    L.append("  `STRATEGY_ORDER` appended and `fdatasync`ed, then the answer. The worker's CPU stays low: the latency is")
+    L.append("  durability and wake-ups between processes, not computation.")
+    L.append("- The Python floor decides, checks and journals one line with `fdatasync` in one process, with no wake-up between")
+    L.append("  processes and no snapshot: the floor of the logic, not of a durable gate.")
+    L.append("- Ticks/s is below the configured rate: the synthetic feed re-arms its timer after each tick.\n")
     return "\n".join(L)
 
 

@@ -83,8 +83,19 @@ final class StrategyHost {
     /// The worker holds the market and is active (READY): the strategy starts. The one hook a
     /// STANDBY worker calls only when it takes over.
     func activate() {
+        guard supervision.phase == .idle else { return }
         carry(supervision.activate(now: now))
         scheduleEvaluation()
+    }
+
+    /// The worker stops being the active holder (a lease lost, back to STANDBY): the strategy is
+    /// stopped as at the worker's stop, not counted as a crash, and `activate` starts it again.
+    func deactivate() {
+        guard supervision.phase != .idle else { return }
+        supervision.deactivate()
+        if let timer { reactor.cancel(timer) }
+        timer = nil
+        stopProcess(grace: 1, why: "stopped: the worker is no longer the market's active holder")
     }
 
     func scheduleEvaluation() {
@@ -203,6 +214,11 @@ final class StrategyHost {
     func stop(grace: Double = 1) {
         supervision.stop()
         if let timer { reactor.cancel(timer) }
+        timer = nil
+        stopProcess(grace: grace, why: "stopped with the worker")
+    }
+
+    func stopProcess(grace: Double, why: String) {
         guard let child = process else { return }
         send(StrategyOutput.line("shutdown", ["reason": .string("the worker is stopping")]))
         func exit(within seconds: Double) -> Int32? {
@@ -228,7 +244,7 @@ final class StrategyHost {
         process = nil
         connection?.close()
         connection = nil
-        log.emit(.strategyExited, ["pid": .int(Int64(child.pid)), "why": .string("stopped with the worker")])
+        log.emit(.strategyExited, ["pid": .int(Int64(child.pid)), "why": .string(why)])
     }
 
     /// An operator cleared the latch: a strategy stopped by its crash loop may start again.

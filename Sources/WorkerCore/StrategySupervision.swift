@@ -190,4 +190,12 @@ public struct StrategySupervision: Sendable, Equatable {
 
     /// The worker is stopping: no more starts.
     public mutating func stop() { phase = .stopped("the worker is stopping") }
+
+    /// The worker no longer holds the market as its active holder (a lease lost, a STANDBY): the
+    /// strategy is stopped, not as a crash; `activate` starts it again. A latch stays.
+    public mutating func deactivate() {
+        phase = .idle
+        holding = false
+        crashesInARow = 0
+    }
 }

@@ -110,4 +110,14 @@ import Testing
         var slow = make(rejections: 3)
         for t in [0.0, 20, 40, 60, 80] { #expect(slow.rejected(now: t) == []) }
     }
+
+    @Test func deactivatedItStartsAgainOnTheNextActivationWithoutACrash() {
+        var s = make()
+        _ = s.activate(now: 0)
+        s.started(now: 0)
+        s.deactivate()
+        #expect(s.phase == .idle && s.crashes.isEmpty && !s.holding)
+        #expect(s.evaluate(now: 100) == [])
+        #expect(s.activate(now: 100) == [.start])
+    }
 }
