@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "robot-worker", targets: ["robot-worker"]),
         .executable(name: "watchdog", targets: ["watchdog"]),
         .executable(name: "supervisor", targets: ["supervisor"]),
+        .executable(name: "paper-venue", targets: ["paper-venue"]),
         // For the micro-benchmarks in Benchmarks/ (a package of its own that depends on this one by
         // path); an automatic library of targets that every build compiles anyway.
         .library(name: "RobotRuntimeHotPaths", targets: ["Platform", "Wire", "WatchdogCore"]),
@@ -103,6 +104,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The paper execution venue: its book, journal and socket server (docs/paper-venue.md).
+        .target(
+            name: "VenueCore",
+            dependencies: ["Platform", "Wire", "RobotConfig", "ProcessShell", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "paper-venue",
+            dependencies: [
+                "VenueCore", "WorkerCore", "RobotConfig", "OperatorCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Helpers the unit tests share (temporary folders, file identities); not a product.
         .target(name: "TestSupport", dependencies: ["Platform"], path: "Tests/TestSupport"),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
@@ -117,6 +129,7 @@ let package = Package(
             dependencies: ["Observability", "Platform", "Wire", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .testTarget(name: "ProcessShellTests", dependencies: ["ProcessShell", "WorkerCore", "WatchdogCore", "SupervisorCore"]),
+        .testTarget(name: "VenueCoreTests", dependencies: ["VenueCore", "Wire"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Platform", "Wire", "RobotConfig"]),
     ]
 )

@@ -58,6 +58,24 @@ extension MetricName {
         "New SIM orders the order gate refused, by reason: IDENTITY_VIOLATION, FENCE_UNCONFIRMED, FENCE_REGRESSION.")
     public static let workerOrderGateRefusals = MetricName(
         "robot_worker_order_gate_refusals", "Refusals in force in the worker's order gate, one per refused stream (0: the gate is open).")
+    // The capital ledger and reconciliation of a worker (LedgerMetrics).
+    public static let capitalAllocated = MetricName(
+        "robot_capital_allocated", "The account's allocated capital (venue.capital), as the market's worker uses it in its capital ledger.")
+    public static let capitalReservedOrders = MetricName(
+        "robot_capital_reserved_for_orders",
+        "Capital reserved by the market's open and sent orders (quantity x limit, or x the last price).")
+    public static let capitalReservedPositions = MetricName(
+        "robot_capital_reserved_for_positions", "Capital reserved by the market's positions (|quantity| x average price).")
+    public static let capitalRealizedPnL = MetricName("robot_capital_realized_pnl", "Realized P&L of the market's positions.")
+    public static let capitalAvailable = MetricName(
+        "robot_capital_available",
+        "allocated - reserved_for_orders - reserved_for_positions + realized_pnl: the capital ledger's invariant keeps it >= 0.")
+    public static let capitalRefusals = MetricName(
+        "robot_capital_refusals_total", "Orders refused before they were sent because they would break the capital ledger's invariant.")
+    public static let capitalViolations = MetricName(
+        "robot_capital_violations_total", "Fills after which the capital ledger's invariant was broken (each trips CAPITAL_INVARIANT).")
+    public static let reconciliations = MetricName(
+        "robot_reconciliations_total", "Reconciliations of the worker's book with its venue, by result: clean or mismatched.")
     public static let workerFenceRaises = MetricName(
         "robot_worker_fence_raises_total",
         "Times the worker raised its fence above the market's high-water mark (the lock folder lost its fences).")

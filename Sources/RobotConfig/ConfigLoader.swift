@@ -53,15 +53,16 @@ public enum ConfigLoader {
         let metrics = try MetricsSettings.parse(&top, markets: markets)
         let dashboard = try DashboardSettings.parse(&top, home: home, metrics: metrics)
         let alerting = try AlertingSettings.parse(&top)
+        let venue = try VenueSettings.parse(&top, paths: paths, markets: markets, home: home)
         try top.rejectUnknownKeys(
             [
                 "account", "instrument_map", "markets", "timings", "paths", "worker", "watchdog", "supervisor", "safety", "metrics",
-                "dashboard", "alerting",
+                "dashboard", "alerting", "venue",
             ])
         return Configuration(
             source: source, home: home, account: account, instrumentMap: map, markets: markets, timings: timings, paths: paths,
             worker: worker, watchdog: watchdog, supervisor: supervisor, safety: safety, metrics: metrics, dashboard: dashboard,
-            alerting: alerting)
+            alerting: alerting, venue: venue)
     }
 
     private static func account(_ top: inout ConfigReader) throws(ConfigError) -> TradingAccount {

@@ -28,6 +28,8 @@ public struct Configuration: Sendable, Equatable {
     public var dashboard = DashboardSettings()
     /// Where the watchdog pushes alerts besides the journal; off by default.
     public var alerting = AlertingSettings()
+    /// Where each market's orders go (the SIM or the paper venue), the capital ledger, reconciliation.
+    public var venue: VenueSettings
 
     /// The markets in name order.
     public var marketNames: [String] { markets.keys.sorted() }

@@ -7,6 +7,12 @@ public enum FeedSpec: Sendable, Equatable {
     /// NDJSON ticks read from a Unix stream socket the worker connects to (reconnecting when it closes).
     case socket(path: String)
 
+    /// A price to reserve market orders at before the first tick: the synthetic walk's start, else 0.
+    public var referencePrice: Double {
+        if case .synthetic(_, _, let start, _) = self { return start }
+        return 0
+    }
+
     public static let `default` = FeedSpec.synthetic(ratePerSecond: 4, seed: 1, startPrice: 5000, tickSize: 0.25)
 
     static func parse(_ market: inout ConfigReader, home: String) throws(ConfigError) -> FeedSpec {

@@ -33,6 +33,9 @@ public struct SafetySettings: Sendable, Equatable {
     /// A stream that violates an identity invariant places no new orders (`IDENTITY_VIOLATION`);
     /// a market-wide violation stops every new order (docs/robot-worker.md, "Order gates").
     public var identityGatesOrders = true
+    /// Unhealthy while an order sent to the venue has had no answer for longer than this
+    /// (the execution queue is `STALLED`).
+    public var queueStallSeconds: Double = 30
 
     public init() {}
 
@@ -40,6 +43,7 @@ public struct SafetySettings: Sendable, Equatable {
         "max_errors_per_minute", "market_data_stale_seconds", "event_log_stale_seconds", "market_data_stalled_seconds",
         "event_log_failing_seconds", "no_snapshot_seconds", "health_failing_seconds", "health_interval_seconds",
         "snapshot_interval_seconds", "order_timeout_seconds", "unobserved_seconds", "trade_without_watchdog", "identity_gates_orders",
+        "queue_stall_seconds",
     ]
 
     /// `heartbeatLost` is `timings.heartbeat_lost_seconds`, the default of `unobserved_seconds`.
@@ -59,6 +63,7 @@ public struct SafetySettings: Sendable, Equatable {
         s.snapshotIntervalSeconds = try r.number("snapshot_interval_seconds", default: s.snapshotIntervalSeconds, in: 0.01...long)
         s.orderTimeoutSeconds = try r.number("order_timeout_seconds", default: s.orderTimeoutSeconds, in: 0.01...86_400)
         s.identityGatesOrders = try r.bool("identity_gates_orders", default: s.identityGatesOrders)
+        s.queueStallSeconds = try r.number("queue_stall_seconds", default: s.queueStallSeconds, in: 0.01...86_400)
         if s.marketDataStalledSeconds < s.marketDataStaleSeconds {
             throw r.error(
                 "market_data_stalled_seconds", .double(s.marketDataStalledSeconds),

@@ -250,7 +250,9 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             let reason = data["reason"]?.stringValue ?? ""
             m.latch = WatchedMarket.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
             ledger.raise(
-                .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched SHUTDOWN",
+                .failsafeLatched, in: &m, now, severity: .critical,
+                title:
+                    "\(e.market): fail-safe \(trigger): the worker latched \(trigger == "RECONCILIATION_MISMATCH" ? "OBSERVE_ONLY" : "SHUTDOWN")",
                 message: reason, rootCause: Self.failsafeCause(trigger),
                 action: "find and fix the cause, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
                 metadata: [
@@ -302,7 +304,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
                         side: data["side"]?.stringValue ?? "", quantity: data["quantity"]?.intValue ?? 0,
                         limit: data["limit"]?.doubleValue, placedAtUTC: e.ts))
             }
-        case .orderFilled, .orderCancelled, .orderTimeout:
+        case .orderFilled, .orderCancelled, .orderTimeout, .orderRejected:
             if let id = data["client_order_id"]?.stringValue { m.openOrders.removeAll { $0.clientOrderID == id } }
         default:
             // Routine events (orders blocked, feed status, reloads) change nothing and raise nothing.
@@ -318,6 +320,9 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         case "HEALTH_FAILING": return "the worker stayed unhealthy for longer than safety.health_failing_seconds"
         case "STRATEGY_MISBEHAVING":
             return "the market's strategy process crashed in a loop or sent too many rejected orders (docs/STRATEGY.md)"
+        case "CAPITAL_INVARIANT":
+            return "after a fill, allocated - reserved for orders - reserved for positions + realized P&L fell below 0"
+        case "RECONCILIATION_MISMATCH": return "the venue's orders or positions differ from the worker's in a way it cannot explain"
         default: return "an unrecoverable error in the worker"
         }
     }

@@ -25,6 +25,13 @@ public enum EventType: String, CaseIterable, Sendable {
     case clockStep = "CLOCK_STEP"
     case fenceRaised = "FENCE_RAISED"
     case orderGateStatus = "ORDER_GATE_STATUS"
+    /// The venue holds an order (docs/robot-worker.md, "Venues").
+    case orderAccepted = "ORDER_ACCEPTED"
+    case positionOpened = "POSITION_OPENED"
+    case positionUpdated = "POSITION_UPDATED"
+    case positionClosed = "POSITION_CLOSED"
+    /// The worker compared its book with its venue's.
+    case reconciliation = "RECONCILIATION"
     /// The strategy process (docs/STRATEGY.md, "Journal"): started, ready, exited, its orders and
     /// their answers, cancels, log lines, malformed lines, and a periodic summary (ticks included).
     case strategyStarted = "STRATEGY_STARTED"

@@ -25,8 +25,6 @@ public final class Engine {
     private var heldUnobserved = false
     /// Why the strategy holds OBSERVE_ONLY (it crashed or hung and has not said `ready` since); nil: no hold.
     public private(set) var strategyHold: String?
-    /// Told of every order placed, filled, cancelled or timed out (the strategy host).
-    public var onOrderChange: ((SimOrder) -> Void)?
 
     private let market: String
     private let symbol: String
@@ -37,7 +35,8 @@ public final class Engine {
     private let now: () -> Double
     private var health: HealthMonitor
     private var failSafe: FailSafe
-    private var execution: SimExecution
+    /// The orders, their venue, positions and the capital ledger (`OrderDesk`).
+    public let desk: OrderDesk
     /// The identity and fence gates (`OrderGate`), consulted before every new order.
     public var gate: OrderGate
     private var latchCleared: WorkerSnapshot.LatchClearance?
@@ -58,7 +57,9 @@ public final class Engine {
     /// readable; its latch and open orders carry over.
     public init(
         market: String, symbol: String, streams: [String], log: EventLog, settings: SafetySettings, snapshotPath: String,
-        restored: WorkerSnapshot?, now: @escaping () -> Double
+        restored: WorkerSnapshot?, venue: (any ExecutionVenue)? = nil, capital: Double = 10_000_000, reconcileInterval: Double = 60,
+        referencePrice: Double = 0,
+        now: @escaping () -> Double
     ) {
         self.market = market
         self.symbol = symbol
@@ -81,15 +82,19 @@ public final class Engine {
         failThresholds.healthFailingSeconds = settings.healthFailingSeconds
         failSafe = FailSafe(thresholds: failThresholds, startedAt: t)
         observation = WatchdogObservation(limitSeconds: settings.tradeWithoutWatchdog ? nil : settings.unobservedSeconds, startedAt: t)
-        // Orders restored from a previous run keep their IDs; their timeout restarts now.
-        let carried = (restored?.orders ?? []).filter { $0.status == .open }.map { o -> SimOrder in
-            var o = o
-            o.placedAt = t
-            return o
-        }
-        execution = SimExecution(
+        // Orders restored from a previous run keep their IDs (and, once accepted, their age: `OrderDesk`).
+        let carried = (restored?.orders ?? []).filter { $0.status == .open || $0.status == .pending }
+        let book = SimExecution(
             market: market, fence: log.fence, timeoutSeconds: settings.orderTimeoutSeconds, restoring: carried,
             positions: restored?.positions ?? [:])
+        desk = OrderDesk(
+            venue: venue
+                ?? SimVenue(
+                    account: "", market: market,
+                    orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
+                    positions: restored?.venuePositions ?? []),
+            book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,
+            reconcileInterval: reconcileInterval, referencePrice: referencePrice, now: now)
         gate = OrderGate(identityGates: settings.identityGatesOrders)
         latch = restored?.latch
         latchCleared = restored?.latchCleared
@@ -111,6 +116,12 @@ public final class Engine {
             }
             self.failedWrites = ok ? 0 : self.failedWrites + 1
         }
+        desk.persist = { [unowned self] in self.writeSnapshot() }
+        desk.trip = { [unowned self] trigger, reason in
+            // Once per latch, and never from SHUTDOWN down to OBSERVE_ONLY.
+            guard self.latch == nil || (self.latch?.trigger.latchedMode == .observeOnly && trigger.latchedMode == .shutdown) else { return }
+            self.trip(trigger, reason)
+        }
     }
 
     /// Journals the startup checks and settles the first mode: latched if a latch carried over or a
@@ -130,7 +141,12 @@ public final class Engine {
                 reason: "startup checks failed: " + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
                 latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         }
-        change(to: latch?.trigger.latchedMode ?? .aggressive, reason: latch.map { "latched: \($0.reason)" } ?? "startup checks passed")
+        desk.start()
+        // From now on (the first mode is settled below, with the venue's hold as it stands).
+        desk.onHold = { [unowned self] reason in self.venueHold(reason) }
+        change(
+            to: latch?.trigger.latchedMode ?? (desk.holdReason == nil ? .aggressive : .observeOnly),
+            reason: latch.map { "latched: \($0.reason)" } ?? desk.holdReason.map { "venue: \($0)" } ?? "startup checks passed")
         writeSnapshot()
     }
 
@@ -139,12 +155,7 @@ public final class Engine {
     /// One tick from the feed: refreshes market data, fills what it crosses.
     public func tick(_ tick: Tick) {
         health.marketData(at: now())
-        let filled = execution.tick(price: tick.price)
-        for order in filled {
-            log.emit(.orderFilled, orderData(order, extra: ["fill_price": .double(tick.price), "tick_time": .string(tick.time)]))
-            onOrderChange?(order)
-        }
-        if !filled.isEmpty { writeSnapshot() }
+        desk.tick(tick)
     }
 
     /// The feed connected, closed or failed; reported, never fatal.
@@ -162,11 +173,8 @@ public final class Engine {
     /// Health, fail-safe triggers, order timeouts and the periodic snapshot. Called by a timer.
     public func evaluate() {
         let t = now()
-        for order in execution.expire(now: t) {
-            log.emit(.orderTimeout, orderData(order, extra: ["timeout_seconds": .double(settings.orderTimeoutSeconds)]))
-            writeSnapshot()
-            onOrderChange?(order)
-        }
+        desk.evaluate(now: t)
+        health.queue = desk.queueStatus(now: t)
         let report = health.report(now: t)
         // One event when the failing rules change, else one per health interval.
         if report.rules != lastHealth?.rules || t - lastHealthEmit >= settings.healthIntervalSeconds {
@@ -190,9 +198,9 @@ public final class Engine {
     private func trip(_ trigger: FailSafe.Trigger, _ reason: String) {
         latch = FailSafe.Latch(trigger: trigger, reason: reason, latchedAtUTC: UTCTimestamp.now(), runID: log.runID)
         let from = mode
-        // The latch reaches the disk with SHUTDOWN, before anything is journaled: a snapshot with a
+        // The latch reaches the disk with its mode, before anything is journaled: a snapshot with a
         // latch and AGGRESSIVE is inconsistent, and a start after a power cut would set it aside.
-        mode = .shutdown
+        mode = trigger.latchedMode
         writeSnapshot()
         reportTrip((from, trigger, reason))
         writeSnapshot()
@@ -201,14 +209,14 @@ public final class Engine {
     /// Journals a trip's mode change and FAILSAFE_TRIGGERED; what the journal refuses (a full disk)
     /// is kept and journaled again by `evaluate` until it goes in.
     private func reportTrip(_ trip: (from: SystemMode, trigger: FailSafe.Trigger, reason: String)) {
-        let changed = change(from: trip.from, to: .shutdown, reason: "fail-safe \(trip.trigger.rawValue): \(trip.reason)")
+        let changed = change(from: trip.from, to: trip.trigger.latchedMode, reason: "fail-safe \(trip.trigger.rawValue): \(trip.reason)")
         let triggered =
             changed
             && log.emit(
                 .failsafeTriggered,
                 [
                     "trigger": .string(trip.trigger.rawValue), "reason": .string(trip.reason),
-                    "open_orders": .int(Int64(execution.open.count)),
+                    "open_orders": .int(Int64(desk.book.open.count)),
                 ]) != nil
         unreportedTrip = triggered ? nil : trip
     }
@@ -224,7 +232,7 @@ public final class Engine {
         writeSnapshot()
         log.emit(
             .failsafeCleared, ["trigger": .string(current.trigger.rawValue), "reason": .string(current.reason), "cleared_by": .string(who)])
-        let next = strategyHold == nil ? observation.cap(.aggressive) : .observeOnly
+        let next = desk.holdReason == nil && strategyHold == nil ? observation.cap(.aggressive) : .observeOnly
         change(
             to: next,
             reason: "latch \(current.trigger.rawValue) cleared by \(who)"
@@ -255,31 +263,11 @@ public final class Engine {
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(refusal.reason), "detail": .string(refusal.detail)])
             return .refused(refusal)
         }
-        switch execution.place(
-            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()
-        ) {
-        case .accepted(let order):
-            log.emit(.orderPlaced, orderData(order, extra: [:]))
-            writeSnapshot()
-            onOrderChange?(order)
-            return .placed(order)
-        case .blocked(let mode):
-            log.emit(
-                .orderBlocked,
-                [
-                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)),
-                    "mode": .string(mode.rawValue),
-                    "reason": .string(modeReason),
-                ])
-            return .blocked(mode)
-        case .rejected(let why):
-            log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(why)])
-            return .rejected(why)
-        }
+        return desk.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason)
     }
 
     /// Net filled quantity by stream (buys positive).
-    public var positions: [String: Double] { execution.positions }
+    public var positions: [String: Double] { desk.book.positions }
 
     /// The strategy holds OBSERVE_ONLY (`reason`) or lets go (nil): not a latch (docs/STRATEGY.md).
     public func holdForStrategy(_ reason: String?) {
@@ -287,7 +275,7 @@ public final class Engine {
         if let reason, mode == .aggressive {
             change(to: .observeOnly, reason: reason)
             writeSnapshot()
-        } else if reason == nil, latch == nil, mode == .observeOnly {
+        } else if reason == nil, latch == nil, mode == .observeOnly, desk.holdReason == nil {
             // Still unobserved: the watchdog's answer ends the hold instead.
             if observation.unobserved {
                 heldUnobserved = true
@@ -302,25 +290,19 @@ public final class Engine {
     public func strategyMisbehaving(_ reason: String) { trip(.strategyMisbehaving, reason) }
 
     /// Order IDs the market's history used (`FenceMemory`): never handed out again.
-    public func remember(usedOrderIDs: Set<String>) { execution.usedIDs.formUnion(usedOrderIDs) }
+    public func remember(usedOrderIDs: Set<String>) { desk.remember(usedOrderIDs: usedOrderIDs) }
 
     /// New orders carry `fence` from now on (raised, never lowered; `EventLog.fence` follows).
     public func raiseFence(to fence: Int64) {
-        guard fence > execution.fence else { return }
-        execution.fence = fence
+        guard fence > desk.book.fence else { return }
+        desk.raiseFence(to: fence)
         writeSnapshot()
     }
 
-    /// Cancels an open order; allowed in every mode.
-    public func cancel(_ clientOrderID: String) -> SimOrder? {
-        guard let order = execution.cancel(clientOrderID) else { return nil }
-        log.emit(.orderCancelled, orderData(order, extra: ["mode": .string(mode.rawValue)]))
-        writeSnapshot()
-        onOrderChange?(order)
-        return order
-    }
+    /// Asks the venue to cancel an open order (allowed in every mode); `ORDER_CANCELLED` follows its answer.
+    public func cancel(_ clientOrderID: String) -> SimOrder? { desk.cancel(clientOrderID) }
 
-    public var openOrders: [SimOrder] { execution.open.values.sorted { $0.clientOrderID < $1.clientOrderID } }
+    public var openOrders: [SimOrder] { desk.openOrders }
 
     // MARK: watchdog
 
@@ -336,9 +318,22 @@ public final class Engine {
         case .unobserved where mode == .aggressive:
             change(to: .observeOnly, reason: c.reason)
             heldUnobserved = true
-        case .observed where heldUnobserved && latch == nil && mode == .observeOnly && strategyHold == nil:
+        case .observed where heldUnobserved && latch == nil && mode == .observeOnly && desk.holdReason == nil && strategyHold == nil:
             change(to: .aggressive, reason: c.reason)
         default:
+            return
+        }
+        writeSnapshot()
+    }
+
+    /// The venue is unreachable or not reconciled (`reason`), or reconciled again (nil): OBSERVE_ONLY
+    /// while it holds, AGGRESSIVE again when nothing else does.
+    private func venueHold(_ reason: String?) {
+        if let reason, mode == .aggressive {
+            change(to: .observeOnly, reason: "venue: \(reason)")
+        } else if reason == nil, latch == nil, mode == .observeOnly, !observation.unobserved, strategyHold == nil {
+            change(to: .aggressive, reason: "venue reconciled")
+        } else {
             return
         }
         writeSnapshot()
@@ -381,7 +376,8 @@ public final class Engine {
     public func writeSnapshot() {
         let snapshot = WorkerSnapshot(
             market: market, runID: log.runID, fence: log.fence, mode: mode, latch: latch, latchCleared: latchCleared, orders: openOrders,
-            positions: execution.positions, writtenAtUTC: UTCTimestamp.now())
+            positions: desk.book.positions, venuePositions: desk.positions.values.sorted { $0.symbol < $1.symbol },
+            writtenAtUTC: UTCTimestamp.now())
         lastSnapshotAttempt = now()
         do {
             try FileIO.replaceAtomically(snapshotPath, snapshot.encoded())
@@ -401,16 +397,6 @@ public final class Engine {
             }
             snapshotWriteFailed = true
         }
-    }
-
-    private func orderData(_ o: SimOrder, extra: JSONObject) -> JSONObject {
-        var d: JSONObject = [
-            "client_order_id": .string(o.clientOrderID), "stream": .string(o.stream), "symbol": .string(o.symbol),
-            "side": .string(o.side.rawValue), "quantity": .int(Int64(o.quantity)), "limit": o.limit.map { .double($0) } ?? .null,
-            "status": .string(o.status.rawValue),
-        ]
-        for (k, v) in extra.members { d[k] = v }
-        return d
     }
 
     private func healthData(_ r: HealthMonitor.Report) -> JSONObject {

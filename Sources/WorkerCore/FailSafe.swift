@@ -31,9 +31,16 @@ public struct FailSafe: Sendable {
         /// Not a fail-safe trigger but latched the same way: the startup checks failed, so the
         /// worker holds `OBSERVE_ONLY` until an operator has looked.
         case startupChecksFailed = "STARTUP_CHECKS_FAILED"
+        /// The capital ledger's invariant broke after a fill (`CapitalLedger`).
+        case capitalInvariant = "CAPITAL_INVARIANT"
+        /// Reconciliation found a difference with the venue the worker cannot explain: held in
+        /// `OBSERVE_ONLY` until an operator has looked.
+        case reconciliationMismatch = "RECONCILIATION_MISMATCH"
 
         /// The mode a latch of this kind holds the worker in.
-        public var latchedMode: SystemMode { self == .startupChecksFailed ? .observeOnly : .shutdown }
+        public var latchedMode: SystemMode {
+            self == .startupChecksFailed || self == .reconciliationMismatch ? .observeOnly : .shutdown
+        }
     }
 
     /// A tripped latch, as persisted in the worker's snapshot.

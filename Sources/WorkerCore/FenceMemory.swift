@@ -10,6 +10,11 @@ public struct FenceMemory: Sendable, Equatable {
     public var highestFence: Int64 = 0
     /// Every `client_order_id` the journal's `ORDER_PLACED` events and the snapshot's orders name.
     public var usedOrderIDs: Set<String> = []
+    /// Every `client_order_id` the journal's `ORDER_FILLED` events name: a fill is journaled once.
+    public var filledOrderIDs: Set<String> = []
+    /// `ORDER_PLACED` events with no later answer (`ORDER_ACCEPTED`, `_FILLED`, `_CANCELLED`,
+    /// `_REJECTED`, `_TIMEOUT`): orders a crash may have left between the journal and the snapshot.
+    public var unanswered: [SimOrder] = []
 
     public init() {}
 
@@ -17,6 +22,13 @@ public struct FenceMemory: Sendable, Equatable {
     public init(journal bytes: [UInt8], snapshot: WorkerSnapshot?) {
         var start = 0
         let placed = EventType.orderPlaced.rawValue
+        let filled = EventType.orderFilled.rawValue
+        let answers: Set<String> = [
+            EventType.orderAccepted.rawValue, filled, EventType.orderCancelled.rawValue, EventType.orderRejected.rawValue,
+            EventType.orderTimeout.rawValue,
+        ]
+        var open: [String: SimOrder] = [:]
+        var order: [String] = []
         bytes.withUnsafeBufferPointer { all in
             while start < all.count {
                 let end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
@@ -25,11 +37,32 @@ public struct FenceMemory: Sendable, Equatable {
                 guard let event = try? Event.decode(line: UnsafeBufferPointer(rebasing: all[start..<end])) else { continue }
                 highestFence = max(highestFence, event.fence)
                 if event.type == placed, let id = event.data["client_order_id"]?.stringValue { usedOrderIDs.insert(id) }
+                if event.type == filled, let id = event.data["client_order_id"]?.stringValue { filledOrderIDs.insert(id) }
+                if event.type == placed, let o = Self.placedOrder(event) {
+                    open[o.clientOrderID] = o
+                    order.append(o.clientOrderID)
+                } else if answers.contains(event.type), let id = event.data["client_order_id"]?.stringValue {
+                    open[id] = nil
+                }
             }
         }
+        unanswered = order.compactMap { open.removeValue(forKey: $0) }
         if let snapshot {
             highestFence = max(highestFence, snapshot.fence)
             for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
+            let held = Set(snapshot.orders.map(\.clientOrderID))
+            unanswered.removeAll { held.contains($0.clientOrderID) }
         }
+    }
+
+    private static func placedOrder(_ e: Event) -> SimOrder? {
+        let d = e.data
+        guard let id = d["client_order_id"]?.stringValue, let stream = d["stream"]?.stringValue, let symbol = d["symbol"]?.stringValue,
+            let side = d["side"]?.stringValue.flatMap(SimOrder.Side.init(rawValue:)), let q = d["quantity"]?.intValue
+        else { return nil }
+        return SimOrder(
+            clientOrderID: id, stream: stream, symbol: symbol, side: side, quantity: Int(q), limit: d["limit"]?.doubleValue,
+            status: .pending,
+            placedAtUTC: e.ts, placedAt: 0, fillPrice: nil, fence: d["fence"]?.intValue ?? e.fence)
     }
 }

@@ -5,7 +5,10 @@ public struct SimOrder: Sendable, Equatable, Codable {
         case sell = "SELL"
     }
     public enum Status: String, Sendable, Codable {
+        /// Sent to the venue, not answered yet (the execution queue).
+        case pending = "PENDING"
         case open = "OPEN"
+        case rejected = "REJECTED"
         case filled = "FILLED"
         case cancelled = "CANCELLED"
         case timedOut = "TIMED_OUT"
@@ -25,9 +28,14 @@ public struct SimOrder: Sendable, Equatable, Codable {
     /// Monotonic seconds when placed; drives the timeout (not meaningful across restarts).
     public var placedAt: Double
     public var fillPrice: Double?
+    /// The fence of the holder that placed it (nil in snapshots from before the venue seam).
+    public var fence: Int64?
+    /// When the venue accepted it (wall clock): the order timeout counts from here, across restarts.
+    public var acceptedAtUTC: String?
 
     enum CodingKeys: String, CodingKey {
-        case stream, symbol, side, quantity, limit, status
+        case stream, symbol, side, quantity, limit, status, fence
+        case acceptedAtUTC = "accepted_at_utc"
         case clientOrderID = "client_order_id"
         case placedAtUTC = "placed_at_utc"
         case placedAt = "placed_at_monotonic"
@@ -67,7 +75,7 @@ public struct SimExecution: Sendable {
         self.fence = fence
         self.timeoutSeconds = timeoutSeconds
         self.positions = positions
-        for o in orders where o.status == .open {
+        for o in orders where o.status == .open || o.status == .pending {
             open[o.stream] = o
             usedIDs.insert(o.clientOrderID)
         }
@@ -99,9 +107,44 @@ public struct SimExecution: Sendable {
         usedIDs.insert(id)
         let order = SimOrder(
             clientOrderID: id, stream: stream, symbol: symbol,
-            side: side, quantity: quantity, limit: limit, status: .open, placedAtUTC: nowUTC, placedAt: now, fillPrice: nil)
+            side: side, quantity: quantity, limit: limit, status: .pending, placedAtUTC: nowUTC, placedAt: now, fillPrice: nil,
+            fence: fence)
         open[stream] = order
         return .accepted(order)
+    }
+
+    /// Whether a tick at `price` fills an order of `side` and `limit` (nil: a market order).
+    public static func fills(side: SimOrder.Side, limit: Double?, at price: Double) -> Bool {
+        switch (side, limit) {
+        case (_, nil): return true
+        case (.buy, let limit?): return price <= limit
+        case (.sell, let limit?): return price >= limit
+        }
+    }
+
+    /// The open (or pending) order with this ID.
+    public func order(_ clientOrderID: String) -> SimOrder? { open.values.first { $0.clientOrderID == clientOrderID } }
+
+    /// Replaces an open order with its newer state (accepted by the venue).
+    public mutating func update(_ order: SimOrder) {
+        guard open[order.stream]?.clientOrderID == order.clientOrderID else { return }
+        open[order.stream] = order
+    }
+
+    /// Adopts an order the venue holds that this book did not (a crash before its journal line).
+    public mutating func adopt(_ order: SimOrder) {
+        usedIDs.insert(order.clientOrderID)
+        open[order.stream] = order
+    }
+
+    /// Takes an order out of the book (filled, cancelled, rejected or timed out at the venue) and
+    /// moves the stream's position by a fill.
+    @discardableResult
+    public mutating func remove(_ clientOrderID: String, filled: Bool = false) -> SimOrder? {
+        guard let (stream, order) = open.first(where: { $0.value.clientOrderID == clientOrderID }) else { return nil }
+        open[stream] = nil
+        if filled { positions[stream, default: 0] += Double(order.side == .buy ? order.quantity : -order.quantity) }
+        return order
     }
 
     /// Cancels an open order by its ID; allowed in every mode. nil when no such open order.
@@ -117,13 +160,7 @@ public struct SimExecution: Sendable {
     public mutating func tick(price: Double) -> [SimOrder] {
         var filled: [SimOrder] = []
         for (stream, order) in open.sorted(by: { $0.key < $1.key }) {
-            let fills: Bool
-            switch (order.side, order.limit) {
-            case (_, nil): fills = true
-            case (.buy, let limit?): fills = price <= limit
-            case (.sell, let limit?): fills = price >= limit
-            }
-            guard fills else { continue }
+            guard Self.fills(side: order.side, limit: order.limit, at: price) else { continue }
             var done = order
             done.status = .filled
             done.fillPrice = price
@@ -137,7 +174,7 @@ public struct SimExecution: Sendable {
     /// Cancels every order open longer than the timeout.
     public mutating func expire(now: Double) -> [SimOrder] {
         var expired: [SimOrder] = []
-        for (stream, order) in open.sorted(by: { $0.key < $1.key }) where now - order.placedAt >= timeoutSeconds {
+        for (stream, order) in open.sorted(by: { $0.key < $1.key }) where order.status == .open && now - order.placedAt >= timeoutSeconds {
             var done = order
             done.status = .timedOut
             open[stream] = nil

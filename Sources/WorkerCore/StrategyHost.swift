@@ -73,7 +73,7 @@ final class StrategyHost {
         self.note = note
         supervision = StrategySupervision(spec: spec)
         risk = RiskLimits(spec.limits)
-        engine.onOrderChange = { [unowned self] order in self.orderChanged(order) }
+        engine.desk.observe { [unowned self] update in self.deskChanged(update) }
     }
 
     var now: Double { Double(reactor.nowNanos) / 1e9 }
@@ -303,9 +303,16 @@ final class StrategyHost {
         send(StrategyOutput.line("mode", ["mode": .string(engine.mode.rawValue), "reason": .string(engine.modeReason)]))
     }
 
+    /// An order or position change of the order desk (as journaled): the strategy hears of its own orders.
+    func deskChanged(_ update: OrderDesk.Update) {
+        guard update.event != .orderPlaced, let order = update.order else { return }
+        orderChanged(order)
+    }
+
     func orderChanged(_ order: SimOrder) {
         guard let tag = own[order.clientOrderID] else { return }
-        if order.status != .open { own[order.clientOrderID] = nil }
+        let terminal = [.filled, .cancelled, .timedOut, .rejected].contains(order.status)
+        if terminal { own[order.clientOrderID] = nil }
         send(
             StrategyOutput.line(
                 "order_update",

@@ -142,9 +142,13 @@ public final class Worker {
     /// Starts the feed, says READY and runs the loop until SIGTERM or SIGINT.
     func serve() -> ExitStatus {
         feed.start()
-        SdNotify.send("READY=1")
-        sendStatus()
-        marketIsActive()
+        // READY once the venue's first reconciliation is done, or after venue.start_wait_seconds
+        // (then in OBSERVE_ONLY with the venue's reason, until it answers).
+        VenueStart.whenSettled(engine.desk, reactor: reactor, within: config.venue.startWaitSeconds) { [unowned self] in
+            SdNotify.send("READY=1")
+            self.sendStatus()
+            self.marketIsActive()
+        }
 
         try? reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { [unowned self] signal in
             if signal == SIGHUP { self.reload() } else { self.stop() }

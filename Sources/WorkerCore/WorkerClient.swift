@@ -13,7 +13,10 @@ public enum WorkerClient {
     /// go to stderr. Returns the exit status: `ok` done, `refused` (blocked, rejected, not found),
     /// `notPermitted` (the worker refused this user, or the socket's mode keeps it out),
     /// `notRunning`, `config` (docs/robot-worker.md, docs/EXIT-STATUS.md).
-    public static func ask(market: String, configPath: String?, home: String?, _ request: WorkerRequest, json: Bool = false) -> ExitStatus {
+    public static func ask(
+        market: String, configPath: String?, home: String?, _ request: WorkerRequest, json: Bool = false,
+        render: ((WorkerResponse) -> String)? = nil
+    ) -> ExitStatus {
         let config: Configuration
         let canonical: CanonicalMarket
         do {
@@ -47,7 +50,7 @@ public enum WorkerClient {
             ClientError.print("robot-worker", answer)
             return .notPermitted
         }
-        print(json ? String(decoding: line, as: UTF8.self) : answer)
+        print(json ? String(decoding: line, as: UTF8.self) : render.map { $0(response) } ?? answer)
         return response.ok ? .ok : .refused
     }
 }

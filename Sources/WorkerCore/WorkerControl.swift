@@ -45,6 +45,10 @@ public struct WorkerResponse: Codable, Sendable, Equatable {
     public var message: String
     public var mode: String
     public var orders: [SimOrder]
+    /// `positions`: by instrument, as the venue reported them.
+    public var positions: [VenuePosition]?
+    /// `positions`: the capital ledger's terms.
+    public var ledger: [String: Double]?
 
     public init(ok: Bool, outcome: String, message: String, mode: String, orders: [SimOrder] = []) {
         self.ok = ok
@@ -94,7 +98,7 @@ final class WorkerControl {
             return
         }
         let permitted = c.peer.map { $0.uid == 0 || $0.uid == getuid() } ?? false
-        if request.type != "orders", !permitted {
+        if request.type != "orders", request.type != "positions", !permitted {
             c.send(WireCoding.line(reply(false, "not_permitted", "uid \(c.peer?.uid ?? 0) may not place or cancel orders")))
             return
         }
@@ -103,7 +107,29 @@ final class WorkerControl {
             reactor.schedule(afterNanos: 0) { TestWedge.blockForever() }
             return
         }
-        c.send(WireCoding.line(answer(request)))
+        // An order sent to a venue that answers later is answered once the venue has (accepted or
+        // rejected), or after 5 s with what is known then; the loop never waits.
+        let response = answer(request)
+        if request.type == "order", let o = response.orders.first, o.status == .pending {
+            var done = false
+            let finish = { [weak c] (r: WorkerResponse) in
+                guard !done else { return }
+                done = true
+                c?.send(WireCoding.line(r))
+            }
+            engine.desk.onceAnswered(o.clientOrderID) { [unowned self] u in
+                let ok = u.event == .orderAccepted || u.event == .orderFilled
+                let text =
+                    ok
+                    ? "\(o.clientOrderID) accepted by the \(self.engine.desk.venue.kind) venue" : "rejected by the venue: \(u.reason ?? "")"
+                finish(self.reply(ok, ok ? "placed" : "rejected", text, u.order.map { [$0] } ?? [o]))
+            }
+            reactor.schedule(afterSeconds: 5) { [unowned self] in
+                finish(self.reply(true, "sent", "\(o.clientOrderID) sent; the venue has not answered yet", [o]))
+            }
+            return
+        }
+        c.send(WireCoding.line(response))
     }
 
     private func answer(_ r: WorkerRequest) -> WorkerResponse {
@@ -133,8 +159,17 @@ final class WorkerControl {
             return reply(true, "cancelled", "\(o.clientOrderID) cancelled", [o])
         case "orders":
             return reply(true, "orders", "\(engine.openOrders.count) open orders", engine.openOrders)
+        case "positions":
+            var r = reply(true, "positions", "\(engine.desk.positions.count) positions", [])
+            r.positions = engine.desk.positions.values.sorted { $0.symbol < $1.symbol }
+            let l = engine.desk.ledger
+            r.ledger = [
+                "allocated": l.allocated, "reserved_for_orders": l.reservedForOrders, "reserved_for_positions": l.reservedForPositions,
+                "realized_pnl": l.realizedPnL, "available": l.available,
+            ]
+            return r
         default:
-            return reply(false, "bad_request", "unknown request type \"\(r.type)\"; expected order, cancel or orders")
+            return reply(false, "bad_request", "unknown request type \"\(r.type)\"; expected order, cancel, orders or positions")
         }
     }
 

@@ -14,6 +14,8 @@ public struct WorkerSnapshot: Sendable, Equatable, Codable {
     public var latchCleared: LatchClearance?
     public var orders: [SimOrder]
     public var positions: [String: Double]
+    /// Positions by instrument, as the venue reported them (nil in snapshots from before the venue seam).
+    public var venuePositions: [VenuePosition]?
     public var writtenAtUTC: String
 
     /// Who cleared a latch, and when.
@@ -31,6 +33,7 @@ public struct WorkerSnapshot: Sendable, Equatable, Codable {
         case version, market, fence, mode, latch, orders, positions
         case runID = "run_id"
         case latchCleared = "latch_cleared"
+        case venuePositions = "venue_positions"
         case writtenAtUTC = "written_at_utc"
     }
 

@@ -232,8 +232,15 @@ enum WorkerStartup {
         // The engine settles the first mode.
         let engine = Engine(
             market: canonical, symbol: execution, streams: spec.streams.map(\.id), log: log, settings: config.safety,
-            snapshotPath: snapshotPath, restored: restored, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
+            snapshotPath: snapshotPath, restored: restored,
+            venue: config.venue.kind(of: canonical) == .paper
+                ? PaperVenueClient.make(reactor: reactor, config: config, market: canonical, runID: log.runID) : nil,
+            capital: config.venue.capital, reconcileInterval: config.venue.reconcileIntervalSeconds,
+            referencePrice: spec.feed.referencePrice, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
         engine.remember(usedOrderIDs: memory.usedOrderIDs)
+        engine.desk.remember(filledOrderIDs: memory.filledOrderIDs)
+        engine.desk.remember(unanswered: memory.unanswered)
+        engine.desk.metrics = LedgerMetrics(registry: endpoint.registry, market: canonical)
         if let raiseFailure {
             engine.gate.fence = .regressed(fence: handedOut, highWater: memory.highestFence, why: raiseFailure)
         } else if link.awaitingWelcome {
@@ -257,7 +264,7 @@ enum WorkerStartup {
         }
         if engine.mode != .aggressive {
             note(
-                "\(canonical): starting in \(engine.mode.rawValue): \(engine.latch?.reason ?? "")", EventType.systemModeChange.rawValue,
+                "\(canonical): starting in \(engine.mode.rawValue): \(engine.modeReason)", EventType.systemModeChange.rawValue,
                 .warning)
         }
 

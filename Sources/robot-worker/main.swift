@@ -17,7 +17,7 @@ struct RobotWorkerCommand: ParsableCommand {
             + "75 started by a supervisor that is already gone, 78 configuration error or unknown market, 100 another executor holds the market (do not restart). "
             + "See docs/robot-worker.md and docs/EXIT-STATUS.md.",
         version: ProgramVersion.line("robot-worker"),
-        subcommands: [Run.self, Order.self, Cancel.self],
+        subcommands: [Run.self, Order.self, Cancel.self, Orders.self, Positions.self],
         defaultSubcommand: Run.self)
 }
 
@@ -83,6 +83,40 @@ struct Cancel: ParsableCommand {
                 json: json
             )
             .rawValue)
+    }
+}
+
+struct Orders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the running worker's open orders (sent and accepted).",
+        discussion: "Exit statuses: 0 listed, 3 the worker is not running, 78 configuration error.")
+
+    @OptionGroup var common: Common
+    @Flag(name: .long, help: "Print the worker's JSON answer.") var json = false
+
+    func run() throws {
+        throw ExitCode(
+            WorkerClient.ask(
+                market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "orders"), json: json,
+                render: OrderTables.orders
+            ).rawValue)
+    }
+}
+
+struct Positions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the running worker's positions (from its venue) and its capital ledger.",
+        discussion: "Exit statuses: 0 listed, 3 the worker is not running, 78 configuration error.")
+
+    @OptionGroup var common: Common
+    @Flag(name: .long, help: "Print the worker's JSON answer.") var json = false
+
+    func run() throws {
+        throw ExitCode(
+            WorkerClient.ask(
+                market: common.market, configPath: common.config, home: common.home, WorkerRequest(type: "positions"), json: json,
+                render: OrderTables.positions
+            ).rawValue)
     }
 }
 

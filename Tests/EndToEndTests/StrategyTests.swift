@@ -71,15 +71,15 @@ import Wire
         }
         let side = try #require(data(fill, "side"))
         let quantity = try #require(fill.data["quantity"]?.intValue)
-        // The position shows in the worker's snapshot (and the SDK logged the fill into the journal).
-        try waitFor(
-            "the position in the snapshot",
-            seen: { (try? String(contentsOfFile: home.stateDir + "/ES/snapshot.json", encoding: .utf8)) ?? "" }
-        ) {
-            () -> Bool? in
-            guard let d = FileManager.default.contents(atPath: home.stateDir + "/ES/snapshot.json"),
-                let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any], let p = o["positions"] as? [String: Double],
-                let es1 = p["ES1"], es1 != 0
+        // The position shows in `robot-worker positions` (the worker's venue) once filled.
+        var seen = ""
+        try waitFor("a position in robot-worker positions", seen: { seen }) { () -> Bool? in
+            let p = try home.start("robot-worker", ["positions", "--market", "ES", "--json"], name: "positions")
+            _ = try p.waitForExit()
+            seen = p.stdout
+            guard let o = try? JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any],
+                let positions = o["positions"] as? [[String: Any]],
+                positions.contains(where: { $0["symbol"] as? String == "MES" && ($0["quantity"] as? Int ?? 0) != 0 })
             else { return nil }
             return true
         }

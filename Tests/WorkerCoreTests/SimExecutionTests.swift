@@ -72,9 +72,21 @@ import Testing
         #expect(e.positions == ["ES1": 2, "ES2": -1])
     }
 
-    @Test func anUnfilledOrderTimesOutAfterSixtySeconds() {
+    @Test func anUnfilledOrderTimesOutAfterSixtySecondsFromItsAcceptance() {
         var e = SimExecution(market: "ES", fence: 1)
-        _ = e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 1, mode: .aggressive, now: 100, nowUTC: "t")
+        guard
+            case .accepted(var o) = e.place(
+                stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 1, mode: .aggressive, now: 50, nowUTC: "t")
+        else {
+            Issue.record("not accepted")
+            return
+        }
+        // Sent, not accepted yet: the timeout has not started.
+        #expect(o.status == .pending)
+        #expect(e.expire(now: 1000).isEmpty)
+        o.status = .open
+        o.placedAt = 100
+        e.update(o)
         #expect(e.expire(now: 159.9).isEmpty)
         let expired = e.expire(now: 160)
         #expect(expired.map(\.status) == [.timedOut])
