@@ -248,7 +248,7 @@ def section(results):
     L.append("  durability and wake-ups between processes, not computation.")
     L.append("- The Python floor decides, checks and journals one line with `fdatasync` in one process, with no wake-up between")
     L.append("  processes and no snapshot: the floor of the logic, not of a durable gate.")
-    L.append("- Ticks/s is below the configured rate: the synthetic feed re-arms its timer after each tick.\n")
+    L.append("- Ticks/s below the configured rate: a loop more than a tick behind drops the deficit (`FeedSource`), never bursts.\n")
     return "\n".join(L)
 
 
