@@ -24,6 +24,7 @@ import time
 
 import journal  # bench/journal.py
 import quiet
+import strategy  # bench/strategy.py: tick to gated order accepted
 
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
@@ -842,7 +843,7 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet")
+    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet,strategy")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--crash-rounds", type=int, default=40)
     ap.add_argument("--children", type=int, default=100)
@@ -876,6 +877,7 @@ def main():
              "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale,
              "journal": lambda a, base, results: journal.bench_journal(a, base, results, sys.modules[__name__]),
              "quiet": lambda a, base, results: quiet.bench(a, base, results, sys.modules[__name__]),
+             "strategy": strategy.bench_strategy,  # bench/strategy.py
              }
     try:
         for name in a.only.split(","):

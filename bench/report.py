@@ -315,6 +315,8 @@ def main(res_path, micro_path, out_path):
     w("  \"met\" means every run of every worker market was checked against its journal after the stack settled.")
     w("- The real worker's READY=1 (1) includes its start-up checks (journal read, lock, fence file, identity")
     w("  invariants) before it reports ready; its tail is the machine's load (2 cores shared).\n")
+    from strategy import section as strategy_section  # bench/strategy.py: its own section
+    w(strategy_section(r))
     w("## Micro-benchmarks of the hot paths\n")
     w("`Benchmarks/` is a package of its own (ordo-one/benchmark 1.38.1) that depends on this one by path, so")
     w("the normal build and CI never compile it: `swift package --package-path Benchmarks benchmark`.\n")

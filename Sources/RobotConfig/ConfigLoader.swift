@@ -43,7 +43,7 @@ public enum ConfigLoader {
 
         let account = try account(&top)
         let map = try instrumentMap(&top)
-        let markets = try markets(&top, map: map, home: home)
+        let markets = try markets(&top, map: map, home: home, configDir: configDirectory(source: source, home: home))
         let timings = try timings(&top)
         let paths = try paths(&top, home: home)
         let worker = try WorkerSettings.parse(&top)
@@ -97,7 +97,18 @@ public enum ConfigLoader {
         return InstrumentMap(map)
     }
 
-    private static func markets(_ top: inout ConfigReader, map: InstrumentMap, home: String) throws(ConfigError) -> [String: MarketSpec] {
+    /// What `{config_dir}` stands for in a strategy (docs/CONFIG.md): the configuration file's
+    /// folder; for the embedded default (the text of `config/robot.json`), `<home>/config`.
+    static func configDirectory(source: String, home: String) -> String {
+        guard source != DefaultConfiguration.name else { return home + "/config" }
+        let absolute = normalize(source.hasPrefix("/") ? source : currentDirectory() + "/" + source)
+        let folder = absolute[..<(absolute.lastIndex(of: "/") ?? absolute.startIndex)]
+        return folder.isEmpty ? "/" : String(folder)
+    }
+
+    private static func markets(
+        _ top: inout ConfigReader, map: InstrumentMap, home: String, configDir: String
+    ) throws(ConfigError) -> [String: MarketSpec] {
         var reader = try top.object("markets")
         var markets: [String: MarketSpec] = [:]
         for (name, value) in reader.members() {
@@ -139,8 +150,10 @@ public enum ConfigLoader {
             }
             guard !streams.isEmpty else { throw m.error("streams", .object(JSONObject()), "expected at least one stream") }
             let feed = try FeedSpec.parse(&m, home: home)
-            try m.rejectUnknownKeys(["execution", "streams", "feed"])
-            markets[name] = MarketSpec(canonical: name, execution: execution, streams: streams.sorted { $0.id < $1.id }, feed: feed)
+            let strategy = try StrategySpec.parse(&m, home: home, configDir: configDir)
+            try m.rejectUnknownKeys(["execution", "streams", "feed", "strategy"])
+            markets[name] = MarketSpec(
+                canonical: name, execution: execution, streams: streams.sorted { $0.id < $1.id }, feed: feed, strategy: strategy)
         }
         guard !markets.isEmpty else { throw top.error("markets", .object(JSONObject()), "expected at least one market") }
         return markets

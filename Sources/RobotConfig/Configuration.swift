@@ -57,6 +57,8 @@ public struct MarketSpec: Sendable, Equatable {
     public var streams: [StreamSpec]
     /// Where its market data comes from.
     public var feed: FeedSpec = .default
+    /// The strategy process the worker runs once it holds the market (`strategy`); nil: none.
+    public var strategy: StrategySpec? = nil
 }
 
 public struct StreamSpec: Sendable, Equatable {

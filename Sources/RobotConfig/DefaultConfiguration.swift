@@ -20,6 +20,19 @@ public enum DefaultConfiguration {
               "streams": {
                 "ES1": { "instrument": "ES" },
                 "ES2": { "instrument": "ES" }
+              },
+              "strategy": {
+                "command": ["python3", "-m", "robot_strategy.examples.ma_crossover"],
+                "environment": { "PYTHONPATH": "{config_dir}/../sdk/python" },
+                "heartbeat_seconds": 5,
+                "limits": {
+                  "max_order_quantity": 2,
+                  "max_position": 2,
+                  "max_open_orders": 1,
+                  "max_orders_per_minute": 30,
+                  "max_notional": 20000,
+                  "max_rejections_per_minute": 30
+                }
               }
             },
             "NQ": {

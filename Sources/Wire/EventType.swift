@@ -34,6 +34,16 @@ public enum EventType: String, CaseIterable, Sendable {
     case positionClosed = "POSITION_CLOSED"
     /// The worker compared its book with its venue's.
     case reconciliation = "RECONCILIATION"
+    /// The strategy process (docs/STRATEGY.md, "Journal"): started, ready, exited, its orders and
+    /// their answers, cancels, log lines, malformed lines, and a periodic summary (ticks included).
+    case strategyStarted = "STRATEGY_STARTED"
+    case strategyReady = "STRATEGY_READY"
+    case strategyExited = "STRATEGY_EXITED"
+    case strategyOrder = "STRATEGY_ORDER"
+    case strategyCancel = "STRATEGY_CANCEL"
+    case strategyLog = "STRATEGY_LOG"
+    case strategyMalformed = "STRATEGY_MALFORMED"
+    case strategyStatus = "STRATEGY_STATUS"
 
     private static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 

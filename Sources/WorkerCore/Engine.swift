@@ -26,8 +26,8 @@ public final class Engine {
     /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
     public internal(set) var ceilingHold: String?
     /// Why a rule other than the latch and the watchdog's observation holds OBSERVE_ONLY (the
-    /// lease, the un-acked ceiling, the venue); nil when none does.
-    var heldBy: String? { leaseHold ?? ceilingHold ?? desk.holdReason.map { "venue: \($0)" } }
+    /// lease, the un-acked ceiling, the venue, the strategy); nil when none does.
+    var heldBy: String? { leaseHold ?? ceilingHold ?? desk.holdReason.map { "venue: \($0)" } ?? strategyHold }
     /// The venue is started once; a lease granted again reconciles with it instead.
     private var deskStarted = false
     /// Why OBSERVE_ONLY is held while this run does not hold its market's lease across hosts
@@ -35,6 +35,8 @@ public final class Engine {
     public internal(set) var leaseHold: String?
     /// Runs before every new order is considered (the lease deadline is checked there, not only on a timer).
     public var beforeOrder: (() -> Void)?
+    /// Why the strategy holds OBSERVE_ONLY (it crashed or hung and has not said `ready` since); nil: no hold.
+    public private(set) var strategyHold: String?
 
     private let market: String
     private let symbol: String
@@ -67,7 +69,8 @@ public final class Engine {
     /// readable; its latch and open orders carry over.
     public init(
         market: String, symbol: String, streams: [String], log: EventLog, settings: SafetySettings, snapshotPath: String,
-        restored: WorkerSnapshot?, venue: (any ExecutionVenue)? = nil, capital: Double = 10_000_000, reconcileInterval: Double = 60, referencePrice: Double = 0,
+        restored: WorkerSnapshot?, venue: (any ExecutionVenue)? = nil, capital: Double = 10_000_000, reconcileInterval: Double = 60,
+        referencePrice: Double = 0,
         now: @escaping () -> Double
     ) {
         self.market = market
@@ -99,7 +102,8 @@ public final class Engine {
         desk = OrderDesk(
             venue: venue
                 ?? SimVenue(
-                    account: "", market: market, orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
+                    account: "", market: market,
+                    orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
                     positions: restored?.venuePositions ?? []),
             book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,
             reconcileInterval: reconcileInterval, referencePrice: referencePrice, now: now)
@@ -280,6 +284,29 @@ public final class Engine {
         }
         return desk.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason)
     }
+
+    /// Net filled quantity by stream (buys positive).
+    public var positions: [String: Double] { desk.book.positions }
+
+    /// The strategy holds OBSERVE_ONLY (`reason`) or lets go (nil): not a latch (docs/STRATEGY.md).
+    public func holdForStrategy(_ reason: String?) {
+        strategyHold = reason
+        if let reason, mode == .aggressive {
+            change(to: .observeOnly, reason: reason)
+            writeSnapshot()
+        } else if reason == nil, latch == nil, mode == .observeOnly, desk.holdReason == nil {
+            // Still unobserved: the watchdog's answer ends the hold instead.
+            if observation.unobserved {
+                heldUnobserved = true
+            } else {
+                change(to: .aggressive, reason: "the strategy is ready again")
+                writeSnapshot()
+            }
+        }
+    }
+
+    /// Latches the fail-safe `STRATEGY_MISBEHAVING`.
+    public func strategyMisbehaving(_ reason: String) { trip(.strategyMisbehaving, reason) }
 
     /// Order IDs the market's history used (`FenceMemory`): never handed out again.
     public func remember(usedOrderIDs: Set<String>) { desk.remember(usedOrderIDs: usedOrderIDs) }

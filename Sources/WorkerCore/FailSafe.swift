@@ -26,6 +26,8 @@ public struct FailSafe: Sendable {
         case noSnapshot = "NO_SNAPSHOT"
         case unrecoverableError = "UNRECOVERABLE_ERROR"
         case healthFailing = "HEALTH_FAILING"
+        /// The strategy process crashed too often, or sent too many rejected orders or malformed lines (docs/STRATEGY.md).
+        case strategyMisbehaving = "STRATEGY_MISBEHAVING"
         /// Not a fail-safe trigger but latched the same way: the startup checks failed, so the
         /// worker holds `OBSERVE_ONLY` until an operator has looked.
         case startupChecksFailed = "STARTUP_CHECKS_FAILED"

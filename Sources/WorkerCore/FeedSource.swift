@@ -59,19 +59,23 @@ final class FeedSource {
         case .synthetic(let rate, let seed, let start, let tickSize):
             synthetic = SyntheticFeed(instrument: instruments.sorted().first ?? "X", seed: seed, startPrice: start, tickSize: tickSize)
             onStatus(true, "synthetic feed, \(rate) ticks/s")
-            scheduleSynthetic(every: 1 / rate)
+            let step = Int64(1e9 / rate)
+            scheduleSynthetic(every: step, at: reactor.nowNanos + step)
         case .file(let path): pollFile(path)
         case .socket(let path): connect(path, retryAfter: 0.05)
         }
     }
 
-    private func scheduleSynthetic(every interval: Double) {
-        reactor.schedule(afterSeconds: interval) { [weak self] in
+    /// Each tick is due one step after the previous one was due, not after it fired, so the feed
+    /// keeps its rate although timers fire late (whole milliseconds of epoll); after a stall it is
+    /// at most one tick behind, never a burst.
+    private func scheduleSynthetic(every step: Int64, at deadline: Int64) {
+        reactor.schedule(afterNanos: max(0, deadline - reactor.nowNanos)) { [weak self] in
             guard let self, var feed = self.synthetic else { return }
             let tick = feed.next(timeUTC: UTCTimestamp.now())
             self.synthetic = feed
             self.onTick(tick)
-            self.scheduleSynthetic(every: interval)
+            self.scheduleSynthetic(every: step, at: max(deadline + step, self.reactor.nowNanos - step))
         }
     }
 

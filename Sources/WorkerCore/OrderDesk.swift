@@ -128,7 +128,9 @@ public final class OrderDesk {
     public func observe(_ body: @escaping (Update) -> Void) { observers.append(body) }
 
     /// Calls `body` once, at the venue's first answer about `clientOrderID` (accepted, rejected, ...).
-    public func onceAnswered(_ clientOrderID: String, _ body: @escaping (Update) -> Void) { waiters[clientOrderID, default: []].append(body) }
+    public func onceAnswered(_ clientOrderID: String, _ body: @escaping (Update) -> Void) {
+        waiters[clientOrderID, default: []].append(body)
+    }
 
     public var openOrders: [SimOrder] { book.open.values.sorted { $0.clientOrderID < $1.clientOrderID } }
 
@@ -166,7 +168,8 @@ public final class OrderDesk {
             return .rejected(refusal)
         }
         switch book.place(
-            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now())
+            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, now: now(), nowUTC: UTCTimestamp.now()
+        )
         {
         case .accepted(let order):
             log.emit(.orderPlaced, Self.data(order, ["fence": .int(book.fence), "venue": .string(venue.kind)]))
@@ -179,7 +182,8 @@ public final class OrderDesk {
             log.emit(
                 .orderBlocked,
                 [
-                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)), "mode": .string(mode.rawValue),
+                    "stream": .string(stream), "side": .string(side.rawValue), "quantity": .int(Int64(quantity)),
+                    "mode": .string(mode.rawValue),
                     "reason": .string(modeReason),
                 ])
             return .blocked(mode)
@@ -301,7 +305,8 @@ public final class OrderDesk {
         if first {
             journaledFills.insert(v.clientOrderID)
             let price: JSONValue = v.fillPrice.map { .double($0) } ?? .null
-            log.emit(.orderFilled, Self.data(o, ["price": price, "fill_price": price, "fence": .int(v.fence), "known": .bool(known != nil)]))
+            log.emit(
+                .orderFilled, Self.data(o, ["price": price, "fill_price": price, "fence": .int(v.fence), "known": .bool(known != nil)]))
         }
         if let position { positionChanged(position) }
         guard first || position != nil else { return }
@@ -428,4 +433,3 @@ public final class OrderDesk {
         return d
     }
 }
-

@@ -70,6 +70,8 @@ public final class Worker {
     private let engine: Engine
     private let gates: GateKeeper
     private let feed: FeedSource
+    /// The market's strategy process (`markets.M.strategy`); nil when none is configured.
+    private let strategy: StrategyHost?
     /// The control socket; nil when it could not be made (logged: orders cannot be placed).
     private let control: WorkerControl?
     private let link: WatchdogLink
@@ -108,9 +110,14 @@ public final class Worker {
         diagnostics = parts.diagnostics
         lease = parts.lease
         let (engine, diagnostics, canonical) = (parts.engine, parts.diagnostics, parts.canonical)
+        let strategy = StrategyHost.make(parts)
+        self.strategy = strategy
         feed = FeedSource(
             spec: spec.feed, reactor: reactor, instruments: [canonical, executionOverride ?? spec.execution],
-            onTick: { [unowned engine] tick in engine.tick(tick) },
+            onTick: { [unowned engine] tick in
+                engine.tick(tick)
+                strategy?.tick(tick)
+            },
             onStatus: { [unowned engine] connected, detail in engine.feed(connected: connected, detail: detail) },
             onBadLine: { [unowned engine] why in
                 engine.recordError()
@@ -144,6 +151,7 @@ public final class Worker {
                 result.message, event: result.cleared ? EventType.failsafeCleared.rawValue : "LATCH_NOT_CLEARED",
                 result.cleared ? .notice : .warning)
             self.sendStatus()
+            if result.cleared { self.strategy?.latchCleared() }
         }
     }
 
@@ -159,6 +167,7 @@ public final class Worker {
         VenueStart.whenSettled(engine.desk, reactor: reactor, within: config.venue.startWaitSeconds) { [unowned self] in
             SdNotify.send("READY=1")
             self.sendStatus()
+            self.marketIsActive()
         }
 
         try? reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { [unowned self] signal in
@@ -172,6 +181,12 @@ public final class Worker {
         reactor.run()
         endpoint.shutdown()
         return exitStatus
+    }
+
+    /// The worker holds the market and is READY: what runs only on the active holder starts here
+    /// (the strategy process). A STANDBY worker calls this when it takes the market over.
+    private func marketIsActive() {
+        strategy?.activate()
     }
 
     // MARK: engine timers
@@ -226,6 +241,7 @@ public final class Worker {
     /// Logs a mode change the engine made since `before` (mode, unobserved) and sends the new
     /// status when it or the unobserved state changed.
     private func modeChanged(from before: (mode: SystemMode, unobserved: Bool)) {
+        strategy?.modeMaybeChanged()
         if engine.mode != before.mode {
             note(
                 "\(canonical): mode \(before.mode.rawValue) -> \(engine.mode.rawValue): \(engine.modeReason)",
@@ -293,6 +309,7 @@ public final class Worker {
 
     private func stop() {
         SdNotify.send("STOPPING=1")
+        strategy?.stop()
         lease?.release()
         engine.writeSnapshot()
         let heldSeconds = uptimeSeconds

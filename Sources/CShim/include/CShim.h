@@ -33,6 +33,17 @@ ssize_t cshim_recv_with_credentials(int fd, void *buf, size_t len, pid_t *pid, u
  * at its default disposition and an empty signal mask. Returns 0 and sets *pid, or an errno value.
  */
 int cshim_spawn(const char *path, char *const argv[], char *const envp[], pid_t *pid);
+/*
+ * fork(2) and execve(2) of path, for a child that must die with the thread that spawns it (the
+ * worker's strategy process): in a new process group of its own, every signal at its default
+ * disposition and an empty mask, PR_SET_PDEATHSIG set to death_signal (checked against a parent
+ * that already died), stdin from /dev/null, pass_fd (>= 0) as descriptor target_fd with
+ * close-on-exec cleared, every other descriptor above 2 closed, in folder cwd (NULL: unchanged).
+ * Returns 0 and sets *pid, or the errno value of the step that failed (the child reports it
+ * through a close-on-exec pipe, so a failed exec is an error here, not a child that exits 127).
+ */
+int cshim_spawn_child(const char *path, char *const argv[], char *const envp[], const char *cwd, int pass_fd, int target_fd,
+                      int death_signal, pid_t *pid);
 /* statfs(2)'s f_type (the file system's magic number) of path; 0 or -1 with errno. */
 int cshim_fs_type(const char *path, unsigned long long *type);
 /* CRC-32C of len bytes at buf, continued from crc (0 to start): Checksum.c. */

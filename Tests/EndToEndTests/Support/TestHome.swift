@@ -78,6 +78,8 @@ struct TestConfig {
     var extraSections: [String: String] = [:]
     /// A market's `feed` object, as JSON text, keyed by market (default: synthetic).
     var feeds: [String: String] = [:]
+    /// A market's `strategy` object, as JSON text, keyed by market (default: none).
+    var strategies: [String: String] = [:]
     /// `safety.unobserved_seconds`, put in the `safety` section unless it names the key or
     /// `trade_without_watchdog` itself: long, because most tests run workers with no watchdog and
     /// the default (`heartbeat_lost_seconds`, 1 s here) would hold them in OBSERVE_ONLY.
@@ -88,7 +90,8 @@ struct TestConfig {
         for (name, m) in markets.sorted(by: { $0.key < $1.key }) {
             let streams = m.streams.map { "\"\($0.0)\": {\"instrument\": \"\($0.1)\"}" }.joined(separator: ", ")
             let feed = feeds[name].map { ", \"feed\": \($0)" } ?? ""
-            marketsJSON.append("\"\(name)\": {\"execution\": \"\(m.execution)\", \"streams\": {\(streams)}\(feed)}")
+            let strategy = strategies[name].map { ", \"strategy\": \($0)" } ?? ""
+            marketsJSON.append("\"\(name)\": {\"execution\": \"\(m.execution)\", \"streams\": {\(streams)}\(feed)\(strategy)}")
         }
         var sections = [
             "\"instrument_map\": {\"MES\": \"ES\", \"MNQ\": \"NQ\", \"MYM\": \"YM\", \"M2K\": \"RTY\", \"MCL\": \"CL\", \"MGC\": \"GC\"}",

@@ -1,0 +1,6 @@
+"""Runs the tests against the SDK in this folder, installed or not."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
