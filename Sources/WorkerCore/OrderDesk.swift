@@ -94,6 +94,19 @@ public final class OrderDesk {
     /// Fills the journal already holds (read at start): never journaled again.
     public func remember(filledOrderIDs: Set<String>) { journaledFills.formUnion(filledOrderIDs) }
 
+    /// Acceptances the journal holds (read at start) of orders the snapshot still holds as sent:
+    /// open since then (the snapshot is not rewritten for an acceptance).
+    public func remember(acceptedAt: [String: String]) {
+        for var o in book.open.values where o.status == .pending {
+            guard let at = acceptedAt[o.clientOrderID] else { continue }
+            o.status = .open
+            o.acceptedAtUTC = at
+            o.placedAt = now() - (UTCTimestamp.parse(at).map { max(0, Double(UTCTimestamp.nowMicros() - $0) / 1e6) } ?? 0)
+            sentAt[o.clientOrderID] = nil
+            book.update(o)
+        }
+    }
+
     /// Orders the journal placed that no answer and no snapshot holds (a crash between the journal
     /// line and the snapshot): each was sent after its snapshot, so most were never sent. They
     /// join the book as sent; reconciliation adopts what the venue has, and journals the rest
@@ -273,7 +286,8 @@ public final class OrderDesk {
                     "accepted_at_utc": .string(v.acceptedAtUTC), "duplicate": .bool(duplicate), "adopted": .bool(adopted),
                     "venue": .string(venue.kind),
                 ]))
-        persist()
+        // No snapshot here: the journal holds the acceptance (`FenceMemory.acceptedAt`), and a
+        // restart's reconciliation finds the order at the venue anyway.
         notify(Update(event: .orderAccepted, order: o))
     }
 
