@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+import venue  # bench/venue.py: the order round trip through the venue seam
+
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
 extra_pids = set()  # children that left their group (runsv, s6 children), for cleanup
@@ -839,7 +841,8 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale")
+    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,venue")
+    ap.add_argument("--venue-orders", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--crash-rounds", type=int, default=40)
     ap.add_argument("--children", type=int, default=100)
@@ -865,7 +868,8 @@ def main():
     os.environ["ROBOT_GUARD_DIR"] = os.path.join(base, "host-guard")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     steps = {"crash": bench_crash, "start": bench_start100, "worker": bench_worker_ready, "hung": bench_hung,
-             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale}
+             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale,
+             "venue": venue.bench}
     try:
         for name in a.only.split(","):
             log(f"{name}…")

@@ -92,7 +92,8 @@ def run_one(binary, base, kind, orders, rate, warmup=200):
         lat, retries, n, i = [], 0, 0, 0
         interval = 1.0 / rate
         next_at = time.monotonic()
-        deadline = time.monotonic() + 30 + 3 * (orders + warmup) / rate
+        deadline = time.monotonic() + 30 + 0.2 * (orders + warmup)
+        started = time.monotonic()
         while n < orders + warmup:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind}: only {n} orders in time")
@@ -109,7 +110,8 @@ def run_one(binary, base, kind, orders, rate, warmup=200):
             if n >= warmup:
                 lat.append(ns / 1000)
             n += 1
-        return {"orders": len(lat), "rate": rate, "retries": retries, "p50_us": statistics.median(lat), "p99_us": pct(lat, 0.99),
+        achieved = (orders + warmup) / (time.monotonic() - started)
+        return {"orders": len(lat), "rate": rate, "achieved_rate": round(achieved, 1), "retries": retries, "p50_us": statistics.median(lat), "p99_us": pct(lat, 0.99),
                 "max_us": max(lat), "min_us": min(lat)}
     finally:
         for p in procs:
@@ -124,13 +126,26 @@ def run_one(binary, base, kind, orders, rate, warmup=200):
         shutil.rmtree(home, ignore_errors=True)
 
 
+def filesystem(path):
+    return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip()
+
+
 def bench(a, base, results):
-    """harness.py's step: results["venue"]."""
+    """harness.py's step: results["venue"]: on tmpfs (/dev/shm: the software path, fsync free) and
+    on the disk under /tmp (the durable figure: every fsync reaches the device)."""
     orders = getattr(a, "venue_orders", 2000)
     out = {}
-    for kind in ("sim", "paper"):
-        out[kind] = run_one(a.bin, base, kind, orders, 100)
-    out["filesystem"] = subprocess.run(["stat", "-f", "-c", "%T", base], capture_output=True, text=True).stdout.strip()
+    shm = tempfile.mkdtemp(prefix="rb-venue.", dir="/dev/shm") if os.path.isdir("/dev/shm") else None
+    try:
+        for where, folder, n in (("tmpfs", shm, orders), ("disk", base, max(100, orders // 5))):
+            if folder is None:
+                continue
+            out[where] = {"filesystem": filesystem(folder)}
+            for kind in ("sim", "paper"):
+                out[where][kind] = run_one(a.bin, folder, kind, n, 100)
+    finally:
+        if shm:
+            shutil.rmtree(shm, ignore_errors=True)
     results["venue"] = out
 
 
@@ -139,24 +154,35 @@ def section(r):
     v = r.get("venue")
     if not v:
         return []
-    s, p = v["sim"], v["paper"]
-    ok = "met" if p["p99_us"] < 1000 else "missed"
-    return [
+    L = [
         "## 7. Order round trip through the venue\n",
-        f"Intent to venue acceptance journaled, {s['orders']:,} market orders at {s['rate']} orders/s on one connection to the",
-        "worker's control socket (`bench/venue.py`): the time from the request's write to the worker's answer, which it sends once",
-        "`ORDER_ACCEPTED` is journaled. Both journal every step with `fdatasync` and write the snapshot atomically (fsync, rename,",
-        f"fsync of the folder) after `ORDER_PLACED`, on {v.get('filesystem', '?')}; the paper venue adds its",
-        "own journal's `fdatasync` before it answers and two hops over its Unix socket.\n",
-        "| venue | p50 | p99 | min | max | retried (stream busy) |",
-        "| --- | --- | --- | --- | --- | --- |",
-        f"| in-process SIM | {s['p50_us']:.0f} µs | {s['p99_us']:.0f} µs | {s['min_us']:.0f} µs | {s['max_us']:.0f} µs | {s['retries']} |",
-        f"| paper venue | {p['p50_us']:.0f} µs | {p['p99_us']:.0f} µs | {p['min_us']:.0f} µs | {p['max_us']:.0f} µs | {p['retries']} |",
-        "",
-        f"Target: paper venue p99 < 1 ms: **{ok}** ({p['p99_us'] / 1000:.2f} ms); the paper venue's median is "
-        f"{p['p50_us'] - s['p50_us']:+.0f} µs from the SIM's. What dominates both is the worker's own durability (two journal",
-        "syncs and one snapshot replacement per order) on this disk, not the venue's hop.\n",
+        "Intent to venue acceptance journaled: market orders at 100 orders/s on one connection to the worker's control socket",
+        "(`bench/venue.py`), the time from the request's write to the worker's answer, which it sends once `ORDER_ACCEPTED` is",
+        "journaled. Per order the worker journals `ORDER_PLACED` and `ORDER_ACCEPTED` (one `fdatasync` each) and replaces its",
+        "snapshot once (fsync, rename, fsync of the folder) before sending; the paper venue adds its own journal's `fdatasync`",
+        "before it answers and two hops over its Unix socket. Once on tmpfs (the software path: a sync costs nothing) and once",
+        "on the disk (every sync reaches the device; the rate is what the syncs allow).\n",
+        "| where | venue | orders | achieved orders/s | p50 | p99 | min | max |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    for where in ("tmpfs", "disk"):
+        if where not in v:
+            continue
+        for kind, name in (("sim", "in-process SIM"), ("paper", "paper venue")):
+            x = v[where][kind]
+            L.append(f"| {where} ({v[where]['filesystem']}) | {name} | {x['orders']:,} | {x.get('achieved_rate', '-')} | "
+                     f"{x['p50_us']:.0f} µs | {x['p99_us']:.0f} µs | {x['min_us']:.0f} µs | {x['max_us']:.0f} µs |")
+    L.append("")
+    if "tmpfs" in v:
+        p, s = v["tmpfs"]["paper"], v["tmpfs"]["sim"]
+        ok = "met" if p["p99_us"] < 1000 else "missed"
+        L.append(f"Target: paper venue p99 < 1 ms: on tmpfs **{ok}** ({p['p99_us'] / 1000:.2f} ms; the venue adds "
+                 f"{p['p50_us'] - s['p50_us']:+.0f} µs at the median over the SIM).")
+    if "disk" in v:
+        L.append(f"On the disk it is **missed** ({v['disk']['paper']['p99_us'] / 1000:.1f} ms): the worker's and the venue's syncs,"
+                 " each a device round trip, are the round trip; group commit of the worker's journal (issue 20) is what"
+                 " would shorten it.\n")
+    return L
 
 
 def main():
