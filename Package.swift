@@ -105,7 +105,9 @@ let package = Package(
             ]
         ),
         // The paper execution venue: its book, journal and socket server (docs/paper-venue.md).
-        .target(name: "VenueCore", dependencies: ["Platform", "Wire", "RobotConfig", "ProcessShell", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "VenueCore",
+            dependencies: ["Platform", "Wire", "RobotConfig", "ProcessShell", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "paper-venue",
             dependencies: [

@@ -62,7 +62,8 @@ extension MetricName {
     public static let capitalAllocated = MetricName(
         "robot_capital_allocated", "The account's allocated capital (venue.capital), as the market's worker uses it in its capital ledger.")
     public static let capitalReservedOrders = MetricName(
-        "robot_capital_reserved_for_orders", "Capital reserved by the market's open and sent orders (quantity x limit, or x the last price).")
+        "robot_capital_reserved_for_orders",
+        "Capital reserved by the market's open and sent orders (quantity x limit, or x the last price).")
     public static let capitalReservedPositions = MetricName(
         "robot_capital_reserved_for_positions", "Capital reserved by the market's positions (|quantity| x average price).")
     public static let capitalRealizedPnL = MetricName("robot_capital_realized_pnl", "Realized P&L of the market's positions.")

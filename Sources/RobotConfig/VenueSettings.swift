@@ -58,11 +58,15 @@ public struct VenueSettings: Sendable, Equatable {
         "start_wait_seconds",
     ]
 
-    static func parse(_ top: inout ConfigReader, paths: Paths, markets: [String: MarketSpec], home: String) throws(ConfigError) -> VenueSettings {
+    static func parse(_ top: inout ConfigReader, paths: Paths, markets: [String: MarketSpec], home: String) throws(ConfigError)
+        -> VenueSettings
+    {
         var s = VenueSettings(paths: paths)
         guard var r = try top.optionalObject("venue") else { return s }
         func kind(_ reader: ConfigReader, _ key: String, _ v: JSONValue) throws(ConfigError) -> Kind {
-            guard case .string(let text) = v, let k = Kind(rawValue: text) else { throw reader.error(key, v, "expected \"sim\" or \"paper\"") }
+            guard case .string(let text) = v, let k = Kind(rawValue: text) else {
+                throw reader.error(key, v, "expected \"sim\" or \"paper\"")
+            }
             return k
         }
         if let v = r.optional("kind") { s.kind = try kind(r, "kind", v) }
@@ -70,7 +74,8 @@ public struct VenueSettings: Sendable, Equatable {
             for (name, value) in m.members() {
                 _ = m.optional(name)
                 guard markets[name] != nil else {
-                    throw m.error(name, value, "\(name) is not a configured market; configured: \(markets.keys.sorted().joined(separator: ", "))")
+                    throw m.error(
+                        name, value, "\(name) is not a configured market; configured: \(markets.keys.sorted().joined(separator: ", "))")
                 }
                 s.markets[name] = try kind(m, name, value)
             }
@@ -88,7 +93,8 @@ public struct VenueSettings: Sendable, Equatable {
         s.tokenFile = try path("token_file", s.stateDir + "/token")
         if let v = r.optional("address") {
             guard case .string(let text) = v, let (host, port) = Self.loopbackAddress(text) else {
-                throw r.error("address", v, "expected a loopback address and port, \"127.0.0.1:9470\" (the paper venue listens on loopback only)")
+                throw r.error(
+                    "address", v, "expected a loopback address and port, \"127.0.0.1:9470\" (the paper venue listens on loopback only)")
             }
             s.tcpHost = host
             s.tcpPort = port

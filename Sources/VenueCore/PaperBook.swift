@@ -80,7 +80,9 @@ public struct PaperBook: Sendable {
     public mutating func cancel(_ id: String, fence: Int64, _ key: Key, nowUTC: String, records: inout [JSONValue]) -> Outcome {
         guard var m = markets[key], var o = m.orders[id] else { return .rejected(.notFound, "no order \(id) for account \(key.account)") }
         guard fence >= m.highFence else {
-            return .rejected(.staleFence, "fence \(fence) is below the highest fence \(m.highFence) seen for account \(key.account) and market \(key.market)")
+            return .rejected(
+                .staleFence,
+                "fence \(fence) is below the highest fence \(m.highFence) seen for account \(key.account) and market \(key.market)")
         }
         guard o.isOpen else { return .rejected(.notOpen, "order \(id) is \(o.status)") }
         o.status = "CANCELLED"
@@ -94,7 +96,9 @@ public struct PaperBook: Sendable {
 
     /// A tick for `market`: fills every open order of every account it crosses (a market order at
     /// once, a buy limit at or below, a sell limit at or above), at the tick's price.
-    public mutating func tick(market: String, price: Double, timeUTC: String, records: inout [JSONValue]) -> [(Key, VenueOrder, VenuePosition)] {
+    public mutating func tick(market: String, price: Double, timeUTC: String, records: inout [JSONValue]) -> [(
+        Key, VenueOrder, VenuePosition
+    )] {
         var fills: [(Key, VenueOrder, VenuePosition)] = []
         for key in markets.keys where key.market == market {
             guard var m = markets[key], !m.open.isEmpty else { continue }
@@ -178,9 +182,12 @@ public struct PaperBook: Sendable {
         var out: [JSONValue] = []
         for (key, m) in markets.sorted(by: { ($0.key.account, $0.key.market) < ($1.key.account, $1.key.market) }) {
             out.append(Self.fenceRecord(key, m.highFence))
-            let ordered = m.orders.values.filter { !$0.isOpen }.sorted { $0.clientOrderID < $1.clientOrderID } + m.open.compactMap { m.orders[$0] }
+            let ordered =
+                m.orders.values.filter { !$0.isOpen }.sorted { $0.clientOrderID < $1.clientOrderID } + m.open.compactMap { m.orders[$0] }
             for o in ordered { out.append(.object(["r": "order", "order": o.json])) }
-            for p in m.positions.values.sorted(by: { $0.symbol < $1.symbol }) { out.append(.object(["r": "position", "position": p.json])) }
+            for p in m.positions.values.sorted(by: { $0.symbol < $1.symbol }) {
+                out.append(.object(["r": "position", "position": p.json]))
+            }
         }
         return out
     }

@@ -47,7 +47,10 @@ public final class PaperJournal {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(records.count * 320)
-        for r in records { r.write(into: &bytes); bytes.append(UInt8(ascii: "\n")) }
+        for r in records {
+            r.write(into: &bytes)
+            bytes.append(UInt8(ascii: "\n"))
+        }
         try FileIO.append(fd, bytes)
         let start = MonotonicClock.nowNanos()
         guard fdatasync(fd) == 0 else { throw SystemError("fdatasync \(path)") }

@@ -38,7 +38,9 @@ public enum PaperVenue {
             log.note("\(v.stateDir): cannot open the venue's journal: \(error)", .error)
             return 73
         }
-        if journal.skipped > 0 { log.note("\(journal.path): skipped \(journal.skipped) line(s) that are not records (a torn tail?)", .warning) }
+        if journal.skipped > 0 {
+            log.note("\(journal.path): skipped \(journal.skipped) line(s) that are not records (a torn tail?)", .warning)
+        }
         var token: String?
         if v.tcpHost != nil {
             do { token = try tcpToken(v.tokenFile) } catch {

@@ -163,7 +163,8 @@ public final class PaperVenueServer {
         reply(
             c,
             .object([
-                "v": .int(VenueProtocol.version), "type": "welcome", "venue": "paper", "account": .string(account), "market": .string(market),
+                "v": .int(VenueProtocol.version), "type": "welcome", "venue": "paper", "account": .string(account),
+                "market": .string(market),
                 "fence_high_water": .int(mark),
             ]))
     }

@@ -250,7 +250,9 @@ public struct WatchdogState: Codable, Sendable, Equatable {
             let reason = data["reason"]?.stringValue ?? ""
             m.latch = WatchedMarket.Latch(trigger: trigger, reason: reason, latchedAtUTC: e.ts, runID: e.runID)
             ledger.raise(
-                .failsafeLatched, in: &m, now, severity: .critical, title: "\(e.market): fail-safe \(trigger): the worker latched \(trigger == "RECONCILIATION_MISMATCH" ? "OBSERVE_ONLY" : "SHUTDOWN")",
+                .failsafeLatched, in: &m, now, severity: .critical,
+                title:
+                    "\(e.market): fail-safe \(trigger): the worker latched \(trigger == "RECONCILIATION_MISMATCH" ? "OBSERVE_ONLY" : "SHUTDOWN")",
                 message: reason, rootCause: Self.failsafeCause(trigger),
                 action: "find and fix the cause, then clear the latch with `watchdog ack \(e.market)` while the worker is connected",
                 metadata: [
@@ -316,7 +318,8 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         case "EVENT_LOG_FAILING": return "journal writes failed for longer than safety.event_log_failing_seconds (disk full or read-only?)"
         case "NO_SNAPSHOT": return "the worker could not write its snapshot for longer than safety.no_snapshot_seconds"
         case "HEALTH_FAILING": return "the worker stayed unhealthy for longer than safety.health_failing_seconds"
-        case "CAPITAL_INVARIANT": return "after a fill, allocated - reserved for orders - reserved for positions + realized P&L fell below 0"
+        case "CAPITAL_INVARIANT":
+            return "after a fill, allocated - reserved for orders - reserved for positions + realized P&L fell below 0"
         case "RECONCILIATION_MISMATCH": return "the venue's orders or positions differ from the worker's in a way it cannot explain"
         default: return "an unrecoverable error in the worker"
         }

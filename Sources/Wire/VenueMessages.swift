@@ -57,7 +57,8 @@ public struct VenueOrder: Sendable, Equatable {
 
     public init(
         clientOrderID: String, account: String, market: String, symbol: String, stream: String, side: VenueSide, quantity: Int,
-        limit: Double?, fence: Int64, status: String = "OPEN", acceptedAtUTC: String = "", fillPrice: Double? = nil, doneAtUTC: String? = nil
+        limit: Double?, fence: Int64, status: String = "OPEN", acceptedAtUTC: String = "", fillPrice: Double? = nil,
+        doneAtUTC: String? = nil
     ) {
         self.clientOrderID = clientOrderID
         self.account = account

@@ -55,7 +55,8 @@ public final class Engine {
     /// readable; its latch and open orders carry over.
     public init(
         market: String, symbol: String, streams: [String], log: EventLog, settings: SafetySettings, snapshotPath: String,
-        restored: WorkerSnapshot?, venue: (any ExecutionVenue)? = nil, capital: Double = 10_000_000, reconcileInterval: Double = 60, referencePrice: Double = 0,
+        restored: WorkerSnapshot?, venue: (any ExecutionVenue)? = nil, capital: Double = 10_000_000, reconcileInterval: Double = 60,
+        referencePrice: Double = 0,
         now: @escaping () -> Double
     ) {
         self.market = market
@@ -87,7 +88,8 @@ public final class Engine {
         desk = OrderDesk(
             venue: venue
                 ?? SimVenue(
-                    account: "", market: market, orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
+                    account: "", market: market,
+                    orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
                     positions: restored?.venuePositions ?? []),
             book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,
             reconcileInterval: reconcileInterval, referencePrice: referencePrice, now: now)

@@ -65,7 +65,8 @@ public struct FenceMemory: Sendable, Equatable {
             let side = d["side"]?.stringValue.flatMap(SimOrder.Side.init(rawValue:)), let q = d["quantity"]?.intValue
         else { return nil }
         return SimOrder(
-            clientOrderID: id, stream: stream, symbol: symbol, side: side, quantity: Int(q), limit: d["limit"]?.doubleValue, status: .pending,
+            clientOrderID: id, stream: stream, symbol: symbol, side: side, quantity: Int(q), limit: d["limit"]?.doubleValue,
+            status: .pending,
             placedAtUTC: e.ts, placedAt: 0, fillPrice: nil, fence: d["fence"]?.intValue ?? e.fence)
     }
 }

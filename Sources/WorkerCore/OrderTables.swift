@@ -21,7 +21,8 @@ public enum OrderTables {
         var out = table(rows)
         if let l = r.ledger {
             let f = { (k: String) in number(l[k] ?? 0) }
-            out += "\ncapital: allocated \(f("allocated")) - reserved for orders \(f("reserved_for_orders")) - reserved for positions "
+            out +=
+                "\ncapital: allocated \(f("allocated")) - reserved for orders \(f("reserved_for_orders")) - reserved for positions "
                 + "\(f("reserved_for_positions")) + realized P&L \(f("realized_pnl")) = available \(f("available"))"
         }
         return out

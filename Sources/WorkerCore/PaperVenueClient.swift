@@ -83,7 +83,8 @@ public final class PaperVenueClient: ExecutionVenue {
     }
 
     public func cancel(_ clientOrderID: String, fence: Int64) {
-        send(.object(["v": .int(VenueProtocol.version), "type": "cancel", "client_order_id": .string(clientOrderID), "fence": .int(fence)]))
+        send(
+            .object(["v": .int(VenueProtocol.version), "type": "cancel", "client_order_id": .string(clientOrderID), "fence": .int(fence)]))
     }
 
     public func fetchState(ids: [String], _ reply: @escaping (VenueState?) -> Void) {

@@ -56,7 +56,8 @@ public final class SimVenue: ExecutionVenue {
 
     public func cancel(_ clientOrderID: String, fence: Int64) {
         guard var o = orders[clientOrderID] else {
-            onEvent?(.rejected(clientOrderID: clientOrderID, reason: VenueRejection.notFound.rawValue, detail: "no such order", cancel: true))
+            onEvent?(
+                .rejected(clientOrderID: clientOrderID, reason: VenueRejection.notFound.rawValue, detail: "no such order", cancel: true))
             return
         }
         guard o.isOpen else {

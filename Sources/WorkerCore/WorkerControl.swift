@@ -119,7 +119,9 @@ final class WorkerControl {
             }
             engine.desk.onceAnswered(o.clientOrderID) { [unowned self] u in
                 let ok = u.event == .orderAccepted || u.event == .orderFilled
-                let text = ok ? "\(o.clientOrderID) accepted by the \(self.engine.desk.venue.kind) venue" : "rejected by the venue: \(u.reason ?? "")"
+                let text =
+                    ok
+                    ? "\(o.clientOrderID) accepted by the \(self.engine.desk.venue.kind) venue" : "rejected by the venue: \(u.reason ?? "")"
                 finish(self.reply(ok, ok ? "placed" : "rejected", text, u.order.map { [$0] } ?? [o]))
             }
             reactor.schedule(afterSeconds: 5) { [unowned self] in

@@ -235,7 +235,8 @@ enum WorkerStartup {
             snapshotPath: snapshotPath, restored: restored,
             venue: config.venue.kind(of: canonical) == .paper
                 ? PaperVenueClient.make(reactor: reactor, config: config, market: canonical, runID: log.runID) : nil,
-            capital: config.venue.capital, reconcileInterval: config.venue.reconcileIntervalSeconds, referencePrice: spec.feed.referencePrice, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
+            capital: config.venue.capital, reconcileInterval: config.venue.reconcileIntervalSeconds,
+            referencePrice: spec.feed.referencePrice, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
         engine.remember(usedOrderIDs: memory.usedOrderIDs)
         engine.desk.remember(filledOrderIDs: memory.filledOrderIDs)
         engine.desk.remember(unanswered: memory.unanswered)

@@ -9,7 +9,8 @@ struct PaperVenueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paper-venue",
         abstract: "Run the paper execution venue: orders by client order ID, fills at its feed's prices, positions, fences.",
-        discussion: "Exit statuses: 0 stopped, 64 usage, 71 cannot listen, 73 cannot open its state folder, 74 its journal cannot be written, "
+        discussion:
+            "Exit statuses: 0 stopped, 64 usage, 71 cannot listen, 73 cannot open its state folder, 74 its journal cannot be written, "
             + "78 configuration error. See docs/paper-venue.md.",
         version: ProgramVersion.line("paper-venue"),
         subcommands: [Run.self],
@@ -30,7 +31,10 @@ struct Run: ParsableCommand {
     static func feeds(_ config: Configuration) -> [PaperVenue.Feed] {
         config.markets.values.sorted { $0.canonical < $1.canonical }.compactMap { spec -> PaperVenue.Feed? in
             guard case .synthetic(let rate, let seed, let start, let tickSize) = spec.feed else { return nil }
-            let walk = SyntheticWalk(SyntheticFeed(instrument: spec.execution.isEmpty ? spec.canonical : spec.execution, seed: seed, startPrice: start, tickSize: tickSize))
+            let walk = SyntheticWalk(
+                SyntheticFeed(
+                    instrument: spec.execution.isEmpty ? spec.canonical : spec.execution, seed: seed, startPrice: start, tickSize: tickSize)
+            )
             return (spec.canonical, 1 / rate, { walk.next($0) })
         }
     }

@@ -49,7 +49,7 @@ import Wire
                 guard case .object(let o) = try JSONParser.parse(try client!.readLine(timeoutSeconds: 10)) else { continue }
                 switch o["outcome"]?.stringValue {
                 case "placed", "sent": answered += 1
-                default: usleep(2000)  // blocked (the venue reconciling) or the stream's order not filled yet
+                default: usleep(2000) // blocked (the venue reconciling) or the stream's order not filled yet
                 }
             } catch {
                 client = nil
@@ -69,7 +69,9 @@ import Wire
         }
         _ = settled
         let events = home.events("ES")
-        func ids(_ type: EventType) -> [String] { events.filter { $0.type == type.rawValue }.compactMap { $0.data["client_order_id"]?.stringValue } }
+        func ids(_ type: EventType) -> [String] {
+            events.filter { $0.type == type.rawValue }.compactMap { $0.data["client_order_id"]?.stringValue }
+        }
         let placed = ids(.orderPlaced)
         #expect(placed.count >= 1000)
         #expect(Set(placed).count == placed.count, "a client order ID placed twice")
@@ -79,9 +81,13 @@ import Wire
         #expect(atVenue.values.allSatisfy { $0.count == 1 }, "an ID twice at the venue")
         #expect(Set(atVenue.keys).isSubset(of: Set(placed)), "venue orders the worker never placed")
         let accepted = Set(ids(.orderAccepted))
-        #expect(accepted.isSubset(of: Set(atVenue.keys)), "accepted but unknown to the venue: \(accepted.subtracting(atVenue.keys).sorted().prefix(5))")
+        #expect(
+            accepted.isSubset(of: Set(atVenue.keys)),
+            "accepted but unknown to the venue: \(accepted.subtracting(atVenue.keys).sorted().prefix(5))")
         let fills = ids(.orderFilled)
-        #expect(Set(fills).count == fills.count, "a fill journaled twice: \(Dictionary(grouping: fills, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted().prefix(5))")
+        #expect(
+            Set(fills).count == fills.count,
+            "a fill journaled twice: \(Dictionary(grouping: fills, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted().prefix(5))")
         let filledAtVenue = Set(state.orders.filter { $0.status == "FILLED" }.map(\.clientOrderID))
         #expect(Set(fills) == filledAtVenue, "journaled fills \(fills.count), venue fills \(filledAtVenue.count)")
         // Every placed order has exactly one outcome at the venue or a NOT_SENT/REJECTED line.

@@ -93,7 +93,8 @@ import Wire
         #expect(try ask("{\"v\":1,\"pad\":\"" + String(repeating: "x", count: 300_000) + "\"}")["reason"]?.stringValue == "line_too_long")
         // Still serving this connection: a hello and an order, twice with one client order ID.
         #expect(try ask(#"{"v":1,"type":"hello","account":"default","market":"ES","fence":1}"#)["type"]?.stringValue == "welcome")
-        let place = #"{"v":1,"type":"place","order":{"client_order_id":"X-1","symbol":"MES","stream":"ES1","side":"BUY","quantity":1,"limit":1,"fence":1}}"#
+        let place =
+            #"{"v":1,"type":"place","order":{"client_order_id":"X-1","symbol":"MES","stream":"ES1","side":"BUY","quantity":1,"limit":1,"fence":1}}"#
         let first = try ask(place)
         #expect(first["type"]?.stringValue == "accepted" && first["duplicate"]?.boolValue == false, "\(first)")
         let second = try ask(place.replacingOccurrences(of: "\"quantity\":1", with: "\"quantity\":7"))
@@ -108,12 +109,16 @@ import Wire
         // With the token from the venue's token file: welcomed.
         let token = try String(contentsOfFile: home.venueState + "/token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let good = try TCPProbe(port: port)
-        #expect(try good.ask(#"{"v":1,"type":"hello","account":"default","market":"ES","fence":1,"token":"\#(token)"}"#)["type"]?.stringValue == "welcome")
+        #expect(
+            try good.ask(#"{"v":1,"type":"hello","account":"default","market":"ES","fence":1,"token":"\#(token)"}"#)["type"]?.stringValue
+                == "welcome")
         // A Unix peer of another uid is refused (SO_PEERCRED); the venue serves on.
         if getuid() == 0 {
             let other = try RunningProcess(
                 executable: "/usr/bin/setpriv",
-                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", Self.pythonHello(home.venueSocket)],
+                arguments: [
+                    "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", Self.pythonHello(home.venueSocket),
+                ],
                 environment: [:], logPrefix: home.path + "/nobody")
             _ = try other.waitForExit()
             #expect(other.stdout.contains("not_permitted") || other.stdout.contains("Permission denied"), "\(other.stdout + other.stderr)")

@@ -14,7 +14,8 @@ import Testing
     @Test func simEverywhereByDefault() throws {
         let v = try parse(nil).venue
         #expect(v.kind(of: "ES") == .sim && !v.usesPaper)
-        #expect(v.socket == "/h/run/paper-venue.sock" && v.stateDir == "/h/state/paper-venue" && v.tokenFile == "/h/state/paper-venue/token")
+        #expect(
+            v.socket == "/h/run/paper-venue.sock" && v.stateDir == "/h/state/paper-venue" && v.tokenFile == "/h/state/paper-venue/token")
         #expect(v.capital == 10_000_000 && v.reconcileIntervalSeconds == 60 && v.transport == .unix && v.tcpHost == nil)
         #expect(try parse(nil).safety.queueStallSeconds == 30)
     }

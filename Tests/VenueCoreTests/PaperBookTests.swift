@@ -36,7 +36,8 @@ import Wire
             return
         }
         // Another account or market has its own mark.
-        guard case .accepted = book.place(order("C", fence: 1), PaperBook.Key(account: "other", market: "ES"), nowUTC: "t", records: &records)
+        guard
+            case .accepted = book.place(order("C", fence: 1), PaperBook.Key(account: "other", market: "ES"), nowUTC: "t", records: &records)
         else {
             Issue.record("another account's fence 1 refused")
             return
@@ -57,7 +58,9 @@ import Wire
         #expect(fills.first?.2.quantity == 2)
         #expect(book.tick(market: "NQ", price: 9999, timeUTC: "t", records: &records).isEmpty)
         fills = book.tick(market: "ES", price: 5010, timeUTC: "t", records: &records)
-        #expect(fills.first?.2 == VenuePosition(account: "default", market: "ES", symbol: "MES", quantity: 1, averagePrice: 5000, realizedPnL: 10))
+        #expect(
+            fills.first?.2
+                == VenuePosition(account: "default", market: "ES", symbol: "MES", quantity: 1, averagePrice: 5000, realizedPnL: 10))
     }
 
     @Test func replayingTheRecordsRebuildsTheSameBook() {

@@ -1,17 +1,20 @@
 import Testing
 import Wire
+
 @testable import WorkerCore
 
 @Suite struct ReconciliationTests {
     func known(_ id: String, _ status: SimOrder.Status, stream: String = "ES1") -> SimOrder {
         SimOrder(
-            clientOrderID: id, stream: stream, symbol: "MES", side: .buy, quantity: 1, limit: 1, status: status, placedAtUTC: "t", placedAt: 0,
+            clientOrderID: id, stream: stream, symbol: "MES", side: .buy, quantity: 1, limit: 1, status: status, placedAtUTC: "t",
+            placedAt: 0,
             fillPrice: nil, fence: 2)
     }
 
     func venue(_ id: String, _ status: String, fence: Int64 = 2, quantity: Int = 1, side: VenueSide = .buy) -> VenueOrder {
         VenueOrder(
-            clientOrderID: id, account: "a", market: "ES", symbol: "MES", stream: "ES1", side: side, quantity: quantity, limit: 1, fence: fence,
+            clientOrderID: id, account: "a", market: "ES", symbol: "MES", stream: "ES1", side: side, quantity: quantity, limit: 1,
+            fence: fence,
             status: status, acceptedAtUTC: "t")
     }
 
@@ -19,7 +22,8 @@ import Wire
 
     @Test func theSameBookOnBothSidesIsClean() {
         let r = Reconciliation(
-            known: [known("A", .open)], knownPositions: ["MES": 2], venue: VenueState(orders: [venue("A", "OPEN")], positions: [position(2)]),
+            known: [known("A", .open)], knownPositions: ["MES": 2],
+            venue: VenueState(orders: [venue("A", "OPEN")], positions: [position(2)]),
             fence: 2)
         #expect(r.clean)
         #expect(r.matched == ["A", "position MES 2"])

@@ -74,7 +74,9 @@ import Testing
 
     @Test func anUnfilledOrderTimesOutAfterSixtySecondsFromItsAcceptance() {
         var e = SimExecution(market: "ES", fence: 1)
-        guard case .accepted(var o) = e.place(stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 1, mode: .aggressive, now: 50, nowUTC: "t")
+        guard
+            case .accepted(var o) = e.place(
+                stream: "ES1", symbol: "MES", side: .buy, quantity: 1, limit: 1, mode: .aggressive, now: 50, nowUTC: "t")
         else {
             Issue.record("not accepted")
             return

@@ -114,6 +114,9 @@ final class VenueProbe {
     func state(ids: [String]) throws -> (orders: [VenueOrder], positions: [VenuePosition]) {
         let idsJSON = ids.map { "\"\($0)\"" }.joined(separator: ",")
         let o = try ask(#"{"v":1,"type":"state","id":1,"ids":[\#(idsJSON)]}"#)
-        return ((o["orders"]?.arrayValue ?? []).compactMap { VenueOrder($0) }, (o["positions"]?.arrayValue ?? []).compactMap { VenuePosition($0) })
+        return (
+            (o["orders"]?.arrayValue ?? []).compactMap { VenueOrder($0) },
+            (o["positions"]?.arrayValue ?? []).compactMap { VenuePosition($0) }
+        )
     }
 }
