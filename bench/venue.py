@@ -155,7 +155,7 @@ def section(r):
     if not v:
         return []
     L = [
-        "## 7. Order round trip through the venue\n",
+        "## 8. Order round trip through the venue\n",
         "Intent to venue acceptance journaled: market orders at 100 orders/s on one connection to the worker's control socket",
         "(`bench/venue.py`), the time from the request's write to the worker's answer, which it sends once `ORDER_ACCEPTED` is",
         "journaled. Per order the worker journals `ORDER_PLACED` and `ORDER_ACCEPTED` (one `fdatasync` each) and replaces its",
