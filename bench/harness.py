@@ -25,6 +25,7 @@ import time
 import journal  # bench/journal.py
 import quiet
 import strategy  # bench/strategy.py: tick to gated order accepted
+import venue  # bench/venue.py: the order round trip through the venue seam
 
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
@@ -843,7 +844,8 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet,strategy")
+    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet,strategy,venue")
+    ap.add_argument("--venue-orders", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--crash-rounds", type=int, default=40)
     ap.add_argument("--children", type=int, default=100)
@@ -878,6 +880,7 @@ def main():
              "journal": lambda a, base, results: journal.bench_journal(a, base, results, sys.modules[__name__]),
              "quiet": lambda a, base, results: quiet.bench(a, base, results, sys.modules[__name__]),
              "strategy": strategy.bench_strategy,  # bench/strategy.py
+             "venue": venue.bench,  # bench/venue.py
              }
     try:
         for name in a.only.split(","):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import journal  # bench/journal.py
+import venue  # bench/venue.py writes its own section
 
 
 def sh(cmd):
@@ -280,6 +281,8 @@ def main(res_path, micro_path, out_path):
         c200 = qi["idle"]["200"]["this"]["cpu_percent"]["median"]
         w(f"\nTarget (below 1 % of a core with 200 markets at 1 s heartbeats): {c200:.2f} %: {'met' if c200 < 1 else 'MISSED'}.\n")
 
+    for line in venue.section(r):
+        w(line)
     w("## Notes: what limits the figures, and what was changed\n")
     w("- Ingestion (3) is the watchdog's CPU per line plus the kernel's per write. Callgrind (instruction counts,")
     w("  steady on a shared machine; 16 writers, one line per write, 50,000 events) followed the per-event path:")

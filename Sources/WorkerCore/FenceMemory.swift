@@ -15,6 +15,9 @@ public struct FenceMemory: Sendable, Equatable {
     /// `ORDER_PLACED` events with no later answer (`ORDER_ACCEPTED`, `_FILLED`, `_CANCELLED`,
     /// `_REJECTED`, `_TIMEOUT`): orders a crash may have left between the journal and the snapshot.
     public var unanswered: [SimOrder] = []
+    /// Client order ID -> `accepted_at_utc` of every `ORDER_ACCEPTED` (the snapshot is not rewritten
+    /// for an acceptance: the journal holds it).
+    public var acceptedAt: [String: String] = [:]
 
     public init() {}
 
@@ -54,6 +57,7 @@ public struct FenceMemory: Sendable, Equatable {
                     order.append(o.clientOrderID)
                 } else if answers.contains(event.type), let id = event.data["client_order_id"]?.stringValue {
                     open[id] = nil
+                    if event.type == EventType.orderAccepted.rawValue { acceptedAt[id] = event.data["accepted_at_utc"]?.stringValue ?? "" }
                 }
             }
         }

@@ -24,14 +24,14 @@ public final class OrderDesk {
         public var reason: String?
     }
 
-    public private(set) var book: SimExecution
+    public internal(set) var book: SimExecution
     public let venue: any ExecutionVenue
     /// Positions by instrument, as the venue reported them.
-    public private(set) var positions: [String: VenuePosition] = [:]
+    public internal(set) var positions: [String: VenuePosition] = [:]
     /// The last price seen (the worker's feed): what a market order reserves.
     public private(set) var lastPrice: Double
     /// While set, the worker holds OBSERVE_ONLY: the venue is unreachable or not reconciled yet.
-    public private(set) var holdReason: String?
+    public internal(set) var holdReason: String?
     /// Called when `holdReason` changes; the engine settles its mode.
     public var onHold: ((String?) -> Void)?
     /// Writes the snapshot (after every change the book or positions make).
@@ -40,24 +40,24 @@ public final class OrderDesk {
     public var trip: (FailSafe.Trigger, String) -> Void = { _, _ in }
     public var metrics: LedgerMetrics?
 
-    private let log: EventLog
+    let log: EventLog
     private let settings: SafetySettings
     private let capital: Double
-    private let reconcileInterval: Double
-    private let now: () -> Double
+    let reconcileInterval: Double
+    let now: () -> Double
     /// Client order ID -> when it was (last) sent without an answer: the execution queue.
-    private var sentAt: [String: Double] = [:]
+    var sentAt: [String: Double] = [:]
     /// Client order ID -> true for a timeout's cancel, false for an operator's.
-    private var cancelling: [String: Bool] = [:]
+    var cancelling: [String: Bool] = [:]
     /// Fills already journaled (this run and the journal at start): never twice.
-    private var journaledFills: Set<String> = []
+    var journaledFills: Set<String> = []
     /// Orders found placed in the journal only (`remember(unanswered:)`): never re-sent.
-    private var unsent: Set<String> = []
+    var unsent: Set<String> = []
     /// Remembered positions at start (nil: none recorded, adopt the venue's).
-    private var startPositions: [String: Int]?
-    private var reconciledOnce = false
-    private var reconciling = false
-    private var nextReconcile: Double = .infinity
+    var startPositions: [String: Int]?
+    var reconciledOnce = false
+    var reconciling = false
+    var nextReconcile: Double = .infinity
     private var observers: [(Update) -> Void] = []
     private var waiters: [String: [(Update) -> Void]] = [:]
 
@@ -93,33 +93,6 @@ public final class OrderDesk {
 
     /// Fills the journal already holds (read at start): never journaled again.
     public func remember(filledOrderIDs: Set<String>) { journaledFills.formUnion(filledOrderIDs) }
-
-    /// Orders the journal placed that no answer and no snapshot holds (a crash between the journal
-    /// line and the snapshot): each was sent after its snapshot, so most were never sent. They
-    /// join the book as sent; reconciliation adopts what the venue has, and journals the rest
-    /// `ORDER_REJECTED` (`NOT_SENT`) instead of sending an old intent now.
-    public func remember(unanswered: [SimOrder]) {
-        for o in unanswered {
-            if book.order(o.clientOrderID) == nil, !book.open.keys.contains(o.stream) {
-                book.adopt(o)
-                sentAt[o.clientOrderID] = now()
-                unsent.insert(o.clientOrderID)
-            } else {
-                notSent(o)
-            }
-        }
-    }
-
-    private func notSent(_ o: SimOrder) {
-        sentAt[o.clientOrderID] = nil
-        book.remove(o.clientOrderID)
-        var r = o
-        r.status = .rejected
-        log.emit(
-            .orderRejected,
-            Self.data(r, ["reason": "NOT_SENT", "detail": "the worker stopped before sending it; the venue does not hold it"]))
-        notify(Update(event: .orderRejected, order: r, reason: "NOT_SENT"))
-    }
 
     /// Connects to the venue; reconciliation follows its welcome.
     public func start() { venue.start(fence: book.fence) }
@@ -220,7 +193,7 @@ public final class OrderDesk {
         report(ledger)
     }
 
-    private func report(_ l: CapitalLedger) {
+    func report(_ l: CapitalLedger) {
         metrics?.ledger(
             allocated: l.allocated, reservedForOrders: l.reservedForOrders, reservedForPositions: l.reservedForPositions,
             realizedPnL: l.realizedPnL)
@@ -228,7 +201,7 @@ public final class OrderDesk {
 
     // MARK: the venue's answers
 
-    private func handle(_ event: VenueEvent) {
+    func handle(_ event: VenueEvent) {
         switch event {
         case .connected:
             // The books are compared first: what the venue holds of what waits is adopted, what it
@@ -261,7 +234,7 @@ public final class OrderDesk {
         }
     }
 
-    private func accepted(_ v: VenueOrder, duplicate: Bool, adopted: Bool) {
+    func accepted(_ v: VenueOrder, duplicate: Bool, adopted: Bool) {
         sentAt[v.clientOrderID] = nil
         guard var o = book.order(v.clientOrderID), o.status == .pending else { return }
         o.status = .open
@@ -277,11 +250,12 @@ public final class OrderDesk {
                     "accepted_at_utc": .string(v.acceptedAtUTC), "duplicate": .bool(duplicate), "adopted": .bool(adopted),
                     "venue": .string(venue.kind),
                 ]))
-        persist()
+        // No snapshot here: the journal holds the acceptance (`FenceMemory.acceptedAt`), and a
+        // restart's reconciliation finds the order at the venue anyway.
         notify(Update(event: .orderAccepted, order: o))
     }
 
-    private func cancelled(_ v: VenueOrder) {
+    func cancelled(_ v: VenueOrder) {
         sentAt[v.clientOrderID] = nil
         let timeout = cancelling.removeValue(forKey: v.clientOrderID) ?? false
         let o = book.remove(v.clientOrderID) ?? Self.simOrder(v)
@@ -294,7 +268,7 @@ public final class OrderDesk {
         notify(Update(event: timeout ? .orderTimeout : .orderCancelled, order: c))
     }
 
-    private func filled(_ v: VenueOrder, _ position: VenuePosition?) {
+    func filled(_ v: VenueOrder, _ position: VenuePosition?) {
         sentAt[v.clientOrderID] = nil
         cancelling[v.clientOrderID] = nil
         let known = book.remove(v.clientOrderID, filled: true)
@@ -316,7 +290,7 @@ public final class OrderDesk {
     }
 
     /// Journals a position's change (`POSITION_OPENED`, `_UPDATED`, `_CLOSED`) and keeps it.
-    private func positionChanged(_ p: VenuePosition) {
+    func positionChanged(_ p: VenuePosition) {
         let before = positions[p.symbol]
         guard before != p else { return }
         positions[p.symbol] = p
@@ -331,7 +305,7 @@ public final class OrderDesk {
         notify(Update(event: type, position: p))
     }
 
-    private func checkLedger() {
+    func checkLedger() {
         let l = ledger
         report(l)
         guard let violation = l.violation else { return }
@@ -339,63 +313,9 @@ public final class OrderDesk {
         trip(.capitalInvariant, violation)
     }
 
-    // MARK: reconciliation
-
-    /// Compares the book with the venue's view now (at start, on a reconnect, then every
-    /// `reconcile_interval_seconds`).
-    public func reconcile(_ reason: String) {
-        guard !reconciling else { return }
-        reconciling = true
-        venue.fetchState(ids: openOrders.map(\.clientOrderID)) { [weak self] state in
-            guard let self else { return }
-            self.reconciling = false
-            guard let state else {
-                self.nextReconcile = self.now() + 1
-                return
-            }
-            self.apply(state, reason: reason)
-        }
-    }
-
-    private func apply(_ state: VenueState, reason: String) {
-        let remembered = reconciledOnce ? positions.mapValues(\.quantity) : startPositions
-        let r = Reconciliation(known: openOrders, knownPositions: remembered, venue: state, fence: book.fence)
-        for v in r.filled { filled(v, nil) }
-        for v in r.closed { cancelled(v) }
-        let byID = Dictionary(state.orders.map { ($0.clientOrderID, $0) }, uniquingKeysWith: { a, _ in a })
-        for id in r.adopted { if let v = byID[id] { accepted(v, duplicate: true, adopted: true) } }
-        for id in r.resend {
-            guard let o = book.order(id) else { continue }
-            if unsent.remove(id) != nil {
-                notSent(o)
-                continue
-            }
-            sentAt[id] = now()
-            venue.place(venueOrder(o))
-        }
-        for v in r.cancel { venue.cancel(v.clientOrderID, fence: book.fence) }
-        for p in r.positions { positionChanged(p) }
-        log.emit(.reconciliation, r.data(reason: reason, venue: venue.kind))
-        metrics?.reconciled(clean: r.clean)
-        reconciledOnce = true
-        unsent.removeAll()
-        nextReconcile = now() + reconcileInterval
-        persist()
-        if !r.clean { trip(.reconciliationMismatch, r.mismatched.joined(separator: "; ")) }
-        setHold(nil)
-        checkLedger()
-    }
-
-    private func setHold(_ reason: String?) {
-        let effective = reason == nil && !reconciledOnce ? holdReason : reason
-        guard effective != holdReason else { return }
-        holdReason = effective
-        onHold?(effective)
-    }
-
     // MARK: helpers
 
-    private func notify(_ u: Update) {
+    func notify(_ u: Update) {
         if let id = u.order?.clientOrderID, u.event != .orderPlaced, let ws = waiters.removeValue(forKey: id) { for w in ws { w(u) } }
         for o in observers { o(u) }
     }
@@ -403,7 +323,7 @@ public final class OrderDesk {
     /// What goes to the venue: an order (re)sent now carries the current holder's fence (a sent
     /// order carried over from an earlier run is this holder's now; one the venue accepted before
     /// is answered as a duplicate, whatever the fence).
-    private func venueOrder(_ o: SimOrder) -> VenueOrder {
+    func venueOrder(_ o: SimOrder) -> VenueOrder {
         var v = Self.venueOrder(o, market: book.market, fence: book.fence)
         v.fence = book.fence
         return v

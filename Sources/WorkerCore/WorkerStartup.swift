@@ -249,6 +249,7 @@ enum WorkerStartup {
         engine.remember(usedOrderIDs: memory.usedOrderIDs)
         engine.desk.remember(filledOrderIDs: memory.filledOrderIDs)
         engine.desk.remember(unanswered: memory.unanswered)
+        engine.desk.remember(acceptedAt: memory.acceptedAt)
         engine.desk.metrics = LedgerMetrics(registry: endpoint.registry, market: canonical)
         if let raiseFailure {
             engine.gate.fence = .regressed(fence: handedOut, highWater: memory.highestFence, why: raiseFailure)

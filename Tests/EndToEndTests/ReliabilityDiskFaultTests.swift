@@ -58,6 +58,18 @@ import Wire
         try waitFor("the worker to report the failure", seen: { worker.stderr }) {
             worker.stderr.contains("journal write failed") ? true : nil
         }
+        // A line shorter than what is left of the journal's last page still fits (tmpfs allocates
+        // whole pages), so the journal may take a few more lines: it stops growing once that tail is
+        // used up too (the heartbeats, every 0.1 s, use it up within a second).
+        var stable = (size: -1, since: Date())
+        try waitFor("the journal to stop growing", seen: { "\(stable.size) bytes" }) { () -> Bool? in
+            let size = (try? FileManager.default.attributesOfItem(atPath: home.journal("ES"))[.size] as? Int) ?? -1
+            if size != stable.size {
+                stable = (size, Date())
+                return nil
+            }
+            return Date().timeIntervalSince(stable.since) >= 1 ? true : nil
+        }
         let during = home.lastSeq("ES", runID: run)
         // Nothing journaled, nothing sent: the watchdog loses its heartbeats (an alert) while the
         // worker stays up and the fail-safe trips in memory after event_log_failing_seconds.

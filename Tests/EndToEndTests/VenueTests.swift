@@ -327,6 +327,21 @@ extension VenueTests {
         #expect(home.events("ES", type: .orderAccepted).count == 1)
     }
 
+    /// A worker reaching the paper venue over loopback TCP (`venue.transport` `tcp`, the token from
+    /// `venue.token_file`), as a worker on another host would through a tunnel.
+    @Test func aWorkerReachesThePaperVenueOverLoopbackTCPWithTheToken() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        let port = try freePort()
+        try home.writeConfig(TestHome.venueConfig(venue: #"{"kind": "paper", "address": "127.0.0.1:\#(port)", "transport": "tcp"}"#))
+        try home.startVenue()
+        try home.startWorker()
+        try waitFor("AGGRESSIVE over TCP", seen: { home.mode() ?? "-" }) { home.mode() == "AGGRESSIVE" ? true : nil }
+        let answer = try home.control(#"{"v":1,"type":"order","side":"buy","quantity":1,"stream":"ES1"}"#)
+        #expect(answer["outcome"]?.stringValue == "placed", "\(answer)")
+        try waitFor("the fill") { home.events("ES", type: .orderFilled).first }
+    }
+
     /// The order timeout counts from the venue's acceptance, across a worker restart: killed 1 s
     /// after the acceptance with a 2 s timeout, the next run times the order out about 1 s after
     /// it starts, not 2 s.
