@@ -214,9 +214,9 @@ def section(results):
     """The strategy's section of docs/BENCHMARKS.md."""
     s = results.get("strategy")
     if not s:
-        return "## 7. Strategy: tick to gated order accepted\n\n(not run: `BENCH_ONLY=strategy scripts/bench`)\n"
+        return "## 9. Strategy: tick to gated order accepted\n\n(not run: `BENCH_ONLY=strategy scripts/bench`)\n"
     c = s["config"]
-    L = ["## 7. Strategy: tick to gated order accepted\n",
+    L = ["## 9. Strategy: tick to gated order accepted\n",
          f"The worker's synthetic feed at {c['rate']:,} ticks/s; the strategy sends a market order of one lot on every "
          f"{c['every']}th tick when none of its own is open (about {c['rate'] // c['every']} orders/s, alternating buy and sell) "
          "under risk limits on every key. **Gate** is the worker's own reading: from sending the tick to its gate accepting the order "
