@@ -115,6 +115,9 @@ final class LeaseKeeper {
     }
 
     /// For the heartbeat: the lease as this worker sees it (`watchdog status` shows it).
+    /// This run holds the lease now (not STANDBY, not LEASE_LOST).
+    var holds: Bool { term.isHolding }
+
     var summary: JSONObject { data(state: term.role.word, reason: nil) }
 
     // MARK: carrying out

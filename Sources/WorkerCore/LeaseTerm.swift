@@ -205,7 +205,7 @@ public struct LeaseTerm: Sendable {
         return tick(now: now)
     }
 
-    private var isHolding: Bool {
+    public var isHolding: Bool {
         if case .holding = role { return true }
         return false
     }

@@ -83,6 +83,8 @@ public final class Worker {
     private let lease: LeaseKeeper?
     /// The fence the watchdog link last said hello with, as far as the lease knows.
     private var leaseHelloFence: Int64 = 0
+    /// READY has been sent (the venue's first reconciliation is done or its wait is over).
+    private var ready = false
     /// The worker's log before (and outside) a running worker: start-up failures, the engine's and
     /// the link's lines.
     static let log = ProcessLog("robot-worker", level: .error, failureEvent: "WORKER_START_FAILED")
@@ -144,6 +146,7 @@ public final class Worker {
                 self.link.reconnect()
             }
             self.sendStatus()
+            self.activeHolderChanged()
         }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
@@ -166,8 +169,9 @@ public final class Worker {
         // (then in OBSERVE_ONLY with the venue's reason, until it answers).
         VenueStart.whenSettled(engine.desk, reactor: reactor, within: config.venue.startWaitSeconds) { [unowned self] in
             SdNotify.send("READY=1")
+            self.ready = true
             self.sendStatus()
-            self.marketIsActive()
+            self.activeHolderChanged()
         }
 
         try? reactor.onSignals([SIGTERM, SIGINT, SIGHUP]) { [unowned self] signal in
@@ -183,10 +187,11 @@ public final class Worker {
         return exitStatus
     }
 
-    /// The worker holds the market and is READY: what runs only on the active holder starts here
-    /// (the strategy process). A STANDBY worker calls this when it takes the market over.
-    private func marketIsActive() {
-        strategy?.activate()
+    /// READY and holding the market (under the lease across hosts: holding the lease, not STANDBY
+    /// or LEASE_LOST): what runs only on the active holder (the strategy process) starts; otherwise
+    /// it stops. Called at READY and whenever the lease's role changes.
+    private func activeHolderChanged() {
+        if ready, lease?.holds ?? true { strategy?.activate() } else { strategy?.deactivate() }
     }
 
     // MARK: engine timers
