@@ -60,7 +60,7 @@ final class SnapshotCommitter {
     func written(_ result: Result<Void, SystemError>, state: WatchdogState, clients: [Int32: ClientConnection]) {
         let now = MonotonicClock.nowNanos()
         switch result {
-        case .success: perform(commit.written(now: now), state: state, clients: clients)
+        case .success: perform(commit.written(now: now, writeCPU: writer.lastWriteCPUNanos), state: state, clients: clients)
         case .failure(let error): perform(commit.writeFailed(now: now), state: state, clients: clients, failure: error)
         }
     }
