@@ -164,7 +164,7 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         m.heartbeatReceivedAt = now.monotonicNanos
         m.heartbeatAgeSeconds = 0
         m.lastHeartbeatUTC = e.ts
-        if let mode = e.data["mode"]?.stringValue { m.mode = mode }
+        if let mode = e.dataString("mode") { m.mode = mode }
         setHeartbeatState(.ok, &m, &ledger, now)
         return .heartbeat
     }

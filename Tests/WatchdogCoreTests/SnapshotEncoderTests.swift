@@ -110,4 +110,11 @@ import Wire
         #expect(read == (try reference(state)))
         #expect(read.markets["CL"] == nil)
     }
+
+    @Test(arguments: [Int64(0), 7, 10, -1, 4242, 1_795_000_000_000_000, Int64.max, Int64.min])
+    func integersAreWrittenAsSwiftWritesThem(value: Int64) {
+        var out: [UInt8] = []
+        SnapshotEncoder.write(value, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(value))
+    }
 }
