@@ -106,9 +106,9 @@ final class SnapshotCommitter {
     /// Encodes the state and hands it to the writer; an encoding that fails is a failed save.
     private func encode(_ state: WatchdogState, clients: [Int32: ClientConnection]) {
         let started = MonotonicClock.nowNanos()
-        let data: Data
+        let data: [UInt8]
         do {
-            data = Data(try encoder.encode(state, savedAtUTC: WatchdogInstant.now().utc))
+            data = try encoder.encode(state, savedAtUTC: WatchdogInstant.now().utc)
         } catch {
             perform(commit.encodeFailed(now: MonotonicClock.nowNanos()), state: nil, clients: [:], failure: error)
             return

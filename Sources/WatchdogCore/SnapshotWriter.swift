@@ -21,7 +21,7 @@ final class SnapshotWriter {
     private final class Channel: Sendable {
         let file: SnapshotFile
         /// The job, its result, and the CPU time the thread spent on it (nanoseconds).
-        let slots = Mutex<(job: Data?, result: Result<Void, SystemError>?, cpu: Int64)>((nil, nil, 0))
+        let slots = Mutex<(job: [UInt8]?, result: Result<Void, SystemError>?, cpu: Int64)>((nil, nil, 0))
         /// The loop writes a byte per job; closing it ends the thread.
         let requestRead: Int32, requestWrite: Int32
         /// The thread writes a byte per finished job; the loop watches it.
@@ -110,7 +110,7 @@ final class SnapshotWriter {
     }
 
     /// Hands `data` to the thread. Only when not `isBusy`.
-    func start(_ data: Data) {
+    func start(_ data: [UInt8]) {
         precondition(!isBusy, "a snapshot write is already in flight")
         isBusy = true
         channel.slots.withLock { $0.job = data }
