@@ -86,7 +86,7 @@ struct SnapshotEncoder {
             out.append(contentsOf: kept.open)
         } else {
             var bytes = Array(try encoder.encode(SettledFields(market: view)))
-            bytes.removeLast()  // the closing brace
+            bytes.removeLast() // the closing brace
             settled[name] = Settled(market: view, open: bytes)
             marketsEncoded += 1
             out.append(contentsOf: bytes)
@@ -136,9 +136,12 @@ struct SnapshotEncoder {
     static func write(_ value: Int64, into out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         withUnsafeMutableBytes(of: &digits) { d in
             repeat {

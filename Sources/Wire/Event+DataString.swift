@@ -42,7 +42,7 @@ extension Event {
                 expectKey = false
                 var v = end + 1
                 skipSpace(&v)
-                v += 1  // the colon
+                v += 1 // the colon
                 skipSpace(&v)
                 let length = end - i - 1
                 if length == key.count, (0..<length).allSatisfy({ b[i + 1 + $0] == key[$0] }) {

@@ -5,7 +5,8 @@ import Wire
 /// bytes in place: only top-level keys, only string values.
 @Suite struct EventDataStringTests {
     func decoded(data: String) throws -> Event {
-        let line = #"{"v":1,"type":"HEARTBEAT","market":"ES","run_id":"ES-20261121T071500Z-4f3a9c1b","pid":4242,"fence":7,"#
+        let line =
+            #"{"v":1,"type":"HEARTBEAT","market":"ES","run_id":"ES-20261121T071500Z-4f3a9c1b","pid":4242,"fence":7,"#
             + #""ts":"2026-11-21T07:15:00.123456Z","data":"# + data + "}"
         return try Event.decode(line: Array(line.utf8))
     }
