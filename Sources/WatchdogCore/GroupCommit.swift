@@ -8,8 +8,10 @@
 /// - Applied events wait at most `interval` for their snapshot under constant input, and less when
 ///   input pauses (`idle`: a group commit of whatever arrived). Heartbeat times and rejection
 ///   counters (nothing waits on them) wait up to `lazy`.
-/// - Spacing: no snapshot is encoded sooner than `spacing` times the last encoding's duration
-///   after that encoding began, so at most about a tenth of the loop goes to encoding.
+/// - Spacing: no snapshot is encoded sooner than `spacing` times the last save's cost (its
+///   encoding on the loop plus the writer thread's CPU time for its write) after that encoding
+///   began, so at most about a tenth of a core goes to snapshots, however cheap encoding gets
+///   (with 1,000 quiet markets a snapshot's write costs more CPU than its encoding).
 /// - One write in flight at most; a save asked for meanwhile follows when it ends.
 /// - A failed encoding or write is retried `retry` later (nothing is acked meanwhile, and the
 ///   runs it owed acks for are owed again); until a write succeeds, idle moments do not save.
@@ -96,7 +98,8 @@ struct GroupCommit<Held> {
     let settings: Settings
     private(set) var pending: Pending = .clean
     private(set) var disk: Disk = .idle
-    /// When the last encoding began and how long it took the loop.
+    /// When the last encoding began, and the CPU its save cost: the loop's time encoding it, plus
+    /// the writer thread's CPU time once its write is done.
     private(set) var lastStarted: Int64 = 0
     private(set) var lastEncodeTook: Int64 = 0
 
@@ -170,10 +173,12 @@ struct GroupCommit<Held> {
         failed(owed: nil, now: now)
     }
 
-    /// The write in flight is on disk.
-    mutating func written(now: Int64) -> [Action] {
+    /// The write in flight is on disk; the writer thread spent `writeCPU` nanoseconds of CPU on
+    /// it (counted in the spacing).
+    mutating func written(now: Int64, writeCPU: Int64 = 0) -> [Action] {
         guard case .writing(let write) = disk else { return [] }
         disk = .idle
+        lastEncodeTook += max(0, writeCPU)
         var actions = finishedReport(write, now: now)
         actions.append(.acknowledge(write.held))
         if write.followUp { actions += save(now: now, armed: due) }

@@ -60,7 +60,7 @@ final class SnapshotCommitter {
     func written(_ result: Result<Void, SystemError>, state: WatchdogState, clients: [Int32: ClientConnection]) {
         let now = MonotonicClock.nowNanos()
         switch result {
-        case .success: perform(commit.written(now: now), state: state, clients: clients)
+        case .success: perform(commit.written(now: now, writeCPU: writer.lastWriteCPUNanos), state: state, clients: clients)
         case .failure(let error): perform(commit.writeFailed(now: now), state: state, clients: clients, failure: error)
         }
     }
@@ -106,9 +106,9 @@ final class SnapshotCommitter {
     /// Encodes the state and hands it to the writer; an encoding that fails is a failed save.
     private func encode(_ state: WatchdogState, clients: [Int32: ClientConnection]) {
         let started = MonotonicClock.nowNanos()
-        let data: Data
+        let data: [UInt8]
         do {
-            data = Data(try encoder.encode(state, savedAtUTC: WatchdogInstant.now().utc))
+            data = try encoder.encode(state, savedAtUTC: WatchdogInstant.now().utc)
         } catch {
             perform(commit.encodeFailed(now: MonotonicClock.nowNanos()), state: nil, clients: [:], failure: error)
             return

@@ -72,7 +72,7 @@ struct SnapshotEncoder {
         }
         if settled.count > state.markets.count { settled = settled.filter { state.markets[$0.key] != nil } }
         out.append(contentsOf: #"},"next_alert_number":"#.utf8)
-        out.append(contentsOf: String(state.nextAlertNumber).utf8)
+        Self.write(state.nextAlertNumber, into: &out)
         out.append(contentsOf: #","rejected":"#.utf8)
         Self.write(state.rejected, into: &out)
         out.append(contentsOf: #"},"v":1}"#.utf8)
@@ -86,7 +86,7 @@ struct SnapshotEncoder {
             out.append(contentsOf: kept.open)
         } else {
             var bytes = Array(try encoder.encode(SettledFields(market: view)))
-            bytes.removeLast()  // the closing brace
+            bytes.removeLast() // the closing brace
             settled[name] = Settled(market: view, open: bytes)
             marketsEncoded += 1
             out.append(contentsOf: bytes)
@@ -94,19 +94,19 @@ struct SnapshotEncoder {
         // `encodeSettled` writes `canonical_instrument` always: the object is never empty here.
         out.append(contentsOf: #","counters":{"duplicates":"#.utf8)
         let c = m.counters
-        out.append(contentsOf: String(c.duplicates).utf8)
+        Self.write(c.duplicates, into: &out)
         out.append(contentsOf: #","events":"#.utf8)
-        out.append(contentsOf: String(c.events).utf8)
+        Self.write(c.events, into: &out)
         out.append(contentsOf: #","gaps":"#.utf8)
-        out.append(contentsOf: String(c.gaps).utf8)
+        Self.write(c.gaps, into: &out)
         out.append(contentsOf: #","heartbeats":"#.utf8)
-        out.append(contentsOf: String(c.heartbeats).utf8)
+        Self.write(c.heartbeats, into: &out)
         out.append(contentsOf: #","refusals":"#.utf8)
-        out.append(contentsOf: String(c.refusals).utf8)
+        Self.write(c.refusals, into: &out)
         out.append(contentsOf: #","rejected":"#.utf8)
         Self.write(c.rejected, into: &out)
         out.append(contentsOf: #","stale_fence":"#.utf8)
-        out.append(contentsOf: String(c.staleFence).utf8)
+        Self.write(c.staleFence, into: &out)
         out.append(contentsOf: #"},"heartbeat_age_seconds":"#.utf8)
         // A finite, non-negative Double (an age from the monotonic clock); Swift's shortest
         // round-trip text ("0.3", "1e-05") is a JSON number.
@@ -119,16 +119,41 @@ struct SnapshotEncoder {
         for (i, run) in m.runs.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"applied_seq":"#.utf8)
-            out.append(contentsOf: String(run.appliedSeq).utf8)
+            Self.write(run.appliedSeq, into: &out)
             out.append(contentsOf: #","fence":"#.utf8)
-            out.append(contentsOf: String(run.fence).utf8)
+            Self.write(run.fence, into: &out)
             out.append(contentsOf: #","pid":"#.utf8)
-            out.append(contentsOf: String(run.pid).utf8)
+            Self.write(Int64(run.pid), into: &out)
             out.append(contentsOf: #","run_id":"#.utf8)
             JSONValue.writeString(run.runID, into: &out)
             out.append(UInt8(ascii: "}"))
         }
         out.append(contentsOf: "]}".utf8)
+    }
+
+    /// Appends `value` in decimal without making a `String` (a snapshot of 1,000 markets writes
+    /// about ten integers per market).
+    static func write(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            while count > 0 {
+                count -= 1
+                out.append(d[count])
+            }
+        }
     }
 
     private static func write(_ counts: [String: Int64], into out: inout [UInt8]) {
@@ -137,7 +162,7 @@ struct SnapshotEncoder {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             JSONValue.writeString(key, into: &out)
             out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: String(counts[key]!).utf8)
+            Self.write(counts[key]!, into: &out)
         }
         out.append(UInt8(ascii: "}"))
     }

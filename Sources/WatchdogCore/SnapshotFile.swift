@@ -70,7 +70,7 @@ public struct SnapshotFile: Sendable {
 
     /// Replaces the snapshot with `data` (from `encode`) durably: temporary file, fsync, rename,
     /// fsync of the folder. On failure the previous snapshot is left as it was.
-    public func write(_ data: Data) throws(SystemError) {
+    public func write(_ data: some ContiguousBytes) throws(SystemError) {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw SystemError("open \(tmp)") }

@@ -20,7 +20,8 @@ final class SnapshotWriter {
     /// What the loop and the thread share; nothing else crosses between them.
     private final class Channel: Sendable {
         let file: SnapshotFile
-        let slots = Mutex<(job: Data?, result: Result<Void, SystemError>?)>((nil, nil))
+        /// The job, its result, and the CPU time the thread spent on it (nanoseconds).
+        let slots = Mutex<(job: [UInt8]?, result: Result<Void, SystemError>?, cpu: Int64)>((nil, nil, 0))
         /// The loop writes a byte per job; closing it ends the thread.
         let requestRead: Int32, requestWrite: Int32
         /// The thread writes a byte per finished job; the loop watches it.
@@ -47,6 +48,13 @@ final class SnapshotWriter {
             return (fds[0], fds[1])
         }
 
+        /// This thread's CPU time so far.
+        static func threadCPUNanos() -> Int64 {
+            var ts = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        }
+
         /// The thread's body: one job per request byte until the request pipe closes.
         func serve() {
             while true {
@@ -61,11 +69,16 @@ final class SnapshotWriter {
                     })
                 else { continue }
                 let result: Result<Void, SystemError>
+                let cpuBefore = Self.threadCPUNanos()
                 do {
                     try file.write(job)
                     result = .success(())
                 } catch { result = .failure(error) }
-                slots.withLock { $0.result = result }
+                let cpu = Self.threadCPUNanos() - cpuBefore
+                slots.withLock {
+                    $0.result = result
+                    $0.cpu = cpu
+                }
                 var one: UInt8 = 1
                 while write(doneWrite, &one, 1) < 0, errno == EINTR {}
             }
@@ -80,6 +93,9 @@ final class SnapshotWriter {
     var done: (Result<Void, SystemError>) -> Void
     /// A write is in flight (loop side).
     private(set) var isBusy = false
+    /// The CPU time the thread spent on the last finished write, in nanoseconds (`GroupCommit`'s
+    /// spacing counts it).
+    private(set) var lastWriteCPUNanos: Int64 = 0
 
     /// Starts the thread. `done` runs on the reactor's thread after each write.
     init(file: SnapshotFile, reactor: Reactor, done: @escaping (Result<Void, SystemError>) -> Void = { _ in }) throws(SystemError) {
@@ -94,7 +110,7 @@ final class SnapshotWriter {
     }
 
     /// Hands `data` to the thread. Only when not `isBusy`.
-    func start(_ data: Data) {
+    func start(_ data: [UInt8]) {
         precondition(!isBusy, "a snapshot write is already in flight")
         isBusy = true
         channel.slots.withLock { $0.job = data }
@@ -124,12 +140,13 @@ final class SnapshotWriter {
         var bytes = [UInt8](repeating: 0, count: 16)
         while read(channel.doneRead, &bytes, bytes.count) > 0 {}
         guard
-            let result = channel.slots.withLock({ slots in
+            let (result, cpu) = channel.slots.withLock({ slots in
                 defer { slots.result = nil }
-                return slots.result
+                return slots.result.map { ($0, slots.cpu) }
             })
         else { return nil }
         isBusy = false
+        lastWriteCPUNanos = cpu
         return result
     }
 }

@@ -164,8 +164,11 @@ public struct WatchdogState: Codable, Sendable, Equatable {
         m.heartbeatReceivedAt = now.monotonicNanos
         m.heartbeatAgeSeconds = 0
         m.lastHeartbeatUTC = e.ts
-        if let mode = e.data["mode"]?.stringValue { m.mode = mode }
-        if case .object(let lease)? = e.data["lease"] { m.lease = LeaseView(lease, previous: m.lease) ?? m.lease }
+        if let mode = e.dataString("mode") { m.mode = mode }
+        // The heartbeat's lease object (`null` under the local guard) is parsed only for a market whose
+        // worker has reported a lease (`LEASE_STATUS`, kept in the snapshot): a local market's
+        // heartbeat stays the cheap in-place read above.
+        if m.lease != nil, case .object(let lease)? = e.data["lease"] { m.lease = LeaseView(lease, previous: m.lease) ?? m.lease }
         setHeartbeatState(.ok, &m, &ledger, now)
         return .heartbeat
     }

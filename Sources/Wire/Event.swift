@@ -25,9 +25,10 @@ public struct Event: Sendable, Equatable {
         }
         set { payload = .object(newValue) }
     }
-    private var payload: Payload
+    /// Internal: `Event+DataString` reads the bytes in place.
+    var payload: Payload
 
-    private enum Payload: Sendable {
+    enum Payload: Sendable {
         case object(JSONObject)
         /// The bytes of the line's `data` object, which `JSONSkimmer` found valid.
         case bytes([UInt8])

@@ -95,6 +95,18 @@ import Testing
         #expect(encodes(c.timerFired(now: began + ms(200))))
     }
 
+    @Test func theWritersCPUTimeCountsInTheSpacingLikeTheEncoding() {
+        var c = machine()
+        // A 2 ms encoding whose write cost the writer thread 18 ms of CPU: the next save may begin
+        // 10 x 20 ms after the last began, however soon events wait for an idle moment.
+        let began = saveAtTimer(&c, "a", dirtyAt: ms(0), encode: ms(2))
+        #expect(acknowledged(c.written(now: began + ms(25), writeCPU: ms(18))) == ["a"])
+        _ = c.markDirty(now: began + ms(30))
+        let idle = c.idle(now: began + ms(31))
+        #expect(!encodes(idle) && timers(idle) == [began + ms(200)])
+        #expect(encodes(c.timerFired(now: began + ms(200))))
+    }
+
     @Test func underConstantInputSavesComeAtTheInterval() {
         var c = machine()
         var begins: [Int64] = []

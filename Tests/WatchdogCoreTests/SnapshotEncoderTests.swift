@@ -17,7 +17,8 @@ import Wire
     func richState() -> WatchdogState {
         var state = WatchdogState(configuredMarkets: ["ES", "NQ", "CL"], now: Self.start)
         state.apply(t.event(.lockAcquired, fence: 3, seq: 1), now: Self.start)
-        state.apply(t.event(.identityInvariantsStatus, fence: 3, seq: 3, data: ["pass": false, "violations": ["v \"quoted\"/x"]]), now: Self.start)
+        state.apply(
+            t.event(.identityInvariantsStatus, fence: 3, seq: 3, data: ["pass": false, "violations": ["v \"quoted\"/x"]]), now: Self.start)
         state.apply(t.heartbeat(fence: 3), now: Self.start)
         state.apply(t.event(.configReloaded, run: "NQ-run-b", seq: 1, market: "NQ"), now: Self.start)
         state.apply(
@@ -28,7 +29,9 @@ import Wire
         state.apply(
             t.event(
                 .orderPlaced, run: "NQ-run-b", seq: 3,
-                data: ["client_order_id": "SIM-1", "stream": "NQ1", "symbol": "MNQ", "side": "BUY", "quantity": 2, "limit": .double(5001.25)],
+                data: [
+                    "client_order_id": "SIM-1", "stream": "NQ1", "symbol": "MNQ", "side": "BUY", "quantity": 2, "limit": .double(5001.25),
+                ],
                 market: "NQ"), now: Self.start)
         state.apply(
             t.event(.healthStatus, run: "NQ-run-b", seq: 4, data: ["healthy": false, "reasons": ["stale"]], market: "NQ"), now: Self.start)
@@ -44,7 +47,8 @@ import Wire
     }
 
     func reference(_ state: WatchdogState) throws -> WatchdogState {
-        try JSONDecoder().decode(SnapshotFile.Document.self, from: SnapshotFile(stateDir: "/nonexistent").encode(state, at: Self.start)).state
+        try JSONDecoder().decode(SnapshotFile.Document.self, from: SnapshotFile(stateDir: "/nonexistent").encode(state, at: Self.start))
+            .state
     }
 
     @Test func theDocumentReadsBackAsTheStateLikeTheReferenceEncoding() throws {
@@ -109,5 +113,12 @@ import Wire
         read = try decode(bytes)
         #expect(read == (try reference(state)))
         #expect(read.markets["CL"] == nil)
+    }
+
+    @Test(arguments: [Int64(0), 7, 10, -1, 4242, 1_795_000_000_000_000, Int64.max, Int64.min])
+    func integersAreWrittenAsSwiftWritesThem(value: Int64) {
+        var out: [UInt8] = []
+        SnapshotEncoder.write(value, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(value))
     }
 }

@@ -15,7 +15,7 @@ import Testing
             outcome = (result, pthread_equal(pthread_self(), loopThread) != 0)
             reactor.stop()
         }
-        writer.start(data)
+        writer.start(Array(data))
         #expect(writer.isBusy)
         reactor.schedule(afterSeconds: 10) { reactor.stop() }
         reactor.run()
