@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+import multihost  # noqa: E402  (bench/multihost.py, next to this file)
+
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
 extra_pids = set()  # children that left their group (runsv, s6 children), for cleanup
@@ -853,6 +855,8 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=60)
     ap.add_argument("--chaos", action="store_true")
     ap.add_argument("--chaos-events", type=int, default=200_000)
+    ap.add_argument("--multihost-trials", type=int, default=30)
+    ap.add_argument("--multihost-markets", type=int, default=500)
     a = ap.parse_args()
     a.here = os.path.dirname(os.path.abspath(__file__))
     a.bin, a.child, a.writer, a.venv = (os.path.abspath(x) for x in (a.bin, a.child, a.writer, a.venv))
@@ -865,7 +869,8 @@ def main():
     os.environ["ROBOT_GUARD_DIR"] = os.path.join(base, "host-guard")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     steps = {"crash": bench_crash, "start": bench_start100, "worker": bench_worker_ready, "hung": bench_hung,
-             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale}
+             "ingest": bench_ingest, "dashboard": bench_dashboard, "latency": bench_latency, "scale": bench_scale,
+             "multihost": multihost.bench}  # bench/multihost.py: the lease across hosts against etcd
     try:
         for name in a.only.split(","):
             log(f"{name}…")
