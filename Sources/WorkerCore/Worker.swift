@@ -79,8 +79,6 @@ public final class Worker {
     /// Carries `market`, `run_id` and `fence` into every line (journal fields MARKET=, RUN_ID=, FENCE=).
     private let diagnostics: ProcessLog
     private let lease: LeaseKeeper?
-    /// The fence the watchdog link last said hello with, as far as the lease knows.
-    private var leaseHelloFence: Int64 = 0
     /// The worker's log before (and outside) a running worker: start-up failures, the engine's and
     /// the link's lines.
     static let log = ProcessLog("robot-worker", level: .error, failureEvent: "WORKER_START_FAILED")
@@ -126,16 +124,7 @@ public final class Worker {
             self.engine.watchdogAnswered()
             self.modeChanged(from: before)
         }
-        leaseHelloFence = parts.log.fence
-        lease?.onChange = { [unowned self] in
-            // A lease granted at a fence above the watchdog connection's hello needs a new hello:
-            // the watchdog refuses events at a fence the hello did not claim.
-            if self.log.fence > self.leaseHelloFence {
-                self.leaseHelloFence = self.log.fence
-                self.link.reconnect()
-            }
-            self.sendStatus()
-        }
+        lease?.onChange = { [unowned self] in self.sendStatus() }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(
