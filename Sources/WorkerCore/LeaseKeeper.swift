@@ -33,6 +33,9 @@ final class LeaseKeeper {
     private let rerunChecks: () -> [StartupChecks.Result]
     /// Called after the role or the database's state changed (the worker sends `STATUS=`).
     var onChange: (() -> Void)?
+    /// Called after the fence was raised to the lease's: the watchdog takes events of a fence only
+    /// on a connection whose hello named it, so the worker says hello again (`WatchdogLink.reconnect`).
+    var onFenceRaised: (() -> Void)?
     private var standbySince: Int64?
     private var countedRenewFailures = 0
     private var stopped = false
@@ -189,6 +192,7 @@ final class LeaseKeeper {
             return
         }
         engine.raiseFence(to: log.fence)
+        onFenceRaised?()
         metrics.acquired()
         log.emit(.leaseStatus, data(state: "HOLDER", reason: "acquired, fence \(from) -> \(fence)"))
         note("\(log.market): lease acquired, fence \(fence); startup checks run again", "LEASE_ACQUIRED", .notice)

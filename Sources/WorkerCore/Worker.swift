@@ -125,6 +125,7 @@ public final class Worker {
             self.modeChanged(from: before)
         }
         lease?.onChange = { [unowned self] in self.sendStatus() }
+        lease?.onFenceRaised = { [unowned link] in link.reconnect() }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(

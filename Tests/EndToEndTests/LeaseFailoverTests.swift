@@ -88,3 +88,39 @@ struct LeaseFailoverTests {
         #expect(ms <= 100, "\(ms) ms")
     }
 }
+
+extension LeaseFailoverTests {
+    @Test func statusShowsTheLeaseHolderAndStandbyOnEachHostUnderSupervisorsAndWatchdogs() throws {
+        let hosts = try LeaseHosts(count: 2, supervised: true)
+        defer { hosts.cleanup() }
+        for home in hosts.homes {
+            try home.startWatchdog()
+            _ = try home.startSupervisor()
+        }
+        // Both supervisors see their worker RUNNING (ready); one host holds the lease.
+        for home in hosts.homes { try home.waitForStates(["ES": "RUNNING"], timeout: 20) }
+        let (holder, standby) = try waitFor("one host to hold ES", timeout: 15, seen: { hosts.describe() }) { () -> (Int, Int)? in
+            let states = hosts.homes.indices.map { i in hosts.homes[i].events("ES", type: .leaseStatus).last?.data["state"]?.stringValue }
+            if states == ["HOLDER", "STANDBY"] { return (0, 1) }
+            if states == ["STANDBY", "HOLDER"] { return (1, 0) }
+            return nil
+        }
+        let supervisorStatus = try waitFor("supervisor status to say STANDBY and who holds ES", seen: { hosts.describe() }) { () -> String? in
+            let r = try hosts.homes[standby].supervisor(["status"])
+            return r.stdout.contains("STANDBY: ES:") && r.stdout.contains("lease held by \(hosts.names[holder])") ? r.stdout : nil
+        }
+        #expect(supervisorStatus.contains("RUNNING"), "\(supervisorStatus)")
+        let holderStatus = try hosts.homes[holder].supervisor(["status"])
+        #expect(!holderStatus.stdout.contains("STANDBY:"), "\(holderStatus.stdout)")
+        // watchdog status on each host: the backend, the holder, the expiry and the standbys.
+        let watched = try waitFor("watchdog status to show the lease on both hosts", seen: { hosts.homes.map { (try? $0.watchdogCommand(["status"]).stdout) ?? "" }.joined(separator: "\n") }) { () -> [String]? in
+            let texts = try hosts.homes.map { try $0.watchdogCommand(["status"]).stdout }
+            let ok =
+                texts[holder].contains("lease (postgresql): HOLDER, held by \(hosts.names[holder])")
+                && texts[standby].contains("lease (postgresql): STANDBY, held by \(hosts.names[holder])")
+                && texts.allSatisfy { $0.contains("expires 20") && $0.contains("1 standby") }
+            return ok ? texts : nil
+        }
+        #expect(watched.count == 2)
+    }
+}

@@ -12,7 +12,7 @@ final class LeaseHosts: @unchecked Sendable {
     let names: [String]
     let leaseSeconds: Double
 
-    init(count: Int, leaseSeconds: Double = 2, markets: [String] = ["ES"], url: String? = nil) throws {
+    init(count: Int, leaseSeconds: Double = 2, markets: [String] = ["ES"], url: String? = nil, supervised: Bool = false) throws {
         pg = try PostgresCluster()
         try pg.start()
         self.leaseSeconds = leaseSeconds
@@ -20,7 +20,8 @@ final class LeaseHosts: @unchecked Sendable {
         var homes: [TestHome] = []
         for name in names {
             let home = try TestHome()
-            try home.writeConfig(Self.config(name: name, url: url ?? pg.url, passwordFile: pg.passwordFile, lease: leaseSeconds, markets: markets))
+            let config = Self.config(name: name, url: url ?? pg.url, passwordFile: pg.passwordFile, lease: leaseSeconds, markets: markets)
+            try home.writeConfig(supervised ? config.supervised() : config)
             homes.append(home)
         }
         self.homes = homes
