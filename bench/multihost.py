@@ -367,6 +367,8 @@ def bench(a, base, results):
     res = results.setdefault("multihost", {})
     fo = {}
     failover(a, base, lease, int(getattr(a, "multihost_trials", 30)), fo)
+    fo["load_average"] = os.getloadavg()[1]
+    fo["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     res["failover"] = fo
     load = {}
     renewal_load(a, base, lease, int(getattr(a, "multihost_markets", 500)), float(getattr(a, "multihost_seconds", 30)), load)
@@ -385,6 +387,8 @@ def section(res):
     fo = mh.get("failover") or {}
     if fo:
         lease = fo["lease_seconds"]
+        if fo.get("measured_at"):
+            out += [f"Measured {fo['measured_at']} (`BENCH_ONLY=multihost scripts/bench` runs this section alone).", ""]
         out += [
             f"Two hosts, one market, one PostgreSQL 15 (a throwaway cluster on loopback), lease {lease:g} s, against",
             f"etcd 3.4's `etcdctl lock --ttl {lease:g}` on one etcd on loopback, in the same run, trial by trial interleaved",
@@ -409,7 +413,11 @@ def section(res):
             out += [f"Where a clean handover's time goes (p50, ms after the SIGTERM, from the journals' wall-clock stamps): the",
                     f"holder journals its release at {fo['clean_released_p50_ms']:.1f} ms, the standby its HOLDER (granted, fence raised)",
                     f"at {fo['clean_standby_holder_p50_ms']:.1f} ms, and trades (start-up checks rerun) at {fo['ours_clean']['p50_ms']:.1f} ms.",
-                    ""]
+                    "Between the release and HOLDER: the NOTIFY's delivery, one acquire statement, and the fence file's raise",
+                    "(a write and an fsync) before the standby may trade; etcd's waiter only learns that its key is first."]
+            if fo.get("load_average") is not None:
+                out.append(f"The machine's 5-minute load average at the end of these trials: {fo['load_average']:.1f} on {os.cpu_count()} cores.")
+            out.append("")
     load = mh.get("renewal_load") or {}
     if load.get("renewals"):
         cpu = load["cpu_percent"]
