@@ -62,10 +62,12 @@ public final class PostgresLeaseClient: Sendable {
         return Self.wait(seconds: seconds) { try await session.release(fence: fence) } == .some(nil)
     }
 
-    /// Closes the connection and ends the thread.
+    /// Closes the connection and ends the thread. When the close does not finish within a second
+    /// (a stalled network), the thread is left to end with the process: shutting its loop down
+    /// under a pending close would fail the close's own promises.
     public func shutdown() {
         let session = self.session
-        _ = Self.wait(seconds: 1) { await session.close() }
+        guard Self.wait(seconds: 1, { await session.close() }) != nil else { return }
         try? group.syncShutdownGracefully()
     }
 
@@ -92,7 +94,8 @@ final class ReplySink: Sendable {
     let target = Mutex<(@Sendable (LeaseReply) -> Void)?>(nil)
 }
 
-/// The connection and everything done on it, one request at a time.
+/// The connection and everything done on it, one request at a time, on the client's own NIO
+/// event-loop thread (the actor's executor is that loop).
 actor LeaseSession {
     let database: LeaseDatabase
     let identity: LeaseIdentity
@@ -104,6 +107,8 @@ actor LeaseSession {
     private var nextConnectionID = 0
     /// postgres-nio's own log lines are not ours: the worker reports what matters.
     private let logger = Logger(label: "robot-runtime.lease", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
 
     init(
         database: LeaseDatabase, identity: LeaseIdentity, leaseSeconds: Double, timeout: Double, eventLoop: any EventLoop,
