@@ -53,11 +53,22 @@ struct LeaseFailoverTests {
     }
 
     @Test func aStandbyTradesWithinTheLeasePlusOneSecondAfterTheHolderIsKilled() throws {
-        let hosts = try LeaseHosts(count: 2)
+        let hosts = try LeaseHosts(count: 2, metrics: true)
         defer { hosts.cleanup() }
         let workers = [(0, try hosts.startWorker(0)), (1, try hosts.startWorker(1))]
         let h = try oneHolder(hosts, workers)
         let (holder, standby) = (workers[h], workers[1 - h])
+        let m = ["market": "ES"]
+        // The holder renews (latency histogram); the standby counts its time as one.
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[holder.0], "the holder's renewals and role") { e in
+            (e.value("robot_worker_lease_renew_seconds_count", m) ?? 0) >= 1 && e.value("robot_worker_lease_role", ["market": "ES", "role": "HOLDER"]) == 1
+                && e.value("robot_worker_lease_database_up", m) == 1 && e.value("robot_worker_lease_standbys", m) == 1 ? true : nil
+        }
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[standby.0], "the standby's role and time") { e in
+            e.value("robot_worker_lease_role", ["market": "ES", "role": "STANDBY"]) == 1
+                && (e.value("robot_worker_lease_standby_seconds_total", m) ?? 0) > 0 && e.value("robot_worker_lease_acquisitions_total", m) == 0
+                ? true : nil
+        }
         let fenceBefore = Int64(try hosts.pg.psql("SELECT fence FROM robot_lease WHERE market = 'ES'")) ?? 0
         let killedAt = MonotonicClock.nowNanos()
         holder.1.signal(SIGKILL)
@@ -68,6 +79,10 @@ struct LeaseFailoverTests {
         print("\(#function): SIGKILL -> standby AGGRESSIVE in \(Int(seconds * 1000)) ms (lease \(hosts.leaseSeconds) s)")
         #expect(seconds <= hosts.leaseSeconds + 1, "\(seconds) s")
         #expect(took.fence > fenceBefore, "fence \(took.fence) after \(fenceBefore)")
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[standby.0], "the takeover counted") { e in
+            e.value("robot_worker_lease_acquisitions_total", m) == 1 && e.value("robot_worker_lease_role", ["market": "ES", "role": "HOLDER"]) == 1
+                ? true : nil
+        }
     }
 
     @Test func aStandbyTradesWithin100msOfTheHoldersSigterm() throws {
