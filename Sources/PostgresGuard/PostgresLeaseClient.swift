@@ -44,8 +44,9 @@ public final class PostgresLeaseClient: Sendable {
     /// when the database is ready; else why not (`refused` for good, `unreachable` for now).
     public func prepare() -> LeaseFailure? {
         let session = self.session
-        return Self.wait(seconds: requestTimeoutSeconds * 2 + 1) { try await session.prepare() } ?? .unreachable(
-            "\(database.address): no answer within \(requestTimeoutSeconds * 2 + 1) s")
+        return Self.wait(seconds: requestTimeoutSeconds * 2 + 1) { try await session.prepare() }
+            ?? .unreachable(
+                "\(database.address): no answer within \(requestTimeoutSeconds * 2 + 1) s")
     }
 
     /// Sends `request` (numbered `id`); the reply comes through `deliver`.
@@ -203,7 +204,8 @@ actor LeaseSession {
         let (eventLoop, logger, settings) = (self.eventLoop, self.logger, configuration)
         let c = try await Self.withTimeout(timeout) {
             try await PostgresConnection.connect(on: eventLoop, configuration: settings, id: id, logger: logger)
-        } onTimeout: {}
+        } onTimeout: {
+        }
         do {
             try await bounded(c) { c in try await LeaseSchema.ensure(on: c, logger: logger, database: self.database.address) }
         } catch {
@@ -234,7 +236,11 @@ actor LeaseSession {
         async throws -> T
     {
         do {
-            return try await Self.withTimeout(timeout) { try await body(c) } onTimeout: { try? await c.close() }
+            return try await Self.withTimeout(timeout) {
+                try await body(c)
+            } onTimeout: {
+                try? await c.close()
+            }
         } catch {
             if c.isClosed, connection === c { connection = nil }
             throw error

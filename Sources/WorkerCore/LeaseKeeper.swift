@@ -76,7 +76,9 @@ final class LeaseKeeper {
             self.inbox = inbox
             client.deliver(to: { [weak inbox] reply in inbox?.post(reply) })
         } catch {
-            note("\(log.market): cannot wire the lease client to the loop: \(error); the lease is never taken", "LEASE_CLIENT_FAILED", .critical)
+            note(
+                "\(log.market): cannot wire the lease client to the loop: \(error); the lease is never taken", "LEASE_CLIENT_FAILED",
+                .critical)
             return
         }
         act(term.tick(now: MonotonicClock.nowNanos()))

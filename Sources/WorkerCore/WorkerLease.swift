@@ -64,7 +64,8 @@ enum WorkerLease {
         let url = s.database
         let host = url?.host ?? env["PGHOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
         if host.hasPrefix("/") {
-            return .failure(StartupFailure(.config, "\(source): guard: PGHOST \(host): a Unix socket folder is not supported; use a TCP host"))
+            return .failure(
+                StartupFailure(.config, "\(source): guard: PGHOST \(host): a Unix socket folder is not supported; use a TCP host"))
         }
         var port = 5432
         if let p = url?.port {
@@ -90,7 +91,8 @@ enum WorkerLease {
             password = p
         }
         return .success(
-            LeaseDatabase(host: host, port: port, user: user, password: password, database: name, shownAs: url?.text ?? "the PG environment"))
+            LeaseDatabase(
+                host: host, port: port, user: user, password: password, database: name, shownAs: url?.text ?? "the PG environment"))
     }
 
     static func currentUser() -> String {

@@ -47,7 +47,8 @@ struct ConcurrentAcquirersTests {
 
         static func id(of reply: LeaseReply) -> UInt64? {
             switch reply {
-            case .acquired(let id, _, _), .held(let id, _), .renewed(let id, _, _), .notRenewed(let id), .released(let id), .failed(let id, _):
+            case .acquired(let id, _, _), .held(let id, _), .renewed(let id, _, _), .notRenewed(let id), .released(let id),
+                .failed(let id, _):
                 return id
             case .releasedByHolder, .listening: return nil
             }
@@ -104,24 +105,39 @@ struct ConcurrentAcquirersTests {
         try pg.start()
         let a = Client(pg, run: "run-a")
         let b = Client(pg, run: "run-b")
-        defer { a.lease.shutdown(); b.lease.shutdown() }
+        defer {
+            a.lease.shutdown()
+            b.lease.shutdown()
+        }
         a.lease.submit(.acquire(floor: 40), id: 1)
         let r1 = try await a.reply(1)
-        guard case .acquired(_, 41, _) = r1 else { Issue.record("\(r1)"); return }
+        guard case .acquired(_, 41, _) = r1 else {
+            Issue.record("\(r1)")
+            return
+        }
         // b cannot take it while it runs; a renews.
         b.lease.submit(.acquire(floor: 0), id: 1)
         let r2 = try await b.reply(1)
-        guard case .held(_, let holder?) = r2 else { Issue.record("\(r2)"); return }
+        guard case .held(_, let holder?) = r2 else {
+            Issue.record("\(r2)")
+            return
+        }
         #expect(holder.runID == "run-a" && holder.fence == 41 && holder.remainingSeconds > 25 && holder.standbys == 1)
         a.lease.submit(.renew(fence: 41), id: 2)
         let r3 = try await a.reply(2)
-        guard case .renewed(_, _, let standbys) = r3 else { Issue.record("\(r3)"); return }
+        guard case .renewed(_, _, let standbys) = r3 else {
+            Issue.record("\(r3)")
+            return
+        }
         #expect(standbys == 1, "b asked: one standby")
         // Expired by hand: b takes it with 42; a's renewal of 41 is refused.
         try pg.psql("UPDATE robot_lease SET expires_at = now() - interval '1 second'")
         b.lease.submit(.acquire(floor: 0), id: 2)
         let r4 = try await b.reply(2)
-        guard case .acquired(_, 42, _) = r4 else { Issue.record("\(r4)"); return }
+        guard case .acquired(_, 42, _) = r4 else {
+            Issue.record("\(r4)")
+            return
+        }
         a.lease.submit(.renew(fence: 41), id: 3)
         #expect(try await a.reply(3) == .notRenewed(id: 3))
         // The trigger refuses a fence that would go down, whoever writes it.

@@ -28,11 +28,17 @@ import Testing
             #"{"backend": "postgresql", "url": "postgresql://robot@db.internal:6432/trading", "password_file": "pgpass", "#
                 + #""lease_seconds": 1.5, "host": "trader-a"}"#, home: folder.path)
         #expect(s.backend == .postgresql && s.leaseSeconds == 1.5 && s.host == "trader-a")
-        #expect(s.database == GuardSettings.DatabaseURL(user: "robot", host: "db.internal", port: 6432, database: "trading", text: "postgresql://robot@db.internal:6432/trading"))
+        #expect(
+            s.database
+                == GuardSettings.DatabaseURL(
+                    user: "robot", host: "db.internal", port: 6432, database: "trading", text: "postgresql://robot@db.internal:6432/trading"
+                ))
         #expect(s.passwordFile == folder.path + "/pgpass")
         let bare = try parse(#"{"backend": "postgresql"}"#)
         #expect(bare.database == nil && bare.passwordFile == nil, "the PG environment fills in")
-        #expect(try GuardSettings.DatabaseURL.parse("postgres://[::1]/x").get() == GuardSettings.DatabaseURL(host: "::1", database: "x", text: "postgres://[::1]/x"))
+        #expect(
+            try GuardSettings.DatabaseURL.parse("postgres://[::1]/x").get()
+                == GuardSettings.DatabaseURL(host: "::1", database: "x", text: "postgres://[::1]/x"))
     }
 
     @Test func aPasswordFileOthersMayReadIsRefusedNamingFileKeyAndMode() throws {

@@ -92,7 +92,10 @@ import Testing
         // The same holder again: no new STANDBY report.
         let (_, id2) = sent(term.tick(now: 415 * Self.ms))!
         let renewedHolder = LeaseHolder(host: "a", runID: "r", pid: 1, fence: 3, remainingSeconds: 2.9, standbys: 1)
-        #expect(!term.reply(.held(id: id2, renewedHolder), now: 420 * Self.ms).contains { if case .standby = $0 { return true } else { return false } })
+        #expect(
+            !term.reply(.held(id: id2, renewedHolder), now: 420 * Self.ms).contains {
+                if case .standby = $0 { return true } else { return false }
+            })
         #expect(term.nextWake == 1_420 * Self.ms, "at most a third of the lease")
         // The holder's clean stop: NOTIFY, and an acquisition at once.
         let notified = term.reply(.releasedByHolder, now: 500 * Self.ms)

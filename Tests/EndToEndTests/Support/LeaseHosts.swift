@@ -77,7 +77,10 @@ final class LeaseHosts: @unchecked Sendable {
     /// Everything host `i` journaled for `market`, one line each (for a failing test's message).
     func describe(_ market: String = "ES") -> String {
         homes.enumerated().map { i, h in
-            "\(names[i]): " + h.events(market).suffix(12).map { "\($0.type)[\($0.pid) f\($0.fence)]\($0.data["state"]?.stringValue ?? $0.data["to"]?.stringValue ?? "")" }
+            "\(names[i]): "
+                + h.events(market).suffix(12).map {
+                    "\($0.type)[\($0.pid) f\($0.fence)]\($0.data["state"]?.stringValue ?? $0.data["to"]?.stringValue ?? "")"
+                }
                 .joined(separator: " ")
         }.joined(separator: "\n")
     }
