@@ -42,11 +42,11 @@ public final class PostgresLeaseClient: Sendable {
 
     /// Start-up only (it blocks the caller): connects and creates or migrates the schema. nil
     /// when the database is ready; else why not (`refused` for good, `unreachable` for now).
-    public func prepare() -> LeaseFailure? {
+    /// It waits at most `seconds` (default: long enough for a connection and the migration).
+    public func prepare(seconds: Double? = nil) -> LeaseFailure? {
         let session = self.session
-        return Self.wait(seconds: requestTimeoutSeconds * 2 + 1) { try await session.prepare() }
-            ?? .unreachable(
-                "\(database.address): no answer within \(requestTimeoutSeconds * 2 + 1) s")
+        let limit = seconds ?? requestTimeoutSeconds * 2 + 1
+        return Self.wait(seconds: limit) { try await session.prepare() } ?? .unreachable("no answer within \(limit) s")
     }
 
     /// Sends `request` (numbered `id`); the reply comes through `deliver`.

@@ -42,7 +42,9 @@ enum WorkerLease {
         let client = PostgresLeaseClient(
             database: database, identity: identity, leaseSeconds: settings.leaseSeconds,
             requestTimeoutSeconds: requestTimeout(settings.leaseSeconds))
-        switch client.prepare() {
+        // At most 5 s: the supervisor (and systemd) wait 10 s by default for READY=1, which a
+        // worker whose database does not answer still sends, as a STANDBY.
+        switch client.prepare(seconds: min(5, requestTimeout(settings.leaseSeconds) * 2 + 1)) {
         case nil: return .success(Prepared(client: client, unreachable: nil))
         case .refused(let why)?:
             client.shutdown()

@@ -23,12 +23,12 @@ struct ConcurrentAcquirersTests {
                 host: "127.0.0.1", port: pg.port, user: pg.user, password: pg.password, database: pg.database, shownAs: pg.url)
             lease = PostgresLeaseClient(
                 database: database, identity: LeaseIdentity(account: "acct", market: "ES", host: "h-\(run)", runID: run, pid: 1),
-                leaseSeconds: 30, requestTimeoutSeconds: 10)
+                leaseSeconds: 60, requestTimeoutSeconds: 30)
             lease.deliver(to: { [weak self] reply in self?.replies.withLock { $0.append(reply) } })
         }
 
         /// The reply to request `id`, once it is there (polled, with a deadline).
-        func reply(_ id: UInt64, timeout: Double = 20) async throws -> LeaseReply {
+        func reply(_ id: UInt64, timeout: Double = 60) async throws -> LeaseReply {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
                 if let r = replies.withLock({ list in list.first { Self.id(of: $0) == id } }) { return r }
