@@ -283,10 +283,12 @@ public final class Engine {
     public func remember(usedOrderIDs: Set<String>) { execution.usedIDs.formUnion(usedOrderIDs) }
 
     /// New orders carry `fence` from now on (raised, never lowered; `EventLog.fence` follows).
-    public func raiseFence(to fence: Int64) {
+    /// `persist: false` leaves the snapshot to the caller's next write (a lease acquisition's
+    /// startup checks write it before the handler ends).
+    public func raiseFence(to fence: Int64, persist: Bool = true) {
         guard fence > execution.fence else { return }
         execution.fence = fence
-        writeSnapshot()
+        if persist { writeSnapshot() }
     }
 
     /// Cancels an open order; allowed in every mode.

@@ -53,11 +53,24 @@ struct LeaseFailoverTests {
     }
 
     @Test func aStandbyTradesWithinTheLeasePlusOneSecondAfterTheHolderIsKilled() throws {
-        let hosts = try LeaseHosts(count: 2)
+        let hosts = try LeaseHosts(count: 2, metrics: true)
         defer { hosts.cleanup() }
         let workers = [(0, try hosts.startWorker(0)), (1, try hosts.startWorker(1))]
         let h = try oneHolder(hosts, workers)
         let (holder, standby) = (workers[h], workers[1 - h])
+        let m = ["market": "ES"]
+        // The holder renews (latency histogram); the standby counts its time as one.
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[holder.0], "the holder's renewals and role") { e in
+            (e.value("robot_worker_lease_renew_seconds_count", m) ?? 0) >= 1
+                && e.value("robot_worker_lease_role", ["market": "ES", "role": "HOLDER"]) == 1
+                && e.value("robot_worker_lease_database_up", m) == 1 && e.value("robot_worker_lease_standbys", m) == 1 ? true : nil
+        }
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[standby.0], "the standby's role and time") { e in
+            e.value("robot_worker_lease_role", ["market": "ES", "role": "STANDBY"]) == 1
+                && (e.value("robot_worker_lease_standby_seconds_total", m) ?? 0) > 0
+                && e.value("robot_worker_lease_acquisitions_total", m) == 0
+                ? true : nil
+        }
         let fenceBefore = Int64(try hosts.pg.psql("SELECT fence FROM robot_lease WHERE market = 'ES'")) ?? 0
         let killedAt = MonotonicClock.nowNanos()
         holder.1.signal(SIGKILL)
@@ -68,6 +81,11 @@ struct LeaseFailoverTests {
         print("\(#function): SIGKILL -> standby AGGRESSIVE in \(Int(seconds * 1000)) ms (lease \(hosts.leaseSeconds) s)")
         #expect(seconds <= hosts.leaseSeconds + 1, "\(seconds) s")
         #expect(took.fence > fenceBefore, "fence \(took.fence) after \(fenceBefore)")
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[standby.0], "the takeover counted") { e in
+            e.value("robot_worker_lease_acquisitions_total", m) == 1
+                && e.value("robot_worker_lease_role", ["market": "ES", "role": "HOLDER"]) == 1
+                ? true : nil
+        }
     }
 
     @Test func aStandbyTradesWithin100msOfTheHoldersSigterm() throws {
@@ -105,7 +123,8 @@ extension LeaseFailoverTests {
             if states == ["STANDBY", "HOLDER"] { return (1, 0) }
             return nil
         }
-        let supervisorStatus = try waitFor("supervisor status to say STANDBY and who holds ES", seen: { hosts.describe() }) { () -> String? in
+        let supervisorStatus = try waitFor("supervisor status to say STANDBY and who holds ES", seen: { hosts.describe() }) {
+            () -> String? in
             let r = try hosts.homes[standby].supervisor(["status"])
             return r.stdout.contains("STANDBY: ES:") && r.stdout.contains("lease held by \(hosts.names[holder])") ? r.stdout : nil
         }
@@ -113,7 +132,10 @@ extension LeaseFailoverTests {
         let holderStatus = try hosts.homes[holder].supervisor(["status"])
         #expect(!holderStatus.stdout.contains("STANDBY:"), "\(holderStatus.stdout)")
         // watchdog status on each host: the backend, the holder, the expiry and the standbys.
-        let watched = try waitFor("watchdog status to show the lease on both hosts", seen: { hosts.homes.map { (try? $0.watchdogCommand(["status"]).stdout) ?? "" }.joined(separator: "\n") }) { () -> [String]? in
+        let watched = try waitFor(
+            "watchdog status to show the lease on both hosts",
+            seen: { hosts.homes.map { (try? $0.watchdogCommand(["status"]).stdout) ?? "" }.joined(separator: "\n") }
+        ) { () -> [String]? in
             let texts = try hosts.homes.map { try $0.watchdogCommand(["status"]).stdout }
             let ok =
                 texts[holder].contains("lease (postgresql): HOLDER, held by \(hosts.names[holder])")
