@@ -26,6 +26,7 @@ import journal  # bench/journal.py
 import quiet
 import strategy  # bench/strategy.py: tick to gated order accepted
 import venue  # bench/venue.py: the order round trip through the venue seam
+import multihost  # noqa: E402  (bench/multihost.py, next to this file)
 
 MONO = time.monotonic_ns
 started = []  # every Popen, for cleanup
@@ -844,7 +845,7 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--venv", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet,strategy,venue")
+    ap.add_argument("--only", default="crash,start,worker,hung,ingest,dashboard,latency,scale,journal,quiet,strategy,venue,multihost")
     ap.add_argument("--venue-orders", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--crash-rounds", type=int, default=40)
@@ -864,6 +865,8 @@ def main():
     ap.add_argument("--journal-events", type=int, default=128_000)
     ap.add_argument("--journal-floor-events", type=int, default=3000)
     ap.add_argument("--journal-latency-events", type=int, default=3000)
+    ap.add_argument("--multihost-trials", type=int, default=30)
+    ap.add_argument("--multihost-markets", type=int, default=500)
     a = ap.parse_args()
     a.here = os.path.dirname(os.path.abspath(__file__))
     a.bin, a.child, a.writer, a.venv = (os.path.abspath(x) for x in (a.bin, a.child, a.writer, a.venv))
@@ -881,6 +884,7 @@ def main():
              "quiet": lambda a, base, results: quiet.bench(a, base, results, sys.modules[__name__]),
              "strategy": strategy.bench_strategy,  # bench/strategy.py
              "venue": venue.bench,  # bench/venue.py
+             "multihost": multihost.bench,  # bench/multihost.py: the lease across hosts against etcd
              }
     try:
         for name in a.only.split(","):

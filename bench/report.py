@@ -283,6 +283,9 @@ def main(res_path, micro_path, out_path):
 
     for line in venue.section(r):
         w(line)
+    import multihost  # bench/multihost.py renders its own section (the lease across hosts)
+    for line in multihost.section(r):
+        w(line)
     w("## Notes: what limits the figures, and what was changed\n")
     w("- Ingestion (3) is the watchdog's CPU per line plus the kernel's per write. Callgrind (instruction counts,")
     w("  steady on a shared machine; 16 writers, one line per write, 50,000 events) followed the per-event path:")

@@ -159,7 +159,8 @@ extension MetricName {
     public static let leaseRenewFailures = MetricName(
         "robot_worker_lease_renew_failures_total", "Lease renewals that failed: no answer in time, or the database said the lease is gone.")
     public static let leaseTakeovers = MetricName(
-        "robot_worker_lease_acquisitions_total", "Times this worker was granted its market's lease (each with a new fence): takeovers and re-acquisitions.")
+        "robot_worker_lease_acquisitions_total",
+        "Times this worker was granted its market's lease (each with a new fence): takeovers and re-acquisitions.")
     public static let leaseStandbySeconds = MetricName(
         "robot_worker_lease_standby_seconds_total", "Seconds this worker spent as a STANDBY (another host held the lease).")
     public static let leaseRole = MetricName(

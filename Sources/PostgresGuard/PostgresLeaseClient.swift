@@ -42,10 +42,11 @@ public final class PostgresLeaseClient: Sendable {
 
     /// Start-up only (it blocks the caller): connects and creates or migrates the schema. nil
     /// when the database is ready; else why not (`refused` for good, `unreachable` for now).
-    public func prepare() -> LeaseFailure? {
+    /// It waits at most `seconds` (default: long enough for a connection and the migration).
+    public func prepare(seconds: Double? = nil) -> LeaseFailure? {
         let session = self.session
-        return Self.wait(seconds: requestTimeoutSeconds * 2 + 1) { try await session.prepare() } ?? .unreachable(
-            "\(database.address): no answer within \(requestTimeoutSeconds * 2 + 1) s")
+        let limit = seconds ?? requestTimeoutSeconds * 2 + 1
+        return Self.wait(seconds: limit) { try await session.prepare() } ?? .unreachable("no answer within \(limit) s")
     }
 
     /// Sends `request` (numbered `id`); the reply comes through `deliver`.
@@ -62,10 +63,12 @@ public final class PostgresLeaseClient: Sendable {
         return Self.wait(seconds: seconds) { try await session.release(fence: fence) } == .some(nil)
     }
 
-    /// Closes the connection and ends the thread.
+    /// Closes the connection and ends the thread. When the close does not finish within a second
+    /// (a stalled network), the thread is left to end with the process: shutting its loop down
+    /// under a pending close would fail the close's own promises.
     public func shutdown() {
         let session = self.session
-        _ = Self.wait(seconds: 1) { await session.close() }
+        guard Self.wait(seconds: 1, { await session.close() }) != nil else { return }
         try? group.syncShutdownGracefully()
     }
 
@@ -92,7 +95,8 @@ final class ReplySink: Sendable {
     let target = Mutex<(@Sendable (LeaseReply) -> Void)?>(nil)
 }
 
-/// The connection and everything done on it, one request at a time.
+/// The connection and everything done on it, one request at a time, on the client's own NIO
+/// event-loop thread (the actor's executor is that loop).
 actor LeaseSession {
     let database: LeaseDatabase
     let identity: LeaseIdentity
@@ -104,6 +108,8 @@ actor LeaseSession {
     private var nextConnectionID = 0
     /// postgres-nio's own log lines are not ours: the worker reports what matters.
     private let logger = Logger(label: "robot-runtime.lease", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
 
     init(
         database: LeaseDatabase, identity: LeaseIdentity, leaseSeconds: Double, timeout: Double, eventLoop: any EventLoop,
@@ -198,7 +204,8 @@ actor LeaseSession {
         let (eventLoop, logger, settings) = (self.eventLoop, self.logger, configuration)
         let c = try await Self.withTimeout(timeout) {
             try await PostgresConnection.connect(on: eventLoop, configuration: settings, id: id, logger: logger)
-        } onTimeout: {}
+        } onTimeout: {
+        }
         do {
             try await bounded(c) { c in try await LeaseSchema.ensure(on: c, logger: logger, database: self.database.address) }
         } catch {
@@ -229,7 +236,11 @@ actor LeaseSession {
         async throws -> T
     {
         do {
-            return try await Self.withTimeout(timeout) { try await body(c) } onTimeout: { try? await c.close() }
+            return try await Self.withTimeout(timeout) {
+                try await body(c)
+            } onTimeout: {
+                try? await c.close()
+            }
         } catch {
             if c.isClosed, connection === c { connection = nil }
             throw error

@@ -63,7 +63,9 @@ public struct GuardSettings: Sendable, Equatable {
             } else {
                 return .failure(Problem(why: "expected postgresql://[user@]host[:port][/database]"))
             }
-            if rest.contains("?") { return .failure(Problem(why: "expected no query parameters (TLS and other options are not supported)")) }
+            if rest.contains("?") {
+                return .failure(Problem(why: "expected no query parameters (TLS and other options are not supported)"))
+            }
             var url = DatabaseURL(text: text)
             if let slash = rest.firstIndex(of: "/") {
                 let name = rest[rest.index(after: slash)...]
@@ -73,7 +75,8 @@ public struct GuardSettings: Sendable, Equatable {
             if let at = rest.lastIndex(of: "@") {
                 let user = rest[..<at]
                 if user.contains(":") {
-                    return .failure(Problem(why: "a password in the URL is refused; put it in guard.password_file (mode 0600) or PGPASSWORD"))
+                    return .failure(
+                        Problem(why: "a password in the URL is refused; put it in guard.password_file (mode 0600) or PGPASSWORD"))
                 }
                 if !user.isEmpty { url.user = String(user) }
                 rest = rest[rest.index(after: at)...]
@@ -122,7 +125,8 @@ public struct GuardSettings: Sendable, Equatable {
         }
         if s.backend == .local, s.database != nil || s.passwordFile != nil {
             throw r.error(
-                "backend", .string(backend), "url and password_file are for the postgresql backend; set backend to \"postgresql\" or remove them")
+                "backend", .string(backend),
+                "url and password_file are for the postgresql backend; set backend to \"postgresql\" or remove them")
         }
         try r.rejectUnknownKeys(keys)
         return s

@@ -11,9 +11,11 @@ extension WatchdogState {
             ledger.raise(
                 .leaseDatabaseUnreachable, in: &m, now, severity: .critical,
                 title: "\(e.market): the lease database does not answer",
-                message: "run \(e.runID) (pid \(e.pid)): \(data["database_error"]?.stringValue ?? view.reason ?? "no answer"); no host trades \(e.market)",
+                message:
+                    "run \(e.runID) (pid \(e.pid)): \(data["database_error"]?.stringValue ?? view.reason ?? "no answer"); no host trades \(e.market)",
                 rootCause: "the PostgreSQL server of guard.url is down, unreachable from this host, or refuses the worker",
-                action: "restore the database or the network to it (\(data["database"]?.stringValue ?? "guard.url")); the market is taken again by one host when it answers",
+                action:
+                    "restore the database or the network to it (\(data["database"]?.stringValue ?? "guard.url")); the market is taken again by one host when it answers",
                 metadata: ["run_id": e.runID, "state": view.state, "database": data["database"]?.stringValue ?? ""])
         case true?:
             ledger.resolve(.leaseDatabaseUnreachable, in: &m, now)

@@ -312,10 +312,12 @@ public final class Engine {
     public func remember(usedOrderIDs: Set<String>) { desk.remember(usedOrderIDs: usedOrderIDs) }
 
     /// New orders carry `fence` from now on (raised, never lowered; `EventLog.fence` follows).
-    public func raiseFence(to fence: Int64) {
+    /// `persist: false` leaves the snapshot to the caller's next write (a lease acquisition's
+    /// startup checks write it before the handler ends).
+    public func raiseFence(to fence: Int64, persist: Bool = true) {
         guard fence > desk.book.fence else { return }
         desk.raiseFence(to: fence)
-        writeSnapshot()
+        if persist { writeSnapshot() }
     }
 
     /// Asks the venue to cancel an open order (allowed in every mode); `ORDER_CANCELLED` follows its answer.

@@ -33,6 +33,9 @@ final class LeaseKeeper {
     private let rerunChecks: () -> [StartupChecks.Result]
     /// Called after the role or the database's state changed (the worker sends `STATUS=`).
     var onChange: (() -> Void)?
+    /// Called after the fence was raised to the lease's: the watchdog takes events of a fence only
+    /// on a connection whose hello named it, so the worker says hello again (`WatchdogLink.reconnect`).
+    var onFenceRaised: (() -> Void)?
     private var standbySince: Int64?
     private var countedRenewFailures = 0
     private var stopped = false
@@ -73,7 +76,9 @@ final class LeaseKeeper {
             self.inbox = inbox
             client.deliver(to: { [weak inbox] reply in inbox?.post(reply) })
         } catch {
-            note("\(log.market): cannot wire the lease client to the loop: \(error); the lease is never taken", "LEASE_CLIENT_FAILED", .critical)
+            note(
+                "\(log.market): cannot wire the lease client to the loop: \(error); the lease is never taken", "LEASE_CLIENT_FAILED",
+                .critical)
             return
         }
         act(term.tick(now: MonotonicClock.nowNanos()))
@@ -191,11 +196,14 @@ final class LeaseKeeper {
                 "LEASE_FENCE_UNRECORDED", .critical)
             return
         }
-        engine.raiseFence(to: log.fence)
+        // The snapshot with the new fence is written by the startup checks' settlement, in this
+        // handler, before any order: one write less between the grant and trading.
+        engine.raiseFence(to: log.fence, persist: false)
+        onFenceRaised?()
         metrics.acquired()
+        engine.leaseGranted(checks: rerunChecks())
         log.emit(.leaseStatus, data(state: "HOLDER", reason: "acquired, fence \(from) -> \(fence)"))
         note("\(log.market): lease acquired, fence \(fence); startup checks run again", "LEASE_ACQUIRED", .notice)
-        engine.leaseGranted(checks: rerunChecks())
     }
 
     private func account(now: Int64) {

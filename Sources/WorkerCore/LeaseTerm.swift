@@ -113,7 +113,8 @@ public struct LeaseTerm: Sendable {
         var actions = expire(now: now)
         if let f = inFlight, now - f.sentAt >= settings.forgetAfterNanos {
             inFlight = nil
-            actions += failed("no reply within \(Double(settings.forgetAfterNanos) / 1e9) s", now: now, request: f.request, sentAt: f.sentAt)
+            actions += failed(
+                "no reply within \(Double(settings.forgetAfterNanos) / 1e9) s", now: now, request: f.request, sentAt: f.sentAt)
         }
         if inFlight == nil, now >= nextAttemptAt {
             let request: LeaseRequest

@@ -81,8 +81,6 @@ public final class Worker {
     /// Carries `market`, `run_id` and `fence` into every line (journal fields MARKET=, RUN_ID=, FENCE=).
     private let diagnostics: ProcessLog
     private let lease: LeaseKeeper?
-    /// The fence the watchdog link last said hello with, as far as the lease knows.
-    private var leaseHelloFence: Int64 = 0
     /// READY has been sent (the venue's first reconciliation is done or its wait is over).
     private var ready = false
     /// The worker's log before (and outside) a running worker: start-up failures, the engine's and
@@ -137,17 +135,11 @@ public final class Worker {
         }
         link.onCeiling = { [unowned self] change in self.ceilingChanged(change) }
         link.replayCeiling()
-        leaseHelloFence = parts.log.fence
         lease?.onChange = { [unowned self] in
-            // A lease granted at a fence above the watchdog connection's hello needs a new hello:
-            // the watchdog refuses events at a fence the hello did not claim.
-            if self.log.fence > self.leaseHelloFence {
-                self.leaseHelloFence = self.log.fence
-                self.link.reconnect()
-            }
             self.sendStatus()
             self.activeHolderChanged()
         }
+        lease?.onFenceRaised = { [unowned link] in link.reconnect() }
         link.onClearLatch = { [unowned self] by in
             let result = self.engine.clearLatch(by: by)
             self.note(

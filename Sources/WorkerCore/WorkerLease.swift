@@ -42,7 +42,9 @@ enum WorkerLease {
         let client = PostgresLeaseClient(
             database: database, identity: identity, leaseSeconds: settings.leaseSeconds,
             requestTimeoutSeconds: requestTimeout(settings.leaseSeconds))
-        switch client.prepare() {
+        // At most 5 s: the supervisor (and systemd) wait 10 s by default for READY=1, which a
+        // worker whose database does not answer still sends, as a STANDBY.
+        switch client.prepare(seconds: min(5, requestTimeout(settings.leaseSeconds) * 2 + 1)) {
         case nil: return .success(Prepared(client: client, unreachable: nil))
         case .refused(let why)?:
             client.shutdown()
@@ -64,7 +66,8 @@ enum WorkerLease {
         let url = s.database
         let host = url?.host ?? env["PGHOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
         if host.hasPrefix("/") {
-            return .failure(StartupFailure(.config, "\(source): guard: PGHOST \(host): a Unix socket folder is not supported; use a TCP host"))
+            return .failure(
+                StartupFailure(.config, "\(source): guard: PGHOST \(host): a Unix socket folder is not supported; use a TCP host"))
         }
         var port = 5432
         if let p = url?.port {
@@ -90,7 +93,8 @@ enum WorkerLease {
             password = p
         }
         return .success(
-            LeaseDatabase(host: host, port: port, user: user, password: password, database: name, shownAs: url?.text ?? "the PG environment"))
+            LeaseDatabase(
+                host: host, port: port, user: user, password: password, database: name, shownAs: url?.text ?? "the PG environment"))
     }
 
     static func currentUser() -> String {

@@ -53,11 +53,24 @@ struct LeaseFailoverTests {
     }
 
     @Test func aStandbyTradesWithinTheLeasePlusOneSecondAfterTheHolderIsKilled() throws {
-        let hosts = try LeaseHosts(count: 2)
+        let hosts = try LeaseHosts(count: 2, metrics: true)
         defer { hosts.cleanup() }
         let workers = [(0, try hosts.startWorker(0)), (1, try hosts.startWorker(1))]
         let h = try oneHolder(hosts, workers)
         let (holder, standby) = (workers[h], workers[1 - h])
+        let m = ["market": "ES"]
+        // The holder renews (latency histogram); the standby counts its time as one.
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[holder.0], "the holder's renewals and role") { e in
+            (e.value("robot_worker_lease_renew_seconds_count", m) ?? 0) >= 1
+                && e.value("robot_worker_lease_role", ["market": "ES", "role": "HOLDER"]) == 1
+                && e.value("robot_worker_lease_database_up", m) == 1 && e.value("robot_worker_lease_standbys", m) == 1 ? true : nil
+        }
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[standby.0], "the standby's role and time") { e in
+            e.value("robot_worker_lease_role", ["market": "ES", "role": "STANDBY"]) == 1
+                && (e.value("robot_worker_lease_standby_seconds_total", m) ?? 0) > 0
+                && e.value("robot_worker_lease_acquisitions_total", m) == 0
+                ? true : nil
+        }
         let fenceBefore = Int64(try hosts.pg.psql("SELECT fence FROM robot_lease WHERE market = 'ES'")) ?? 0
         let killedAt = MonotonicClock.nowNanos()
         holder.1.signal(SIGKILL)
@@ -68,6 +81,11 @@ struct LeaseFailoverTests {
         print("\(#function): SIGKILL -> standby AGGRESSIVE in \(Int(seconds * 1000)) ms (lease \(hosts.leaseSeconds) s)")
         #expect(seconds <= hosts.leaseSeconds + 1, "\(seconds) s")
         #expect(took.fence > fenceBefore, "fence \(took.fence) after \(fenceBefore)")
+        try MetricsProbe.waitForScrape(port: hosts.metricsPorts[standby.0], "the takeover counted") { e in
+            e.value("robot_worker_lease_acquisitions_total", m) == 1
+                && e.value("robot_worker_lease_role", ["market": "ES", "role": "HOLDER"]) == 1
+                ? true : nil
+        }
     }
 
     @Test func aStandbyTradesWithin100msOfTheHoldersSigterm() throws {
@@ -86,5 +104,45 @@ struct LeaseFailoverTests {
         print("\(#function): SIGTERM -> standby AGGRESSIVE in \(Int(ms)) ms")
 
         #expect(ms <= 100, "\(ms) ms")
+    }
+}
+
+extension LeaseFailoverTests {
+    @Test func statusShowsTheLeaseHolderAndStandbyOnEachHostUnderSupervisorsAndWatchdogs() throws {
+        let hosts = try LeaseHosts(count: 2, supervised: true)
+        defer { hosts.cleanup() }
+        for home in hosts.homes {
+            try home.startWatchdog()
+            _ = try home.startSupervisor()
+        }
+        // Both supervisors see their worker RUNNING (ready); one host holds the lease.
+        for home in hosts.homes { try home.waitForStates(["ES": "RUNNING"], timeout: 20) }
+        let (holder, standby) = try waitFor("one host to hold ES", timeout: 15, seen: { hosts.describe() }) { () -> (Int, Int)? in
+            let states = hosts.homes.indices.map { i in hosts.homes[i].events("ES", type: .leaseStatus).last?.data["state"]?.stringValue }
+            if states == ["HOLDER", "STANDBY"] { return (0, 1) }
+            if states == ["STANDBY", "HOLDER"] { return (1, 0) }
+            return nil
+        }
+        let supervisorStatus = try waitFor("supervisor status to say STANDBY and who holds ES", seen: { hosts.describe() }) {
+            () -> String? in
+            let r = try hosts.homes[standby].supervisor(["status"])
+            return r.stdout.contains("STANDBY: ES:") && r.stdout.contains("lease held by \(hosts.names[holder])") ? r.stdout : nil
+        }
+        #expect(supervisorStatus.contains("RUNNING"), "\(supervisorStatus)")
+        let holderStatus = try hosts.homes[holder].supervisor(["status"])
+        #expect(!holderStatus.stdout.contains("STANDBY:"), "\(holderStatus.stdout)")
+        // watchdog status on each host: the backend, the holder, the expiry and the standbys.
+        let watched = try waitFor(
+            "watchdog status to show the lease on both hosts",
+            seen: { hosts.homes.map { (try? $0.watchdogCommand(["status"]).stdout) ?? "" }.joined(separator: "\n") }
+        ) { () -> [String]? in
+            let texts = try hosts.homes.map { try $0.watchdogCommand(["status"]).stdout }
+            let ok =
+                texts[holder].contains("lease (postgresql): HOLDER, held by \(hosts.names[holder])")
+                && texts[standby].contains("lease (postgresql): STANDBY, held by \(hosts.names[holder])")
+                && texts.allSatisfy { $0.contains("expires 20") && $0.contains("1 standby") }
+            return ok ? texts : nil
+        }
+        #expect(watched.count == 2)
     }
 }

@@ -39,7 +39,9 @@ struct LeaseFaultTests {
         #expect(placed.isEmpty, "placed on fence \(placed.map(\.fence)) (old fence \(oldFence))")
         #expect(hosts.homes[holder.0].events("ES", type: .orderBlocked).contains { $0.pid == holder.1.pid }, "\(hosts.describe())")
         let lost = try #require(
-            hosts.homes[holder.0].events("ES", type: .leaseStatus).first { $0.pid == holder.1.pid && $0.data["state"]?.stringValue == "LEASE_LOST" },
+            hosts.homes[holder.0].events("ES", type: .leaseStatus).first {
+                $0.pid == holder.1.pid && $0.data["state"]?.stringValue == "LEASE_LOST"
+            },
             "\(hosts.describe())")
         #expect(lost.fence == oldFence)
         // It then waits as a standby of the new holder.
@@ -58,9 +60,11 @@ struct LeaseFaultTests {
         let fenceBefore = Int64(try hosts.pg.psql("SELECT fence FROM robot_lease WHERE market = 'ES'")) ?? 0
         let killedAt = MonotonicClock.nowNanos()
         try hosts.pg.kill()
-        let lostEvent = try waitFor("the holder to stop trading (LEASE_LOST)", timeout: hosts.leaseSeconds + 5, seen: { hosts.describe() }) {
+        let lostEvent = try waitFor("the holder to stop trading (LEASE_LOST)", timeout: hosts.leaseSeconds + 5, seen: { hosts.describe() })
+        {
             hosts.homes[holder.0].events("ES", type: .systemModeChange).last {
-                $0.pid == holder.1.pid && $0.data["to"]?.stringValue == "OBSERVE_ONLY" && ($0.data["monotonic_ns"]?.intValue ?? 0) >= killedAt
+                $0.pid == holder.1.pid && $0.data["to"]?.stringValue == "OBSERVE_ONLY"
+                    && ($0.data["monotonic_ns"]?.intValue ?? 0) >= killedAt
             }
         }
         let stoppedAfter = Double((lostEvent.data["monotonic_ns"]?.intValue ?? 0) - killedAt) / 1e9
@@ -70,7 +74,9 @@ struct LeaseFaultTests {
         // Every worker reports the database unreachable.
         for (i, w) in workers {
             try waitFor("\(hosts.names[i]) to report DATABASE_UNREACHABLE", seen: { hosts.describe() }) {
-                hosts.homes[i].events("ES", type: .leaseStatus).contains { $0.pid == w.pid && $0.data["database_reachable"] == .bool(false) }
+                hosts.homes[i].events("ES", type: .leaseStatus).contains {
+                    $0.pid == w.pid && $0.data["database_reachable"] == .bool(false)
+                }
                     ? true : nil
             }
         }
@@ -79,7 +85,11 @@ struct LeaseFaultTests {
         try hosts.pg.restart()
         let restartedAt = MonotonicClock.nowNanos()
         for (i, w) in workers {
-            #expect(hosts.aggressiveSince(i, pid: w.pid, since: lostEvent.data["monotonic_ns"]?.intValue ?? killedAt) == nil || (hosts.aggressiveSince(i, pid: w.pid, since: lostEvent.data["monotonic_ns"]?.intValue ?? killedAt)?.data["monotonic_ns"]?.intValue ?? 0) >= restartedAt - 100_000_000, "\(hosts.names[i]) traded while the database was down")
+            #expect(
+                hosts.aggressiveSince(i, pid: w.pid, since: lostEvent.data["monotonic_ns"]?.intValue ?? killedAt) == nil
+                    || (hosts.aggressiveSince(i, pid: w.pid, since: lostEvent.data["monotonic_ns"]?.intValue ?? killedAt)?.data[
+                        "monotonic_ns"]?.intValue ?? 0) >= restartedAt - 100_000_000,
+                "\(hosts.names[i]) traded while the database was down")
         }
         _ = downFor
         // One host holds it again, with a higher fence.
@@ -97,7 +107,9 @@ struct LeaseFaultTests {
         let hosts = try LeaseHosts(count: 1)
         defer { hosts.cleanup() }
         let first = try hosts.startWorker(0)
-        try waitFor("the first worker to hold the lease", seen: { hosts.describe() }) { hosts.leaseState(0, pid: first.pid) == "HOLDER" ? true : nil }
+        try waitFor("the first worker to hold the lease", seen: { hosts.describe() }) {
+            hosts.leaseState(0, pid: first.pid) == "HOLDER" ? true : nil
+        }
         first.signal(SIGTERM)
         #expect(try first.waitForExit() == 0)
         try hosts.pg.psql("UPDATE robot_runtime_schema SET version = 99")

@@ -12,7 +12,13 @@ final class LeaseHosts: @unchecked Sendable {
     let names: [String]
     let leaseSeconds: Double
 
-    init(count: Int, leaseSeconds: Double = 2, markets: [String] = ["ES"], url: String? = nil) throws {
+    /// Host `i`'s ES worker serves /metrics on `metricsPorts[i]`, when given.
+    private(set) var metricsPorts: [Int] = []
+
+    init(
+        count: Int, leaseSeconds: Double = 2, markets: [String] = ["ES"], url: String? = nil, supervised: Bool = false,
+        metrics: Bool = false
+    ) throws {
         pg = try PostgresCluster()
         try pg.start()
         self.leaseSeconds = leaseSeconds
@@ -20,7 +26,13 @@ final class LeaseHosts: @unchecked Sendable {
         var homes: [TestHome] = []
         for name in names {
             let home = try TestHome()
-            try home.writeConfig(Self.config(name: name, url: url ?? pg.url, passwordFile: pg.passwordFile, lease: leaseSeconds, markets: markets))
+            var config = Self.config(name: name, url: url ?? pg.url, passwordFile: pg.passwordFile, lease: leaseSeconds, markets: markets)
+            if metrics {
+                let port = try MetricsProbe.freePort()
+                metricsPorts.append(port)
+                config.extraSections["metrics"] = "{\"worker_ports\": {\"ES\": \(port)}}"
+            }
+            try home.writeConfig(supervised ? config.supervised() : config)
             homes.append(home)
         }
         self.homes = homes
@@ -65,7 +77,10 @@ final class LeaseHosts: @unchecked Sendable {
     /// Everything host `i` journaled for `market`, one line each (for a failing test's message).
     func describe(_ market: String = "ES") -> String {
         homes.enumerated().map { i, h in
-            "\(names[i]): " + h.events(market).suffix(12).map { "\($0.type)[\($0.pid) f\($0.fence)]\($0.data["state"]?.stringValue ?? $0.data["to"]?.stringValue ?? "")" }
+            "\(names[i]): "
+                + h.events(market).suffix(12).map {
+                    "\($0.type)[\($0.pid) f\($0.fence)]\($0.data["state"]?.stringValue ?? $0.data["to"]?.stringValue ?? "")"
+                }
                 .joined(separator: " ")
         }.joined(separator: "\n")
     }
