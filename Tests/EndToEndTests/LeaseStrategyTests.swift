@@ -32,12 +32,16 @@ struct LeaseStrategyTests {
             pidFiles.append(pidFile)
             var c = LeaseHosts.config(
                 name: hosts.names[i], url: hosts.pg.url, passwordFile: hosts.pg.passwordFile, lease: hosts.leaseSeconds, markets: ["ES"])
-            c.strategies = ["ES": "{\"command\": [\"python3\", \"\(Self.scripted)\", \"pidfile\", \"\(pidFile)\"], \"heartbeat_seconds\": 2}"]
+            c.strategies = [
+                "ES": "{\"command\": [\"python3\", \"\(Self.scripted)\", \"pidfile\", \"\(pidFile)\"], \"heartbeat_seconds\": 2}"
+            ]
             try hosts.homes[i].writeConfig(c)
         }
         let workers = [try hosts.startWorker(0), try hosts.startWorker(1)]
         let h = try waitFor("one AGGRESSIVE holder, the other STANDBY", timeout: 15, seen: { hosts.describe() }) { () -> Int? in
-            let holders = (0..<2).filter { hosts.mode($0, pid: workers[$0].pid) == "AGGRESSIVE" && hosts.leaseState($0, pid: workers[$0].pid) == "HOLDER" }
+            let holders = (0..<2).filter {
+                hosts.mode($0, pid: workers[$0].pid) == "AGGRESSIVE" && hosts.leaseState($0, pid: workers[$0].pid) == "HOLDER"
+            }
             let standbys = (0..<2).filter { hosts.leaseState($0, pid: workers[$0].pid) == "STANDBY" }
             return holders.count == 1 && standbys.count == 1 ? holders[0] : nil
         }
@@ -54,7 +58,9 @@ struct LeaseStrategyTests {
         // The holder dies: its strategy dies with it; the standby takes over and starts its own.
         workers[h].signal(SIGKILL)
         _ = try waitFor("the dead holder's strategy to be gone", timeout: 5) { isRunning(holderStrategy) ? nil : true }
-        let standbyStrategy = try waitFor("the new holder's strategy to start", timeout: hosts.leaseSeconds + 15, seen: { hosts.describe() }) {
+        let standbyStrategy = try waitFor(
+            "the new holder's strategy to start", timeout: hosts.leaseSeconds + 15, seen: { hosts.describe() }
+        ) {
             () -> Int32? in strategyPid(pidFiles[s]).flatMap { isRunning($0) ? $0 : nil }
         }
         let aggressive = try #require(hosts.aggressiveSince(s, pid: workers[s].pid, since: 0), "\(hosts.describe())")
