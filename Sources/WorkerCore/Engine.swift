@@ -294,7 +294,7 @@ public final class Engine {
         if let reason, mode == .aggressive {
             change(to: .observeOnly, reason: reason)
             writeSnapshot()
-        } else if reason == nil, latch == nil, mode == .observeOnly, desk.holdReason == nil {
+        } else if reason == nil, latch == nil, mode == .observeOnly, heldBy == nil {
             // Still unobserved: the watchdog's answer ends the hold instead.
             if observation.unobserved {
                 heldUnobserved = true

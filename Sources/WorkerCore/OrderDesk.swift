@@ -316,6 +316,9 @@ public final class OrderDesk {
     // MARK: helpers
 
     func notify(_ u: Update) {
+        // Whoever hears of it (the control socket's answer, the strategy) acts on a durable line:
+        // the journal's pending lines are synced first (one sync for all of them; none when nothing waits).
+        if !observers.isEmpty || (u.order.map { waiters[$0.clientOrderID] != nil } ?? false) { log.commit() }
         if let id = u.order?.clientOrderID, u.event != .orderPlaced, let ws = waiters.removeValue(forKey: id) { for w in ws { w(u) } }
         for o in observers { o(u) }
     }
