@@ -56,7 +56,8 @@ import Glibc
         let snapshot = String(decoding: try folder.read("snapshot.json"), as: UTF8.self)
         #expect(snapshot.contains(order.clientOrderID))
         #expect(scheduled.count >= 1)
-        for body in scheduled { body() } // the end of the iteration finds nothing left
-        #expect(atSync.count == afterPlace)
+        // The end of the iteration commits what is left (the SIM's acceptance) in one sync at most.
+        for body in scheduled { body() }
+        #expect(atSync.count <= afterPlace + 1)
     }
 }
