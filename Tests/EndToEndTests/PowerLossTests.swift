@@ -354,7 +354,9 @@ import Wire
         // The next run starts on the journal that is left, without a failed check.
         try rig.startWatchdog()
         let (_, next) = try rig.startWorker()
-        let checks = try #require(rig.events(.startupChecks, run: next).first)
+        let checks = try waitFor("the next run's STARTUP_CHECKS", seen: { "\(rig.events(.startupChecks, run: next).count) lines" }) {
+            rig.events(.startupChecks, run: next).first
+        }
         #expect(checks.data["passed"] == .bool(true), "\(checks.data)")
     }
 }

@@ -258,6 +258,10 @@ import Wire
         }
         try tick(4999.75)
         try waitFor("AGGRESSIVE") { home.mode() == "AGGRESSIVE" ? true : nil }
+        // The order gate opens once the watchdog's welcome confirmed the fence (FENCE_UNCONFIRMED before).
+        try waitFor("the order gate open", seen: { "\(home.events("ES", type: .orderGateStatus).last?.data ?? [:])" }) {
+            home.events("ES", type: .orderGateStatus).last?.data["refusing"]?.boolValue == false ? true : nil
+        }
         let refused = try home.control(#"{"v":1,"type":"order","side":"buy","quantity":1,"stream":"ES2","limit":5000.25}"#)
         #expect(refused["outcome"]?.stringValue == "rejected", "\(refused)")
         #expect(refused["message"]?.stringValue?.contains("would leave -0.25") == true, "\(refused)")
