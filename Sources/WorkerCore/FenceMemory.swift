@@ -26,9 +26,15 @@ public struct FenceMemory: Sendable, Equatable {
     public init(journal state: JournalVerifier.State, snapshot: WorkerSnapshot?) {
         highestFence = state.highestFence
         usedOrderIDs = state.orderIDs
+        filledOrderIDs = state.filledOrderIDs
+        acceptedAt = state.acceptedAt
+        // In the order they were placed (a client order ID ends in the run's order sequence).
+        unanswered = state.unanswered.values.sorted { ($0.placedAtUTC, $0.clientOrderID) < ($1.placedAtUTC, $1.clientOrderID) }
         if let snapshot {
             highestFence = max(highestFence, snapshot.fence)
             for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
+            let held = Set(snapshot.orders.map(\.clientOrderID))
+            unanswered.removeAll { held.contains($0.clientOrderID) }
         }
     }
 
@@ -70,7 +76,7 @@ public struct FenceMemory: Sendable, Equatable {
         }
     }
 
-    private static func placedOrder(_ e: Event) -> SimOrder? {
+    static func placedOrder(_ e: Event) -> SimOrder? {
         let d = e.data
         guard let id = d["client_order_id"]?.stringValue, let stream = d["stream"]?.stringValue, let symbol = d["symbol"]?.stringValue,
             let side = d["side"]?.stringValue.flatMap(SimOrder.Side.init(rawValue:)), let q = d["quantity"]?.intValue

@@ -44,14 +44,57 @@ public struct JournalVerifier: Sendable, Equatable {
         public var orderIDs: Set<String> = []
         /// The first event's timestamp (the age rule of rotation).
         public var firstMicros: Int64?
+        /// What the order desk needs of the journal's orders (`FenceMemory`, the venue's
+        /// reconciliation), carried with the prefix so a start never reads it again:
+        /// `client_order_id`s of every `ORDER_FILLED` (a fill is journaled once), ...
+        public var filledOrderIDs: Set<String> = []
+        /// ... `ORDER_PLACED` orders no answer followed yet (a crash between the journal and the snapshot), ...
+        public var unanswered: [String: SimOrder] = [:]
+        /// ... and `accepted_at_utc` of accepted orders not yet filled, cancelled, rejected or timed out.
+        public var acceptedAt: [String: String] = [:]
 
         public init() {}
 
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            runs = try c.decode([Run].self, forKey: .runs)
+            lines = try c.decode(Int.self, forKey: .lines)
+            events = try c.decode(Int.self, forKey: .events)
+            highestFence = try c.decode(Int64.self, forKey: .highestFence)
+            orderIDs = try c.decode(Set<String>.self, forKey: .orderIDs)
+            firstMicros = try c.decodeIfPresent(Int64.self, forKey: .firstMicros)
+            filledOrderIDs = try c.decodeIfPresent(Set<String>.self, forKey: .filledOrderIDs) ?? []
+            unanswered = try c.decodeIfPresent([String: SimOrder].self, forKey: .unanswered) ?? [:]
+            acceptedAt = try c.decodeIfPresent([String: String].self, forKey: .acceptedAt) ?? [:]
+        }
+
         enum CodingKeys: String, CodingKey {
-            case runs, lines, events
+            case runs, lines, events, unanswered
             case highestFence = "highest_fence"
             case orderIDs = "order_ids"
             case firstMicros = "first_micros"
+            case filledOrderIDs = "filled_order_ids"
+            case acceptedAt = "accepted_at"
+        }
+
+        /// Follows one event's effect on the orders (`filledOrderIDs`, `unanswered`, `acceptedAt`).
+        mutating func trackOrders(_ event: Event) {
+            switch event.type {
+            case EventType.orderPlaced.rawValue:
+                if let o = FenceMemory.placedOrder(event) { unanswered[o.clientOrderID] = o }
+            case EventType.orderAccepted.rawValue:
+                guard let id = event.data["client_order_id"]?.stringValue else { return }
+                unanswered[id] = nil
+                acceptedAt[id] = event.data["accepted_at_utc"]?.stringValue ?? ""
+            case EventType.orderFilled.rawValue, EventType.orderCancelled.rawValue, EventType.orderRejected.rawValue,
+                EventType.orderTimeout.rawValue:
+                guard let id = event.data["client_order_id"]?.stringValue else { return }
+                unanswered[id] = nil
+                acceptedAt[id] = nil
+                if event.type == EventType.orderFilled.rawValue { filledOrderIDs.insert(id) }
+            default:
+                return
+            }
         }
     }
 
@@ -97,6 +140,7 @@ public struct JournalVerifier: Sendable, Equatable {
             state.highestFence = event.fence
             state.orderIDs.removeAll()
         }
+        if event.type.hasPrefix("ORDER_") { state.trackOrders(event) }
         if event.fence == state.highestFence, event.type == EventType.orderPlaced.rawValue,
             let id = event.data["client_order_id"]?.stringValue
         {

@@ -41,9 +41,16 @@ final class RunningProcess: @unchecked Sendable {
         process.environment = env
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        let out = FileHandle(forWritingAtPath: stdoutPath)
+        let err = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
+        // The child has its own copies. Ours would stay open as long as this object (a suite keeps
+        // hundreds), and Foundation's Process.run reads past its buffer listing /proc/self/fd once a
+        // process has about a thousand descriptors open (swift-corelibs-foundation #5472): a crash.
+        try? out?.close()
+        try? err?.close()
     }
 
     var pid: Int32 { process.processIdentifier }
