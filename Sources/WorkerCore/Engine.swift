@@ -394,6 +394,10 @@ public final class Engine {
 
     /// Writes the snapshot atomically. A failure is counted against health, never fatal here; the
     /// no-snapshot trigger catches a disk that stays unwritable.
+    /// Syncs the journal's pending lines now (group commit): an answer to a client (the control
+    /// socket's, the strategy's) goes out only after the lines that led to it are durable.
+    public func commitJournal() { log.commit() }
+
     public func writeSnapshot() {
         log.commit() // the journal's lines first: the snapshot never holds what the journal does not
         let snapshot = WorkerSnapshot(

@@ -112,9 +112,10 @@ final class WorkerControl {
         let response = answer(request)
         if request.type == "order", let o = response.orders.first, o.status == .pending {
             var done = false
-            let finish = { [weak c] (r: WorkerResponse) in
+            let finish = { [weak c, unowned self] (r: WorkerResponse) in
                 guard !done else { return }
                 done = true
+                self.engine.commitJournal()
                 c?.send(WireCoding.line(r))
             }
             engine.desk.onceAnswered(o.clientOrderID) { [unowned self] u in
@@ -129,6 +130,7 @@ final class WorkerControl {
             }
             return
         }
+        engine.commitJournal()  // the answer follows the lines it reports (ORDER_BLOCKED, ORDER_REJECTED, ...)
         c.send(WireCoding.line(response))
     }
 
