@@ -279,7 +279,7 @@ final class StrategyHost {
 
     func send(_ line: [UInt8]) {
         guard let c = connection else { return }
-        log.commit()  // what the strategy hears of (an answer, a fill) is durable first; a no-op when nothing waits
+        log.commit() // what the strategy hears of (an answer, a fill) is durable first; a no-op when nothing waits
         c.send(line)
         if c.pendingOutput > Self.maxPendingOutput, killReason == nil, supervision.isRunning {
             killReason = "it does not read its socket: \(c.pendingOutput) bytes wait for it"

@@ -130,7 +130,7 @@ final class WorkerControl {
             }
             return
         }
-        engine.commitJournal()  // the answer follows the lines it reports (ORDER_BLOCKED, ORDER_REJECTED, ...)
+        engine.commitJournal() // the answer follows the lines it reports (ORDER_BLOCKED, ORDER_REJECTED, ...)
         c.send(WireCoding.line(response))
     }
 
