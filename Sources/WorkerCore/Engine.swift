@@ -103,7 +103,9 @@ public final class Engine {
             venue: venue
                 ?? SimVenue(
                     account: "", market: market,
-                    orders: carried.filter { $0.status == .open }.map { OrderDesk.venueOrder($0, market: market) },
+                    // A pending order in a SIM worker's snapshot was accepted in the same call that
+                    // placed it (the snapshot is written before the venue hears of it): the SIM held it.
+                    orders: carried.map { OrderDesk.venueOrder($0, market: market) },
                     positions: restored?.venuePositions ?? []),
             book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,
             reconcileInterval: reconcileInterval, referencePrice: referencePrice, now: now)
