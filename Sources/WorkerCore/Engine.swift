@@ -22,7 +22,7 @@ public final class Engine {
     /// The reason of the last mode change (the status line, `ORDER_BLOCKED`, a refused order).
     public private(set) var modeReason = ""
     /// True while OBSERVE_ONLY is held by `observation` alone (no latch, no other rule).
-    private var heldUnobserved = false
+    var heldUnobserved = false
     /// Why the un-acked ceiling holds OBSERVE_ONLY (`UnackedCeiling`); nil when it does not.
     public internal(set) var ceilingHold: String?
     /// Why a rule other than the latch and the watchdog's observation holds OBSERVE_ONLY (the
@@ -36,7 +36,7 @@ public final class Engine {
     /// Runs before every new order is considered (the lease deadline is checked there, not only on a timer).
     public var beforeOrder: (() -> Void)?
     /// Why the strategy holds OBSERVE_ONLY (it crashed or hung and has not said `ready` since); nil: no hold.
-    public private(set) var strategyHold: String?
+    public internal(set) var strategyHold: String?
 
     private let market: String
     private let symbol: String
@@ -287,45 +287,8 @@ public final class Engine {
         return desk.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason)
     }
 
-    /// Net filled quantity by stream (buys positive).
-    public var positions: [String: Double] { desk.book.positions }
-
-    /// The strategy holds OBSERVE_ONLY (`reason`) or lets go (nil): not a latch (docs/STRATEGY.md).
-    public func holdForStrategy(_ reason: String?) {
-        strategyHold = reason
-        if let reason, mode == .aggressive {
-            change(to: .observeOnly, reason: reason)
-            writeSnapshot()
-        } else if reason == nil, latch == nil, mode == .observeOnly, heldBy == nil {
-            // Still unobserved: the watchdog's answer ends the hold instead.
-            if observation.unobserved {
-                heldUnobserved = true
-            } else {
-                change(to: .aggressive, reason: "the strategy is ready again")
-                writeSnapshot()
-            }
-        }
-    }
-
     /// Latches the fail-safe `STRATEGY_MISBEHAVING`.
     public func strategyMisbehaving(_ reason: String) { trip(.strategyMisbehaving, reason) }
-
-    /// Order IDs the market's history used (`FenceMemory`): never handed out again.
-    public func remember(usedOrderIDs: Set<String>) { desk.remember(usedOrderIDs: usedOrderIDs) }
-
-    /// New orders carry `fence` from now on (raised, never lowered; `EventLog.fence` follows).
-    /// `persist: false` leaves the snapshot to the caller's next write (a lease acquisition's
-    /// startup checks write it before the handler ends).
-    public func raiseFence(to fence: Int64, persist: Bool = true) {
-        guard fence > desk.book.fence else { return }
-        desk.raiseFence(to: fence)
-        if persist { writeSnapshot() }
-    }
-
-    /// Asks the venue to cancel an open order (allowed in every mode); `ORDER_CANCELLED` follows its answer.
-    public func cancel(_ clientOrderID: String) -> SimOrder? { desk.cancel(clientOrderID) }
-
-    public var openOrders: [SimOrder] { desk.openOrders }
 
     // MARK: watchdog
 
@@ -344,19 +307,6 @@ public final class Engine {
         case .observed where heldUnobserved && latch == nil && heldBy == nil && mode == .observeOnly:
             change(to: .aggressive, reason: c.reason)
         default:
-            return
-        }
-        writeSnapshot()
-    }
-
-    /// The venue is unreachable or not reconciled (`reason`), or reconciled again (nil): OBSERVE_ONLY
-    /// while it holds, AGGRESSIVE again when nothing else does.
-    private func venueHold(_ reason: String?) {
-        if let reason, mode == .aggressive {
-            change(to: .observeOnly, reason: "venue: \(reason)")
-        } else if reason == nil, latch == nil, heldBy == nil, mode == .observeOnly, !observation.unobserved {
-            change(to: .aggressive, reason: "venue reconciled")
-        } else {
             return
         }
         writeSnapshot()
