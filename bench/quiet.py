@@ -1,6 +1,7 @@
 """The quiet watchdog's benchmarks (docs/BENCHMARKS.md, "The watchdog at rest"): its idle CPU with
 200 and 1,000 markets at 1 s heartbeats, and its write-to-applied latency beside the Python peer
-and the raw floor, all in the same run.
+and the raw floor, all in the same run; and the write-to-applied of a sparse stream beside 200
+quiet markets (`rest_latency`: what the loop's rest between heartbeat wakeups costs an event).
 
 From scripts/bench (section "quiet"), harness.py calls `bench(a, base, results, harness)` (the idle
 CPU; the latency is harness.py's section "latency"). Standalone, it compares builds back to back (an
@@ -142,6 +143,47 @@ def latency(h, a, base, builds):
     return out
 
 
+def rest_latency(h, a, base, builds, n=200, events=500, rate=50):
+    """Write to applied of a sparse stream (`rate` events/s, one writer) to a watchdog at rest with
+    n quiet markets beside it: an event that arrives while the loop rests between heartbeat
+    wakeups (docs/watchdog.md, "Heartbeats") waits for the rest's end. Each build interleaved."""
+    lats = {b: [] for b in builds}
+    for _ in range(a.reps):
+        for b in random.sample(list(builds), len(builds)):
+            home = tempfile.mkdtemp(prefix="qr", dir=base)
+            names = h.market_names(n, "Q")
+            cfg = h.robot_config(names + ["L00"], heartbeat=1.0, watchdog={"max_connections": n + 64, "hello_timeout_seconds": 60})
+            h.write_json(os.path.join(home, "robot.json"), cfg)
+            sock = os.path.join(home, "run", "watchdog.sock")
+            wd = h.spawn(["taskset", "-c", "0", os.path.join(builds[b], "watchdog"), "run", "--config", os.path.join(home, "robot.json"),
+                          "--home", home], stderr=open(os.path.join(home, "watchdog.log"), "a"))
+            fleet = None
+            try:
+                if not h.wait_for(lambda: h.connectable(sock), 15, 0.01):
+                    raise RuntimeError(f"quiet: the watchdog of {b} did not serve {sock}")
+                fleet = h.spawn([sys.executable, os.path.join(HERE, "quiet_fleet.py"), sock, ",".join(names), "1.0", "60"],
+                                stdout=subprocess.PIPE, stderr=open(os.path.join(home, "fleet.log"), "a"))
+                if fleet.stdout.readline().strip() != b"ready":
+                    raise RuntimeError(f"quiet: the fleet did not start (see {home}/fleet.log)")
+                time.sleep(a.settle_seconds)
+                _, _, l = h.run_writers(a, sock, ["L00"], events, 1, rate)
+            finally:
+                if fleet:
+                    h.end(fleet)
+                h.end(wd)
+                shutil.rmtree(home, ignore_errors=True)
+            lats[b].append(l[20:])  # the first 20 events warm up
+
+    def pct(runs, q, i):
+        return [sorted(x[i] for x in l)[int(q * (len(l) - 1))] / 1e3 for l in runs]
+
+    out = {b: {"applied_p50": h.summary(pct(r, 0.5, 0)), "applied_p99": h.summary(pct(r, 0.99, 0)),
+               "ack_p50": h.summary(pct(r, 0.5, 1)), "ack_p99": h.summary(pct(r, 0.99, 1))} for b, r in lats.items()}
+    h.log(f"quiet rest latency ({n} markets, {rate}/s) applied p50/p99 (us)",
+          {b: (round(v["applied_p50"]["median"]), round(v["applied_p99"]["median"])) for b, v in out.items()})
+    return out
+
+
 def bench(a, base, results, h):
     """The section "quiet" of scripts/bench: this build's idle CPU at 200 and 1,000 markets (its
     write-to-applied latency against the peer and the floor is harness.py's section "latency")."""
@@ -163,7 +205,7 @@ def main():
     ap.add_argument("--settle-seconds", type=float, default=3)
     ap.add_argument("--latency-events", type=int, default=3000)
     ap.add_argument("--cases", default=",".join(CASES), help=f"some of {list(CASES)}")
-    ap.add_argument("--only", default="idle,latency")
+    ap.add_argument("--only", default="idle,latency,rest_latency")
     a = ap.parse_args()
     sys.path.insert(0, HERE)
     import harness as h
@@ -175,9 +217,12 @@ def main():
     os.environ["ROBOT_GUARD_DIR"] = os.path.join(base, "host-guard")
     results = {}
     try:
-        if "idle" in a.only:
+        only = a.only.split(",")
+        if "idle" in only:
             results["idle"] = idle(h, a, base, builds, a.cases.split(","))
-        if "latency" in a.only:
+        if "rest_latency" in only:
+            results["rest_latency"] = rest_latency(h, a, base, builds)
+        if "latency" in only:
             a.bin = a.bin[0]
             results["latency"] = latency(h, a, base, builds)
     finally:

@@ -38,6 +38,11 @@ public final class Reactor {
     /// false skips that look and `onIdle` this time (there is nothing to batch), saving a system
     /// call per wakeup. Nil: always look.
     public var idleWanted: (() -> Bool)?
+    /// Asked after a turn that handled descriptors: a positive number of nanoseconds makes the
+    /// loop rest that long (never past its next timer) before it looks at its descriptors again,
+    /// so what becomes ready meanwhile is handled in one wakeup instead of one each (the watchdog
+    /// at rest: many markets' heartbeats). Nil or 0: look again at once.
+    public var restNanos: (() -> Int64)?
 
     /// A loop whose timers run on `clock` (nanoseconds; the monotonic clock by default). A test may
     /// inject a clock it moves itself: a timer is due once that clock has reached its deadline,
@@ -150,7 +155,18 @@ public final class Reactor {
                 if !running { return }
             }
             runDueTimers()
+            if n > 0, running, let restNanos { rest(restNanos()) }
         }
+    }
+
+    /// Sleeps `nanos`, or until the next timer is due if that is sooner.
+    private func rest(_ nanos: Int64) {
+        var nanos = nanos
+        if let earliest = timers.earliestDeadline { nanos = min(nanos, earliest - clock()) }
+        guard nanos > 0 else { return }
+        var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+        var remaining = timespec()
+        while clock_nanosleep(CLOCK_MONOTONIC, 0, &request, &remaining) == EINTR { request = remaining }
     }
 
     /// Makes `run()` return after the handler that called it.

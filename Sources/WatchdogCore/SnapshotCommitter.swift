@@ -45,6 +45,9 @@ final class SnapshotCommitter {
     /// Events wait for their ack: the next idle moment saves them.
     var wantsIdle: Bool { commit.wantsIdle }
 
+    /// A snapshot is being written (its acks follow when it is on disk).
+    var isWriting: Bool { commit.isWriting }
+
     /// Input paused: a group commit of the events waiting for their ack.
     func idle(state: WatchdogState, clients: [Int32: ClientConnection]) {
         perform(commit.idle(now: MonotonicClock.nowNanos()), state: state, clients: clients)

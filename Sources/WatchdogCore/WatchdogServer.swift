@@ -44,6 +44,8 @@ public final class WatchdogServer {
     private let dashboard = DashboardPublisher()
     /// Journals every raised and resolved alert and pushes it where `alerting` says (AlertNotifier).
     private lazy var alerts = AlertNotifier(state: state, config: config, metrics: AlertingMetrics(registry: endpoint.registry))
+    /// Whether the loop rests after a turn of heartbeats only, so many markets' share a wakeup.
+    private var coalescing = HeartbeatCoalescing(now: MonotonicClock.nowNanos())
 
     init(_ ready: WatchdogStartup.Ready) {
         reactor = ready.reactor
@@ -79,6 +81,9 @@ public final class WatchdogServer {
         reactor.watch(listener.fd) { [unowned self] _ in self.acceptAll() }
         reactor.onIdle = { [unowned self] in self.committer.idle(state: self.state, clients: self.clients) }
         reactor.idleWanted = { [unowned self] in self.committer.wantsIdle }
+        reactor.restNanos = { [unowned self] in
+            self.coalescing.turnEnded(now: MonotonicClock.nowNanos(), mustAnswer: self.committer.wantsIdle || self.committer.isWriting)
+        }
         let tickSeconds = min(0.1, config.timings.heartbeatInterval / 4)
         scheduleTick(every: tickSeconds)
         ProcessShell.pingWatchdog(on: reactor)
@@ -158,6 +163,7 @@ public final class WatchdogServer {
     // MARK: connections
 
     private func acceptAll() {
+        coalescing.other()
         while let fd = UnixSocket.accept(listener.fd) {
             if clients.count >= config.watchdog.maxConnections {
                 state.countRejection(.tooManyConnections, market: nil)
@@ -188,6 +194,7 @@ public final class WatchdogServer {
     }
 
     private func closed(_ client: ClientConnection) {
+        coalescing.other()
         if let timer = client.helloTimer { reactor.cancel(timer) }
         clients.removeValue(forKey: client.line.fd)
     }
@@ -195,13 +202,18 @@ public final class WatchdogServer {
     private func received(_ frame: LineFramer.Frame, on client: ClientConnection) {
         switch frame {
         case .tooLong(let length):
+            coalescing.other()
             let detail = "a line of \(length) bytes, over the \(WireFormat.maxLineBytes)-byte limit, was discarded"
             if client.role == .pending { refuse(client, .lineTooLong, detail) } else { reject(client, .lineTooLong, detail) }
         case .line(let bytes):
             switch client.role {
-            case .pending: hello(Array(bytes), on: client)
+            case .pending:
+                coalescing.other()
+                hello(Array(bytes), on: client)
             case .worker(let market, _): event(bytes, market: market, on: client)
-            case .operator: request(Array(bytes), on: client)
+            case .operator:
+                coalescing.other()
+                request(Array(bytes), on: client)
             }
         }
     }
@@ -264,13 +276,21 @@ public final class WatchdogServer {
 
     /// A worker's event line: `EventIntake` applies it.
     private func event(_ bytes: UnsafeBufferPointer<UInt8>, market: String, on client: ClientConnection) {
-        switch EventIntake.take(bytes, market: market, on: client, into: &state, now: .now()) {
-        case .rejected(let reason, let detail): reject(client, reason, detail)
-        case .applied: markDirty()
+        let now = WatchdogInstant.now()
+        switch EventIntake.take(bytes, market: market, on: client, into: &state, now: now) {
+        case .rejected(let reason, let detail):
+            coalescing.other()
+            reject(client, reason, detail)
+        case .applied:
+            coalescing.other()
+            markDirty()
         case .latchCleared(let event):
+            coalescing.other()
             desk.latchCleared(event)
             markDirty()
-        case .heartbeat: markDirty(lazily: true)
+        case .heartbeat:
+            coalescing.heartbeat(now: now.monotonicNanos)
+            markDirty(lazily: true)
         }
     }
 

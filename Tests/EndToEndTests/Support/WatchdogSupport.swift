@@ -25,6 +25,7 @@ struct StatusJSON: Decodable {
         var events: Int64
         var duplicates: Int64
         var gaps: Int64
+        var heartbeats: Int64?
         var rejected: [String: Int64]
         var staleFence: Int64
         var refusals: Int64
