@@ -185,13 +185,15 @@ def rest_latency(h, a, base, builds, n=200, events=500, rate=50):
 
 
 def bench(a, base, results, h):
-    """The section "quiet" of scripts/bench: this build's idle CPU at 200 and 1,000 markets (its
-    write-to-applied latency against the peer and the floor is harness.py's section "latency")."""
+    """The section "quiet" of scripts/bench: this build's idle CPU at 200 and 1,000 markets and the
+    write-to-applied of a sparse stream beside 200 quiet markets (its latency against the peer and
+    the floor is harness.py's section "latency")."""
     q = argparse.Namespace(**vars(a))
     q.settle_seconds = 3.0
     q.idle_seconds = min(a.idle_seconds, 20)
     q.reps = min(a.reps, 3)
-    results["quiet"] = {"idle": idle(h, q, base, {"this": a.bin}, list(CASES)), "idle_seconds": q.idle_seconds, "reps": q.reps}
+    results["quiet"] = {"idle": idle(h, q, base, {"this": a.bin}, list(CASES)), "idle_seconds": q.idle_seconds, "reps": q.reps,
+                        "rest_latency": rest_latency(h, q, base, {"this": a.bin})}
 
 
 def main():
