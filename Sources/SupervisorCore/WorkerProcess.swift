@@ -21,6 +21,13 @@ final class WorkerProcess {
         WorkerProcess(try ChildProcess.spawn(argv: argv, environment: environment))
     }
 
+    /// Spawns `argv` tied to the supervisor: the kernel sends it `deathSignal` when the supervisor
+    /// dies (PR_SET_PDEATHSIG, set before exec, so a program that knows nothing of
+    /// `ROBOT_SUPERVISOR_PID` dies with it too: the paper venue).
+    static func spawnTied(argv: [String], environment: [String], deathSignal: Int32) throws(SystemError) -> WorkerProcess {
+        WorkerProcess(try ChildProcess.spawnTied(argv: argv, environment: environment, tie: ChildProcess.Tie(deathSignal: deathSignal)))
+    }
+
     /// Signals the worker itself (through the pidfd: no pid-reuse window).
     func signal(_ sig: Int32) { child.signal(sig) }
 
