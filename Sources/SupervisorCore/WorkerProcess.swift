@@ -1,7 +1,8 @@
 import Platform
 
-/// One spawned worker: a `Platform.ChildProcess` (its pid, also its process group, and a pidfd the
-/// reactor watches, so its death is learned from the kernel at once, never by polling).
+/// One spawned child (a worker, or the paper venue: `spawnTied`): a `Platform.ChildProcess` (its
+/// pid, also its process group, and a pidfd the reactor watches, so its death is learned from the
+/// kernel at once, never by polling).
 ///
 /// Spawned with `cshim_spawn`: a process group of its own, every signal at its default disposition,
 /// an empty signal mask (the supervisor blocks the signals its reactor reads from a signalfd).
