@@ -102,6 +102,14 @@ extension MetricName {
     public static let supervisorWatchdogTimeouts = MetricName(
         "robot_supervisor_watchdog_timeouts_total", "Workers ended for sending no WATCHDOG=1 within the watchdog interval.")
 
+    public static let supervisorVenueState = MetricName(
+        "robot_supervisor_venue_state",
+        "1 for the supervised paper venue's current supervision state (STARTING, RUNNING, BACKOFF, STOPPING, STOPPED, FATAL).")
+    public static let supervisorVenueUp = MetricName("robot_supervisor_venue_up", "1 while the supervised paper venue is RUNNING (ready).")
+    public static let supervisorVenueRestarts = MetricName(
+        "robot_supervisor_venue_restarts_total",
+        "Automatic restarts of the supervised paper venue decided by the restart policy, by cause.")
+
     // MARK: watchdog (names fixed in advance; see WatchdogMetrics)
 
     public static let eventsIngested = MetricName(

@@ -56,5 +56,25 @@ public final class SupervisorMetrics: Sendable {
     /// A worker was ended for sending no WATCHDOG=1 in time.
     public func watchdogTimeout(market: String) { registry.counter(.supervisorWatchdogTimeouts, Self.labels(market)).increment() }
 
+    // MARK: the paper venue, when the supervisor runs it (no `market` label: it is not a market)
+
+    /// Registers the venue's series at 0.
+    public func registerVenue() {
+        for cause in RestartCause.allCases { _ = registry.counter(.supervisorVenueRestarts, [("cause", cause.rawValue)]) }
+        venueState("STOPPED")
+    }
+
+    /// The venue's current state: 1 for it, 0 for the others.
+    public func venueState(_ current: String) {
+        for state in Self.states where state != "BLOCKED" {
+            registry.gauge(.supervisorVenueState, [("state", state)]).set(to: state == current ? 1 : 0)
+        }
+        registry.gauge(.supervisorVenueUp).set(to: current == "RUNNING" ? 1 : 0)
+    }
+
+    /// The restart policy decided to start the venue again (its readiness and watchdog timeouts
+    /// are counted here, by `cause`).
+    public func venueRestart(cause: RestartCause) { registry.counter(.supervisorVenueRestarts, [("cause", cause.rawValue)]).increment() }
+
     private static func labels(_ market: String, _ extra: (String, String)...) -> [(String, String)] { [("market", market)] + extra }
 }

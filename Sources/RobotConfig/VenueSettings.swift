@@ -40,6 +40,9 @@ public struct VenueSettings: Sendable, Equatable {
     /// How long a worker waits for the venue's first reconciliation before it says READY anyway
     /// (in OBSERVE_ONLY, with the reason).
     public var startWaitSeconds: Double = 2
+    /// Whether `supervisor run` starts `paper-venue` itself when a market uses it (default true);
+    /// false when the operator runs the venue elsewhere (its own unit, another host).
+    public var supervised = true
 
     public init(paths: Paths) {
         socket = paths.socketDir + "/paper-venue.sock"
@@ -53,9 +56,12 @@ public struct VenueSettings: Sendable, Equatable {
     /// Whether any market uses the paper venue.
     public var usesPaper: Bool { kind == .paper || markets.values.contains(.paper) }
 
+    /// Whether the supervisor runs the paper venue as a child: a market uses it and `supervised` is not false.
+    public var supervisedBySupervisor: Bool { usesPaper && supervised }
+
     static let keys = [
         "kind", "markets", "socket", "address", "transport", "state_dir", "token_file", "capital", "reconcile_interval_seconds",
-        "start_wait_seconds",
+        "start_wait_seconds", "supervised",
     ]
 
     static func parse(_ top: inout ConfigReader, paths: Paths, markets: [String: MarketSpec], home: String) throws(ConfigError)
@@ -108,6 +114,7 @@ public struct VenueSettings: Sendable, Equatable {
         s.capital = try r.number("capital", default: s.capital, in: 0...1e15)
         s.reconcileIntervalSeconds = try r.number("reconcile_interval_seconds", default: s.reconcileIntervalSeconds, in: 0.05...86_400)
         s.startWaitSeconds = try r.number("start_wait_seconds", default: s.startWaitSeconds, in: 0...60)
+        s.supervised = try r.optionalBool("supervised", default: true)
         try r.rejectUnknownKeys(keys)
         return s
     }

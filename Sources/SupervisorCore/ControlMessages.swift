@@ -38,6 +38,9 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var reason: String?
     public var message: String
     public var markets: [String: MarketStatus]?
+    /// The paper venue's row (`VenueChild`), in every answer that carries rows, when the supervisor
+    /// runs it; absent otherwise. Not a market: `markets` never holds it.
+    public var venue: MarketStatus?
     public var supervisorPid: Int32
     /// True once the supervisor sent (or would send) READY=1 upstream.
     public var ready: Bool
@@ -49,8 +52,9 @@ public struct ControlResponse: Codable, Sendable, Equatable {
 
     public init(
         ok: Bool, failure: Failure? = nil, reason: String? = nil, message: String, markets: [String: MarketStatus]?, supervisorPid: Int32,
-        ready: Bool, unknownNotifyDatagrams: Int, rejected: [String: Int] = [:]
+        ready: Bool, unknownNotifyDatagrams: Int, rejected: [String: Int] = [:], venue: MarketStatus? = nil
     ) {
+        self.venue = venue
         self.rejected = rejected
         self.reason = reason
         self.ok = ok
@@ -63,7 +67,7 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case v, ok, failure, reason, message, markets, ready, rejected
+        case v, ok, failure, reason, message, markets, ready, rejected, venue
         case supervisorPid = "supervisor_pid"
         case unknownNotifyDatagrams = "unknown_notify_datagrams"
     }

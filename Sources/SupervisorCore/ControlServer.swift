@@ -148,9 +148,13 @@ final class ControlServer {
             }
             let config = supervisor.configuration
             let market: String
-            do { market = try config.instrumentMap.canonical(of: symbol).name } catch {
-                answer(fd, refusal(.unknownMarket, "\(error)"))
-                return
+            if symbol == VenueChild.name, supervisor.machine(of: symbol) != nil {
+                market = symbol // the paper venue, when the supervisor runs it
+            } else {
+                do { market = try config.instrumentMap.canonical(of: symbol).name } catch {
+                    answer(fd, refusal(.unknownMarket, "\(error)"))
+                    return
+                }
             }
             guard let slot = supervisor.machine(of: market), !slot.removing else {
                 let via = market == symbol.uppercased() ? "" : " (canonical \(market))"
@@ -296,9 +300,11 @@ final class ControlServer {
         let t = supervisor?.now() ?? Double(MonotonicClock.nowNanos()) / 1e9
         let wall = UTCTimestamp.nowMicros()
         var rows: [String: MarketStatus]?
+        var venue: MarketStatus?
         if let markets {
+            venue = supervisor?.machine(of: VenueChild.name).map { Self.status(of: $0.machine, now: t, wallMicros: wall) }
             var r: [String: MarketStatus] = [:]
-            for market in markets {
+            for market in markets where market != VenueChild.name {
                 guard let m = supervisor?.machine(of: market)?.machine else { continue }
                 r[market] = Self.status(of: m, now: t, wallMicros: wall)
                 r[market]?.stoppedByOperatorSinceUTC = supervisor?.stoppedByOperatorSince(market)
@@ -308,7 +314,7 @@ final class ControlServer {
         return ControlResponse(
             ok: ok, failure: failure, reason: reason, message: message, markets: rows, supervisorPid: selfPid,
             ready: supervisor?.isReady ?? false,
-            unknownNotifyDatagrams: supervisor?.unknownNotifyDatagrams ?? 0, rejected: rejectedRequests)
+            unknownNotifyDatagrams: supervisor?.unknownNotifyDatagrams ?? 0, rejected: rejectedRequests, venue: venue)
     }
 
     /// One market's status row; machine times (monotonic) become UTC by their distance from `now`.

@@ -31,29 +31,32 @@ public final class Supervisor {
         init(machine: MarketSupervisor) { self.machine = machine }
     }
 
-    private let options: SupervisorOptions
-    private let reactor: Reactor
-    private var config: Configuration
-    private let control: ControlServer
-    private let notify: NotifySocket
+    let options: SupervisorOptions
+    let reactor: Reactor
+    var config: Configuration
+    let control: ControlServer
+    let notify: NotifySocket
     /// The single-instance flock, held for the supervisor's life (released by the kernel at its exit).
     private let instanceLock: InstanceLock
-    private var slots: [String: Slot] = [:]
-    private var pidMarkets: [Int32: String] = [:]
-    private var upstreamReady = false
+    var slots: [String: Slot] = [:]
+    /// The paper venue's slot when the supervisor runs it (`VenueChild`), and its order against the markets.
+    var venue: Slot?
+    var venueOrder: VenueChild
+    var pidMarkets: [Int32: String] = [:]
+    var upstreamReady = false
     private var upstreamStatus = ""
-    private var shuttingDown = false
+    var shuttingDown = false
     private(set) var unknownNotifyDatagrams = 0
     /// Markets an operator stopped -> the UTC time of the stop (`OperatorStops`, durable).
-    private var stoppedByOperator: [String: String] = [:]
-    private var operatorStops: OperatorStops { OperatorStops(stateDir: config.paths.stateDir) }
-    private let selfPid = getpid()
-    private let workerDirectory: String
+    var stoppedByOperator: [String: String] = [:]
+    var operatorStops: OperatorStops { OperatorStops(stateDir: config.paths.stateDir) }
+    let selfPid = getpid()
+    let workerDirectory: String
     /// The registry, process metrics and `/metrics` server of the supervisor.
     private let endpoint = MetricsEndpoint()
-    private let metrics: SupervisorMetrics
+    let metrics: SupervisorMetrics
     /// Lines about the supervisor and its markets (`ProcessLog`: message, market, event).
-    private let log = Supervisor.startLog
+    let log = Supervisor.startLog
     /// The same log, before there is a supervisor.
     static let startLog = ProcessLog("supervisor", failureEvent: "SUPERVISOR_START_FAILED")
 
@@ -66,6 +69,7 @@ public final class Supervisor {
         self.instanceLock = ready.instanceLock
         self.workerDirectory = FileIO.executableDirectory()
         self.metrics = SupervisorMetrics(registry: endpoint.registry)
+        self.venueOrder = VenueChild(supervised: ready.config.venue.supervisedBySupervisor)
         control.supervisor = self
     }
 
@@ -90,21 +94,13 @@ public final class Supervisor {
         if let port = config.metrics.supervisorPort { endpoint.serve(host: config.metrics.host, port: port, logger: log.logger) }
         ProcessShell.pingWatchdog(on: reactor)
         stoppedByOperator = operatorStops.load(config.marketNames)
-        for market in config.marketNames {
-            let slot = makeSlot(market, settings: config.supervisor)
-            if let since = stoppedByOperator[market] {
-                log.note(
-                    "\(market): stays stopped, stopped by an operator since \(since) (supervisor start \(market) runs it)", market: market,
-                    event: "MARKET_STAYS_STOPPED")
-                continue
-            }
-            apply(market, slot.machine.start(now: now(), byOperator: false))
-        }
+        for market in config.marketNames { makeSlot(market, settings: config.supervisor) }
+        startChildren()
         reactor.run()
         endpoint.shutdown()
         control.close()
         notify.unlinkPath()
-        log.note("every worker has ended; exiting", event: "SUPERVISOR_STOPPED")
+        log.note("every child has ended; exiting", event: "SUPERVISOR_STOPPED")
         return .ok
     }
 
@@ -112,7 +108,8 @@ public final class Supervisor {
 
     /// Carries out `actions` of `market`'s machine, then reschedules its deadline and answers
     /// whatever the change settles.
-    private func apply(_ market: String, _ actions: [SupervisorAction]) {
+    func apply(_ market: String, _ actions: [SupervisorAction]) {
+        if market == VenueChild.name { return applyVenue(actions) }
         guard let slot = slots[market] else { return }
         countTimeouts(slot)
         for action in actions {
@@ -133,7 +130,7 @@ public final class Supervisor {
         }
         control.checkWaiters()
         updateUpstream()
-        if shuttingDown, slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
+        finishShutdownIfDone()
     }
 
     private func spawn(_ slot: Slot) {
@@ -154,13 +151,13 @@ public final class Supervisor {
         } catch {
             let restarts = slot.machine.restarts
             apply(market, slot.machine.spawnFailed("\(error)", now: now()))
-            if slot.machine.restarts > restarts { metrics.restart(market: market, cause: .spawnFailed) }
+            if slot.machine.restarts > restarts { countRestart(market, .spawnFailed) }
         }
     }
 
     /// A new market's slot, its metrics registered at 0.
     @discardableResult
-    private func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
+    func makeSlot(_ market: String, settings: SupervisorSettings) -> Slot {
         let slot = Slot(machine: MarketSupervisor(market: market, settings: settings))
         slots[market] = slot
         metrics.register(market: market)
@@ -169,11 +166,12 @@ public final class Supervisor {
     }
 
     /// Counts a readiness or watchdog timeout the first time `apply` sees the machine end a worker for it.
-    private func countTimeouts(_ slot: Slot) {
+    func countTimeouts(_ slot: Slot) {
         let intent = slot.machine.stopIntent
         guard intent != slot.seenIntent else { return }
         slot.seenIntent = intent
         switch intent {
+        case _ where slot === venue: break // the venue's are counted with its restarts, by cause
         case .watchdog?: metrics.watchdogTimeout(market: slot.machine.market)
         case .startTimeout?: metrics.readinessTimeout(market: slot.machine.market)
         default: break
@@ -190,8 +188,9 @@ public final class Supervisor {
         }
     }
 
-    private func childExited(pid: Int32, _ exit: WorkerExit) {
-        guard let market = pidMarkets.removeValue(forKey: pid), let slot = slots[market], let process = slot.process, process.pid == pid
+    func childExited(pid: Int32, _ exit: WorkerExit) {
+        guard let market = pidMarkets.removeValue(forKey: pid), let slot = slot(named: market), let process = slot.process,
+            process.pid == pid
         else { return }
         if process.pidfd >= 0 { reactor.unwatch(process.pidfd) }
         process.closePidfd()
@@ -204,16 +203,16 @@ public final class Supervisor {
         }
         let restarts = slot.machine.restarts
         apply(market, slot.machine.exited(exit, now: now()))
-        if slot.machine.restarts > restarts { metrics.restart(market: market, cause: cause) }
+        if slot.machine.restarts > restarts { countRestart(market, cause) }
     }
 
-    private func reschedule(_ slot: Slot) {
+    func reschedule(_ slot: Slot) {
         if let t = slot.timer { reactor.cancel(t) }
         slot.timer = nil
         guard let deadline = slot.machine.nextDeadline else { return }
         let market = slot.machine.market
         slot.timer = reactor.schedule(afterNanos: Int64((deadline - now()) * 1e9) + 1000) { [unowned self, weak slot] in
-            guard let slot, self.slots[market] === slot else { return }
+            guard let slot, self.slot(named: market) === slot else { return }
             slot.timer = nil
             self.apply(market, slot.machine.tick(now: self.now()))
         }
@@ -223,7 +222,7 @@ public final class Supervisor {
 
     private func readNotifications() {
         for (pid, message) in notify.receiveAll() {
-            guard let market = market(ofSender: pid), let slot = slots[market] else {
+            guard let market = market(ofSender: pid), let slot = slot(named: market) else {
                 unknownNotifyDatagrams += 1
                 if unknownNotifyDatagrams <= 10 || unknownNotifyDatagrams.nonzeroBitCount == 1 {
                     log.note(
@@ -248,7 +247,7 @@ public final class Supervisor {
 
     private func shutdown(_ why: String) {
         guard !shuttingDown else {
-            log.note("\(why) again: still waiting for the workers to end", event: "SUPERVISOR_STOPPING")
+            log.note("\(why) again: still waiting for the children to end", event: "SUPERVISOR_STOPPING")
             return
         }
         shuttingDown = true
@@ -257,7 +256,7 @@ public final class Supervisor {
         for market in slots.keys.sorted() {
             if let slot = slots[market] { apply(market, slot.machine.stop(now: now())) }
         }
-        if slots.values.allSatisfy({ $0.process == nil }) { reactor.stop() }
+        finishShutdownIfDone()
     }
 
     /// Re-reads the configuration: starts added markets, stops removed ones, leaves the others
@@ -282,6 +281,7 @@ public final class Supervisor {
         let wanted = Set(fresh.markets.keys)
         let added = wanted.subtracting(kept).sorted()
         let removed = kept.subtracting(wanted).sorted()
+        reloadVenue(fresh, requestedBy: who)
         config = fresh
         for slot in slots.values { slot.machine.update(settings: fresh.supervisor) }
         let list = ControlServer.list
@@ -315,10 +315,12 @@ public final class Supervisor {
 
     // MARK: systemd
 
-    /// READY=1 once every market is settled (RUNNING, BLOCKED, FATAL or STOPPED); STATUS= on every change.
-    private func updateUpstream() {
+    /// READY=1 once the venue (when supervised) and every market are settled (RUNNING, BLOCKED, FATAL or STOPPED); STATUS= on every change.
+    func updateUpstream() {
         let text = summary()
-        if !upstreamReady, !shuttingDown, slots.values.allSatisfy({ $0.machine.state.isSettled }) {
+        if !upstreamReady, !shuttingDown, venueOrder.marketsStarted, venue?.machine.state.isSettled ?? true,
+            slots.values.allSatisfy({ $0.machine.state.isSettled })
+        {
             upstreamReady = true
             upstreamStatus = text
             log.note("every market is settled (\(text)); READY=1", event: "SUPERVISOR_READY")
@@ -338,6 +340,7 @@ public final class Supervisor {
         var text = "\(running.count)/\(names.count) running"
         let others = names.filter { slots[$0]?.machine.state != .running }.map { "\($0) \(slots[$0]!.machine.state.rawValue)" }
         if !others.isEmpty { text += "; " + others.joined(separator: ", ") }
+        if let v = venue?.machine.state, v != .running { text += "; \(VenueChild.name) \(v.rawValue)" }
         return text
     }
 
@@ -345,48 +348,4 @@ public final class Supervisor {
 
     func now() -> Double { Double(MonotonicClock.nowNanos()) / 1e9 }
 
-}
-
-/// The narrow interface the control server uses.
-extension Supervisor: ControlledSupervisor {
-    var configuration: Configuration { config }
-    var isShuttingDown: Bool { shuttingDown }
-    var isReady: Bool { upstreamReady }
-    var supervisedMarkets: [String] { Array(slots.keys) }
-
-    func machine(of market: String) -> (machine: MarketSupervisor, removing: Bool)? {
-        slots[market].map { ($0.machine, $0.removing) }
-    }
-
-    func stoppedByOperatorSince(_ market: String) -> String? { stoppedByOperator[market] }
-
-    /// Remembers (`stop`) or forgets (`start`, `restart`) an operator's stop, durably, before the
-    /// machine acts and so before the answer (`OperatorStops.apply`); a failure is logged and the
-    /// command goes on (stopping is the safe direction).
-    private func rememberStop(_ command: ControlRequest.Command, market: String) {
-        guard let error = operatorStops.apply(command, market: market, to: &stoppedByOperator) else { return }
-        log.note(
-            "\(market): cannot \(command == .stop ? "record" : "forget") the operator's stop in \(operatorStops.folder): \(error)",
-            market: market, event: "OPERATOR_STOP_NOT_RECORDED")
-    }
-
-    func operatorAsked(_ command: ControlRequest.Command, market: String) {
-        guard let slot = slots[market] else { return }
-        let t = now()
-        let was = slot.machine.state.rawValue
-        rememberStop(command, market: market)
-        switch command {
-        case .start:
-            log.note("\(market): start requested by an operator (was \(was))", market: market, event: "MARKET_START_REQUESTED")
-            apply(market, slot.machine.start(now: t, byOperator: true))
-        case .restart:
-            log.note("\(market): restart requested by an operator (was \(was))", market: market, event: "MARKET_RESTART_REQUESTED")
-            apply(market, slot.machine.restart(now: t))
-        case .stop:
-            log.note("\(market): stop requested by an operator (was \(was))", market: market, event: "MARKET_STOP_REQUESTED")
-            apply(market, slot.machine.stop(now: t))
-        case .status, .reload:
-            return
-        }
-    }
 }

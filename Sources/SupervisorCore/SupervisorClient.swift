@@ -18,7 +18,8 @@ public enum SupervisorClient {
 
     /// `supervisor status [MARKET...]`: the rows of the markets named (all by default), each name
     /// canonicalised as the supervisor does; an unknown one is refused with the supervisor's list
-    /// (exit 4). Exit 0 when every row shown is RUNNING, 1 otherwise (LSB-style: 3 when the
+    /// (exit 4). The full status also shows the paper venue when the supervisor runs it (`venue`).
+    /// Exit 0 when every row shown is RUNNING, 1 otherwise (LSB-style: 3 when the
     /// supervisor itself is not running).
     public static func status(markets names: [String], json: Bool, options: SupervisorOptions) -> SupervisorExitStatus {
         let answer = statusAnswer(markets: names, json: json, options: options)
@@ -43,12 +44,16 @@ public enum SupervisorClient {
             }
             var shown = response
             shown.markets = all.filter { selected.contains($0.key) }
+            if !names.isEmpty { shown.venue = nil } // the venue's row comes with the full status only
             let text =
                 json
                 ? (names.isEmpty
                     ? String(decoding: line, as: UTF8.self) : String(decoding: WireCoding.line(shown).dropLast(), as: UTF8.self))
                 : table(shown, configSource: config.source)
-            return (text, nil, !selected.isEmpty && selected.allSatisfy({ all[$0]?.state == .running }) ? .ok : .notAllRunning)
+            let venueRunning = shown.venue.map { $0.state == .running } ?? true
+            return (
+                text, nil, !selected.isEmpty && selected.allSatisfy({ all[$0]?.state == .running }) && venueRunning ? .ok : .notAllRunning
+            )
         }
     }
 
@@ -154,19 +159,21 @@ public enum SupervisorClient {
     public static func table(_ response: ControlResponse, configSource: String? = nil) -> String {
         var rows = [["MARKET", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "NEXT RESTART"]]
         let markets = response.markets ?? [:]
-        for name in markets.keys.sorted() {
-            let m = markets[name]!
+        func row(_ name: String, _ m: MarketStatus) -> [String] {
             let last = m.lastExit.map { e in
                 let status =
                     e.signal.map { "signal \($0) (\(WorkerExit.signalName($0)))" } ?? e.status.map { "status \($0)" } ?? e.description
                 return "\(status) after \(SecondsText.format(e.afterSeconds)) at \(e.atUTC)" + (e.reason.map { " (\($0))" } ?? "")
             }
             let next = m.nextRestartInSeconds.map { "in \(SecondsText.format($0)) (\(m.nextRestartUTC ?? ""))" }
-            rows.append([
+            return [
                 name, m.state.rawValue, m.pid.map(String.init) ?? "-", m.uptimeSeconds.map(SecondsText.format) ?? "-", String(m.restarts),
                 last ?? "-", next ?? "-",
-            ])
+            ]
         }
+        for name in markets.keys.sorted() { rows.append(row(name, markets[name]!)) }
+        // The paper venue the supervisor runs: a row of its own kind, after the markets (`venue` in --json).
+        if let v = response.venue { rows.append(row(VenueChild.name + " (venue)", v)) }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         var lines = ["supervisor pid \(response.supervisorPid): \(response.message)"]
@@ -183,6 +190,7 @@ public enum SupervisorClient {
             }
         }
         for name in markets.keys.sorted() { if let alert = markets[name]?.alert { lines.append("ALERT: " + alert) } }
+        if let alert = response.venue?.alert { lines.append("ALERT: " + alert) }
         // A standby of the lease across hosts, and who holds its market (its STATUS= line: WorkerCore.LeaseKeeper).
         for name in markets.keys.sorted() {
             if let status = markets[name]?.workerStatus, status.contains("STANDBY") || status.contains("LEASE_LOST") {

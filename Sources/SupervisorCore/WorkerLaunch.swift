@@ -27,6 +27,14 @@ public struct WorkerLaunch: Sendable, Equatable {
             if let configFile { argv += ["--config", configFile] }
             argv += ["--home", config.home]
         }
+        environment = Self.environment(
+            config: config, configFile: configFile, notifySocket: notifySocket, supervisorPid: supervisorPid, inherited: inherited)
+    }
+
+    /// The environment of a supervised child (a worker, the paper venue), sorted `KEY=value` lines.
+    static func environment(
+        config: Configuration, configFile: String?, notifySocket: String, supervisorPid: Int32, inherited: [String: String]
+    ) -> [String] {
         var env = inherited
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "ROBOT_CONFIG"] {
             env.removeValue(forKey: key)
@@ -36,7 +44,7 @@ public struct WorkerLaunch: Sendable, Equatable {
         env["ROBOT_SUPERVISOR_PID"] = String(supervisorPid)
         env["ROBOT_HOME"] = config.home
         if let configFile { env["ROBOT_CONFIG"] = configFile }
-        environment = env.sorted { $0.key < $1.key }.map { $0.key + "=" + $0.value }
+        return env.sorted { $0.key < $1.key }.map { $0.key + "=" + $0.value }
     }
 }
 

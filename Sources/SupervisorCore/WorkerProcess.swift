@@ -1,7 +1,8 @@
 import Platform
 
-/// One spawned worker: a `Platform.ChildProcess` (its pid, also its process group, and a pidfd the
-/// reactor watches, so its death is learned from the kernel at once, never by polling).
+/// One spawned child (a worker, or the paper venue: `spawnTied`): a `Platform.ChildProcess` (its
+/// pid, also its process group, and a pidfd the reactor watches, so its death is learned from the
+/// kernel at once, never by polling).
 ///
 /// Spawned with `cshim_spawn`: a process group of its own, every signal at its default disposition,
 /// an empty signal mask (the supervisor blocks the signals its reactor reads from a signalfd).
@@ -19,6 +20,13 @@ final class WorkerProcess {
     /// Spawns `argv` with `environment`; throws the posix_spawn error (the command is named in it).
     static func spawn(argv: [String], environment: [String]) throws(SystemError) -> WorkerProcess {
         WorkerProcess(try ChildProcess.spawn(argv: argv, environment: environment))
+    }
+
+    /// Spawns `argv` tied to the supervisor: the kernel sends it `deathSignal` when the supervisor
+    /// dies (PR_SET_PDEATHSIG, set before exec, so a program that knows nothing of
+    /// `ROBOT_SUPERVISOR_PID` dies with it too: the paper venue).
+    static func spawnTied(argv: [String], environment: [String], deathSignal: Int32) throws(SystemError) -> WorkerProcess {
+        WorkerProcess(try ChildProcess.spawnTied(argv: argv, environment: environment, tie: ChildProcess.Tie(deathSignal: deathSignal)))
     }
 
     /// Signals the worker itself (through the pidfd: no pid-reuse window).

@@ -55,6 +55,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: home.path + "/units/robot-worker@ES.service.d"))
         #expect(FileManager.default.fileExists(atPath: home.path + "/units/robot-.service.d"), "the hardening's folder stays")
 
+        // The venue's TCP listener: its own unit's, and the supervisor's when the supervisor runs it.
+        let markets = #"{"markets": {"ES": {}}, "venue": {"address": "127.0.0.1:9470", "#
+        _ = try run(markets + #""kind": "paper"}}"#, in: home)
+        #expect(line(dropIns(home)["robot-supervisor.service.d"], "IPAddressAllow") == "localhost", "\(dropIns(home))")
+        #expect(line(dropIns(home)["robot-paper-venue.service.d"], "IPAddressAllow") == "localhost", "\(dropIns(home))")
+        _ = try run(markets + #""kind": "paper", "supervised": false}}"#, in: home)
+        #expect(dropIns(home)["robot-supervisor.service.d"] == nil, "opted out: \(dropIns(home))")
+        _ = try run(markets + #""markets": {"ES": "paper"}}}"#, in: home)
+        #expect(dropIns(home)["robot-supervisor.service.d"] != nil, "\(dropIns(home))")
+        _ = try run(#"{"markets": {}, "alerting": {"alertmanager_url": "http://192.0.2.7:9093"}}"#, in: home)
+
         let bad = try run("{not json", in: home)
         #expect(bad.status != 0 && bad.stderr.contains(home.configPath) && bad.stderr.contains("not valid JSON"), "\(bad.stderr)")
         #expect(Set(dropIns(home).keys) == ["robot-watchdog.service.d"], "a bad file changes nothing")

@@ -74,6 +74,23 @@ import Wire
         #expect(text.contains(#"robot_supervisor_watchdog_timeouts_total{market="ES"} 0"#))
     }
 
+    @Test func theSupervisedVenueHasSeriesOfItsOwnWithNoMarketLabel() {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = SupervisorMetrics(registry: registry)
+        metrics.registerVenue()
+        #expect(registry.emitToString().contains(#"robot_supervisor_venue_restarts_total{cause="signal"} 0"#))
+        #expect(registry.emitToString().contains("robot_supervisor_venue_up 0.0"))
+        metrics.venueState("RUNNING")
+        metrics.venueRestart(cause: .signal)
+        let text = registry.emitToString()
+        #expect(text.contains(#"robot_supervisor_venue_state{state="RUNNING"} 1.0"#))
+        #expect(text.contains(#"robot_supervisor_venue_state{state="STOPPED"} 0.0"#))
+        #expect(!text.contains(#"robot_supervisor_venue_state{state="BLOCKED"}"#), "a venue is never BLOCKED")
+        #expect(text.contains("robot_supervisor_venue_up 1.0"))
+        #expect(text.contains(#"robot_supervisor_venue_restarts_total{cause="signal"} 1"#))
+        #expect(!text.contains(#"market="paper-venue""#))
+    }
+
     @Test func everyMetricNameFollowsTheConventions() {
         let names: [MetricName] = [
             .processResidentMemoryBytes, .processStartTimeSeconds, .eventsEmitted, .journalBytes, .journalFsyncSeconds,
@@ -82,6 +99,7 @@ import Wire
             .supervisorWorkerUp, .supervisorReadinessTimeouts, .supervisorWatchdogTimeouts, .eventsIngested, .eventsRejected,
             .eventDuplicates, .eventGaps, .staleFenceEvents, .heartbeatState, .lastHeartbeat, .identityPass, .mode, .fence,
             .openAlerts, .failsafeLatched, .ordersRefused, .workerOrderGateRefusals, .workerFenceRaises, .ordersRefusedNow,
+            .supervisorVenueState, .supervisorVenueUp, .supervisorVenueRestarts,
         ]
         #expect(Set(names.map(\.name)).count == names.count, "no name twice")
         for n in names {
