@@ -29,6 +29,9 @@ public final class PostgresLeaseClient: Sendable {
     public let requestTimeoutSeconds: Double
     private let group: MultiThreadedEventLoopGroup
     private let loop: any EventLoop
+    /// Swift tasks of the client (connecting, the schema, closing) run on `loop` too, never on the
+    /// cooperative pool: a process whose pool threads are all busy (a test runner's) still connects.
+    private let tasks: LoopTaskExecutor
     private let session: LeaseSession
     private let sink = ReplySink()
 
@@ -39,10 +42,11 @@ public final class PostgresLeaseClient: Sendable {
         self.requestTimeoutSeconds = requestTimeoutSeconds
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
+        tasks = LoopTaskExecutor(loop)
         let sink = self.sink
         session = LeaseSession(
             database: database, identity: identity, leaseSeconds: leaseSeconds, timeout: requestTimeoutSeconds,
-            eventLoop: loop, deliver: { reply in sink.target.withLock { $0 }?(reply) })
+            eventLoop: loop, tasks: tasks, deliver: { reply in sink.target.withLock { $0 }?(reply) })
     }
 
     /// Where replies go from now on (called from a thread that is not the reactor's); before
@@ -56,7 +60,7 @@ public final class PostgresLeaseClient: Sendable {
         let session = self.session
         let limit = seconds ?? requestTimeoutSeconds * 2 + 1
         let done = Completion<LeaseFailure?>()
-        Task {
+        Task(executorPreference: tasks) {
             do {
                 try await session.prepare()
                 done.finish(nil)
@@ -89,12 +93,26 @@ public final class PostgresLeaseClient: Sendable {
     public func shutdown() {
         let session = self.session
         let done = Completion<Bool>()
-        Task {
+        Task(executorPreference: tasks) {
             await session.close()
             done.finish(true)
         }
         guard done.wait(seconds: 1) != nil else { return }
         try? group.syncShutdownGracefully()
+    }
+}
+
+/// A task executor that runs every job on one NIO event loop (`Task(executorPreference:)`): the
+/// client's tasks, their child tasks and the nonisolated async code they call stay on its loop.
+final class LoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
     }
 }
 
@@ -128,6 +146,7 @@ actor LeaseSession {
     let leaseSeconds: Double
     let timeout: Double
     let eventLoop: any EventLoop
+    let tasks: LoopTaskExecutor
     let deliver: @Sendable (LeaseReply) -> Void
     private var connection: PostgresConnection?
     private var nextConnectionID = 0
@@ -138,10 +157,10 @@ actor LeaseSession {
 
     init(
         database: LeaseDatabase, identity: LeaseIdentity, leaseSeconds: Double, timeout: Double, eventLoop: any EventLoop,
-        deliver: @escaping @Sendable (LeaseReply) -> Void
+        tasks: LoopTaskExecutor, deliver: @escaping @Sendable (LeaseReply) -> Void
     ) {
-        (self.database, self.identity, self.leaseSeconds, self.timeout, self.eventLoop, self.deliver) = (
-            database, identity, leaseSeconds, timeout, eventLoop, deliver
+        (self.database, self.identity, self.leaseSeconds, self.timeout, self.eventLoop, self.tasks, self.deliver) = (
+            database, identity, leaseSeconds, timeout, eventLoop, tasks, deliver
         )
     }
 
@@ -249,9 +268,9 @@ actor LeaseSession {
             body(self, c)
             return
         }
-        Task {
+        Task(executorPreference: tasks) {
             do {
-                let c = try await connected()
+                let c = try await self.connected()
                 body(self, c)
             } catch {
                 failed(Self.classify(error))
