@@ -205,9 +205,11 @@ public final class MarketLock: HeldMarketGuard {
         return true
     }
 
-    /// `overwrite` of the file at `path` (not followed if a symbolic link); false when it does not exist.
+    /// `overwrite` of the file at `path` (not followed if a symbolic link); false when it does not
+    /// exist. Opened for reading too: a file system may read the old bytes before a write (the
+    /// power-loss test file system keeps them until the next sync).
     static func overwrite(path: String, _ bytes: [UInt8]) throws(SystemError) -> Bool {
-        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {
             if errno == ENOENT { return false }
             throw SystemError("open \(path)")
