@@ -123,9 +123,10 @@ public final class MarketLock: HeldMarketGuard {
             do throws(SystemError) {
                 try FileIO.replaceAtomically(
                     fencePath,
-                    FenceFile(fence: fence, runID: runID, pid: getpid(), host: host, lockDevice: device, lockInode: inode).encoded(),
+                    padded(
+                        FenceFile(fence: fence, runID: runID, pid: getpid(), host: host, lockDevice: device, lockInode: inode).encoded()),
                     mode: 0o644)
-                try writeRecord(fd: fd, record.encoded())
+                try writeRecord(fd: fd, padded(record.encoded()))
             } catch {
                 close(fd)
                 throw .cannotUse(path: lockPath, error)
@@ -147,7 +148,14 @@ public final class MarketLock: HeldMarketGuard {
 
     /// Raises this holder's fence to `fence` (above every fence the market's history knows, when
     /// the lock folder lost its own: docs/robot-worker.md, "Fence memory"): the fence file first,
-    /// then the record, both durable before it returns. Only up; only while the lock is held.
+    /// durable before it returns, then the record. Only up; only while the lock is held.
+    ///
+    /// The fence file is overwritten in place when it can be (`overwrite`: one write, one
+    /// fdatasync, no metadata to journal), else replaced the old way (a temporary file, fsync,
+    /// rename, the folder's fsync). The record is overwritten in place without a sync of its own:
+    /// the fence file carries the fence across a power loss (an acquisition takes the higher of
+    /// the two), and the living read the record from the page cache. A record that cannot be
+    /// overwritten in place is rewritten and synced as at acquisition.
     public func raiseFence(to fence: Int64) throws(SystemError) {
         guard fd >= 0 else { throw SystemError("raise the fence of \(path): the lock is released") }
         guard fence > record.fence else { return }
@@ -155,16 +163,59 @@ public final class MarketLock: HeldMarketGuard {
         guard fstat(fd, &st) == 0 else { throw SystemError("fstat \(path)") }
         var raised = record
         raised.fence = fence
-        try FileIO.replaceAtomically(
-            fencePath,
+        let fenceBytes = Self.padded(
             FenceFile(
                 fence: fence, runID: record.runID, pid: record.pid, host: record.host, lockDevice: UInt64(st.st_dev),
                 lockInode: UInt64(st.st_ino)
             )
-            .encoded(),
-            mode: 0o644)
-        try Self.writeRecord(fd: fd, raised.encoded())
+            .encoded())
+        if try !Self.overwrite(path: fencePath, fenceBytes) { try FileIO.replaceAtomically(fencePath, fenceBytes, mode: 0o644) }
+        let recordBytes = Self.padded(raised.encoded())
+        if try !Self.overwrite(fd: fd, recordBytes, sync: false) { try Self.writeRecord(fd: fd, recordBytes) }
         record = raised
+    }
+
+    /// The length every fence file and lock record is written at (padded with spaces before
+    /// its newline; both parsers skip them): one disk sector.
+    static let sectorBytes = 512
+
+    /// `bytes` (a record ending in a newline) padded to `sectorBytes`; unchanged when longer.
+    static func padded(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count < sectorBytes, bytes.last == UInt8(ascii: "\n") else { return bytes }
+        var out = bytes
+        out.removeLast()
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: sectorBytes - bytes.count))
+        out.append(UInt8(ascii: "\n"))
+        return out
+    }
+
+    /// Overwrites the file at `fd` with `bytes` in place: one write at offset 0 and one
+    /// fdatasync. Only when the file is already exactly `bytes.count` long and that is one sector
+    /// (`sectorBytes`): the length does not change, so fdatasync writes the data block and no
+    /// metadata (no file-system journal commit, the slow part of an fsync on a busy disk), and a
+    /// write within one sector reaches the disk whole or not at all (the assumption PostgreSQL
+    /// makes of its 512-byte pg_control), so after a power loss the file holds the old record or
+    /// the new one, never a mix. False, with nothing written, when the file is not like that.
+    /// `sync: false` leaves the write to the kernel's own writeback (still one sector).
+    static func overwrite(fd: Int32, _ bytes: [UInt8], sync: Bool = true) throws(SystemError) -> Bool {
+        var st = stat()
+        guard bytes.count == sectorBytes, fstat(fd, &st) == 0, Int(st.st_size) == bytes.count else { return false }
+        try FileIO.writeAll(fd, bytes, at: 0)
+        guard !sync || fdatasync(fd) == 0 else { throw SystemError("fdatasync") }
+        return true
+    }
+
+    /// `overwrite` of the file at `path` (not followed if a symbolic link); false when it does not
+    /// exist. Opened for reading too: a file system may read the old bytes before a write (the
+    /// power-loss test file system keeps them until the next sync).
+    static func overwrite(path: String, _ bytes: [UInt8]) throws(SystemError) -> Bool {
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ENOENT { return false }
+            throw SystemError("open \(path)")
+        }
+        defer { close(fd) }
+        return try overwrite(fd: fd, bytes)
     }
 
     /// Clears the record (an empty file means "released cleanly") and releases the lock.

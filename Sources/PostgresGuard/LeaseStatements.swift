@@ -61,17 +61,16 @@ enum LeaseStatements {
     }
 
     /// Releases the lease held with `fence` (the row keeps the fence) and notifies the standbys,
-    /// at commit, on `LeaseSchema.channel`.
+    /// at commit, on `LeaseSchema.channel`; in the same statement (one round trip), forgets
+    /// standbys not seen for a day (a data-modifying `WITH` runs whether or not it is read).
     static func release(_ id: LeaseIdentity, fence: Int64) -> PostgresQuery {
         """
         WITH r AS (
             UPDATE robot_lease SET holder_host = NULL, holder_run_id = NULL, holder_pid = NULL, expires_at = now()
             WHERE account = \(id.account) AND market = \(id.market) AND fence = \(fence) AND holder_run_id = \(id.runID)
-            RETURNING account, market)
+            RETURNING account, market),
+        forgotten AS (DELETE FROM robot_lease_standby WHERE seen_until < now() - interval '1 day')
         SELECT pg_notify(\(LeaseSchema.channel), r.account || '/' || r.market) FROM r
         """
     }
-
-    /// Forgets standbys not seen for a day (run at release).
-    static let forgetOldStandbys: PostgresQuery = "DELETE FROM robot_lease_standby WHERE seen_until < now() - interval '1 day'"
 }

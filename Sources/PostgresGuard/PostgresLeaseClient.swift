@@ -10,10 +10,17 @@ import Synchronization
 ///
 /// The reactor `submit`s a numbered `LeaseRequest` and goes on; the answer (or a failure: no
 /// answer within `requestTimeoutSeconds`, the connection closed, the database refused) comes back
-/// through `deliver`, called on a thread that is not the reactor's (the worker posts it to a
-/// `ReactorInbox`). A request that times out closes the connection, so a stalled network never
-/// keeps a request pending; the next request connects again (and migrates the schema, and
-/// LISTENs again). NOTIFYs of a release of this market arrive through `deliver` too.
+/// through `deliver`, called on the client's loop thread (the worker posts it to a `ReactorInbox`).
+/// A request that times out closes the connection, so a stalled network never keeps a request
+/// pending; the next request connects again (and migrates the schema, and LISTENs again). NOTIFYs
+/// of a release of this market arrive through `deliver` too.
+///
+/// The path of a request is short on purpose (docs/MULTIHOST.md, "A clean handover, step by
+/// step"): `submit` hands it to the loop (an eventfd wake-up, no task hop), the statement goes out
+/// on the open connection (TCP_NODELAY, NIO's default), its rows are decoded on the loop and the
+/// reply is handed to `deliver` there; a NOTIFY is handed to `deliver` by postgres-nio's listener
+/// callback, on the loop, as it is read. Only a request that finds no open connection takes the
+/// slower way (connect, the schema, LISTEN) before its statement.
 public final class PostgresLeaseClient: Sendable {
     public let identity: LeaseIdentity
     public let database: LeaseDatabase
@@ -21,6 +28,10 @@ public final class PostgresLeaseClient: Sendable {
     /// How long a connection attempt or a statement may take before it counts as unreachable.
     public let requestTimeoutSeconds: Double
     private let group: MultiThreadedEventLoopGroup
+    private let loop: any EventLoop
+    /// Swift tasks of the client (connecting, the schema, closing) run on `loop` too, never on the
+    /// cooperative pool: a process whose pool threads are all busy (a test runner's) still connects.
+    private let tasks: LoopTaskExecutor
     private let session: LeaseSession
     private let sink = ReplySink()
 
@@ -30,10 +41,12 @@ public final class PostgresLeaseClient: Sendable {
         self.leaseSeconds = leaseSeconds
         self.requestTimeoutSeconds = requestTimeoutSeconds
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        tasks = LoopTaskExecutor(loop)
         let sink = self.sink
         session = LeaseSession(
             database: database, identity: identity, leaseSeconds: leaseSeconds, timeout: requestTimeoutSeconds,
-            eventLoop: group.next(), deliver: { reply in sink.target.withLock { $0 }?(reply) })
+            eventLoop: loop, tasks: tasks, deliver: { reply in sink.target.withLock { $0 }?(reply) })
     }
 
     /// Where replies go from now on (called from a thread that is not the reactor's); before
@@ -46,13 +59,22 @@ public final class PostgresLeaseClient: Sendable {
     public func prepare(seconds: Double? = nil) -> LeaseFailure? {
         let session = self.session
         let limit = seconds ?? requestTimeoutSeconds * 2 + 1
-        return Self.wait(seconds: limit) { try await session.prepare() } ?? .unreachable("no answer within \(limit) s")
+        let done = Completion<LeaseFailure?>()
+        Task(executorPreference: tasks) {
+            do {
+                try await session.prepare()
+                done.finish(nil)
+            } catch {
+                done.finish(LeaseSession.classify(error))
+            }
+        }
+        return done.wait(seconds: limit) ?? .unreachable("no answer within \(limit) s")
     }
 
     /// Sends `request` (numbered `id`); the reply comes through `deliver`.
     public func submit(_ request: LeaseRequest, id: UInt64) {
         let session = self.session
-        Task { await session.run(request, id: id) }
+        loop.execute { session.assumeIsolated { $0.run(request, id: id) } }
     }
 
     /// At stop (it blocks the caller, at most `seconds`): releases the lease held with `fence`
@@ -60,7 +82,9 @@ public final class PostgresLeaseClient: Sendable {
     /// expires by itself).
     public func releaseAndWait(fence: Int64, seconds: Double) -> Bool {
         let session = self.session
-        return Self.wait(seconds: seconds) { try await session.release(fence: fence) } == .some(nil)
+        let done = Completion<Bool>()
+        loop.execute { session.assumeIsolated { $0.release(fence: fence) { failure in done.finish(failure == nil) } } }
+        return done.wait(seconds: seconds) ?? false
     }
 
     /// Closes the connection and ends the thread. When the close does not finish within a second
@@ -68,26 +92,27 @@ public final class PostgresLeaseClient: Sendable {
     /// under a pending close would fail the close's own promises.
     public func shutdown() {
         let session = self.session
-        guard Self.wait(seconds: 1, { await session.close() }) != nil else { return }
+        let done = Completion<Bool>()
+        Task(executorPreference: tasks) {
+            await session.close()
+            done.finish(true)
+        }
+        guard done.wait(seconds: 1) != nil else { return }
         try? group.syncShutdownGracefully()
     }
+}
 
-    /// Runs `body` on the cooperative pool and waits for it at most `seconds`: `.some(nil)` when
-    /// it finished without failing, `.some(failure)` when it failed, nil when it did not finish.
-    private static func wait(seconds: Double, _ body: @escaping @Sendable () async throws -> Void) -> LeaseFailure?? {
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<LeaseFailure??>(nil)
-        Task {
-            do {
-                try await body()
-                result.withLock { $0 = .some(nil) }
-            } catch {
-                result.withLock { $0 = .some(LeaseSession.classify(error)) }
-            }
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + seconds) == .success else { return nil }
-        return result.withLock { $0 }
+/// A task executor that runs every job on one NIO event loop (`Task(executorPreference:)`): the
+/// client's tasks, their child tasks and the nonisolated async code they call stay on its loop.
+final class LoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
     }
 }
 
@@ -95,14 +120,33 @@ final class ReplySink: Sendable {
     let target = Mutex<(@Sendable (LeaseReply) -> Void)?>(nil)
 }
 
-/// The connection and everything done on it, one request at a time, on the client's own NIO
-/// event-loop thread (the actor's executor is that loop).
+/// A value another thread hands over once; the caller waits for it with a time limit.
+final class Completion<Value: Sendable>: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let value = Mutex<Value?>(nil)
+
+    func finish(_ v: Value) {
+        value.withLock { $0 = v }
+        done.signal()
+    }
+
+    /// The value, or nil when none came within `seconds`.
+    func wait(seconds: Double) -> Value? {
+        guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+        return value.withLock { $0 }
+    }
+}
+
+/// The connection and everything done on it, on the client's own NIO event-loop thread (the
+/// actor's executor is that loop, so `submit` runs a request on it directly, `assumeIsolated`).
+/// The worker has at most one request in flight (`LeaseTerm`); at stop, the release.
 actor LeaseSession {
     let database: LeaseDatabase
     let identity: LeaseIdentity
     let leaseSeconds: Double
     let timeout: Double
     let eventLoop: any EventLoop
+    let tasks: LoopTaskExecutor
     let deliver: @Sendable (LeaseReply) -> Void
     private var connection: PostgresConnection?
     private var nextConnectionID = 0
@@ -113,70 +157,30 @@ actor LeaseSession {
 
     init(
         database: LeaseDatabase, identity: LeaseIdentity, leaseSeconds: Double, timeout: Double, eventLoop: any EventLoop,
-        deliver: @escaping @Sendable (LeaseReply) -> Void
+        tasks: LoopTaskExecutor, deliver: @escaping @Sendable (LeaseReply) -> Void
     ) {
-        (self.database, self.identity, self.leaseSeconds, self.timeout, self.eventLoop, self.deliver) = (
-            database, identity, leaseSeconds, timeout, eventLoop, deliver
+        (self.database, self.identity, self.leaseSeconds, self.timeout, self.eventLoop, self.tasks, self.deliver) = (
+            database, identity, leaseSeconds, timeout, eventLoop, tasks, deliver
         )
     }
 
     func prepare() async throws { _ = try await connected() }
 
-    func run(_ request: LeaseRequest, id: UInt64) async {
-        do {
-            switch request {
-            case .acquire(let floor):
-                let c = try await connected()
-                let got = try await bounded(c) { c in
-                    var out: (Int64, Double)?
-                    for try await row in try await c.query(
-                        LeaseStatements.acquire(self.identity, floor: floor, leaseSeconds: self.leaseSeconds), logger: self.logger
-                    ).decode((Int64, Double).self) { out = row }
-                    return out
-                }
-                if let (fence, remaining) = got {
-                    deliver(.acquired(id: id, fence: fence, remainingSeconds: remaining))
-                    return
-                }
-                let holder = try await bounded(c) { c in
-                    var out: LeaseHolder?
-                    for try await (host, run, pid, fence, remaining, standbys) in try await c.query(
-                        LeaseStatements.holder(self.identity, leaseSeconds: self.leaseSeconds), logger: self.logger
-                    ).decode((String, String, Int32, Int64, Double, Int64).self) {
-                        out = LeaseHolder(
-                            host: host, runID: run, pid: pid, fence: fence, remainingSeconds: remaining, standbys: Int(standbys) + 1)
-                    }
-                    return out
-                }
-                deliver(.held(id: id, holder))
-            case .renew(let fence):
-                let c = try await connected()
-                let got = try await bounded(c) { c in
-                    var out: (Double, Int64)?
-                    for try await row in try await c.query(
-                        LeaseStatements.renew(self.identity, fence: fence, leaseSeconds: self.leaseSeconds), logger: self.logger
-                    ).decode((Double, Int64).self) { out = row }
-                    return out
-                }
-                if let (remaining, standbys) = got {
-                    deliver(.renewed(id: id, remainingSeconds: remaining, standbys: Int(standbys)))
-                } else {
-                    deliver(.notRenewed(id: id))
-                }
-            case .release(let fence):
-                try await release(fence: fence)
-                deliver(.released(id: id))
-            }
-        } catch {
-            deliver(.failed(id: id, Self.classify(error)))
+    /// Runs `request` on the open connection at once, or connects first.
+    func run(_ request: LeaseRequest, id: UInt64) {
+        if case .release(let fence) = request {
+            release(fence: fence) { [deliver] failure in deliver(failure.map { .failed(id: id, $0) } ?? .released(id: id)) }
+            return
         }
+        withConnection(id: id) { session, c in session.statement(request, id: id, on: c) }
     }
 
-    func release(fence: Int64) async throws {
-        let c = try await connected()
-        try await bounded(c) { c in
-            try await c.query(LeaseStatements.release(self.identity, fence: fence), logger: self.logger)
-            try await c.query(LeaseStatements.forgetOldStandbys, logger: self.logger)
+    /// Releases the lease held with `fence` (one statement: the release, its NOTIFY at commit, and
+    /// forgetting day-old standbys); `done` gets nil when it was confirmed.
+    func release(fence: Int64, _ done: @escaping @Sendable (LeaseFailure?) -> Void) {
+        let (q, logger, timeout) = (LeaseStatements.release(identity, fence: fence), self.logger, self.timeout)
+        withConnection(failed: done) { _, c in
+            Self.query(c, q, timeout: timeout, logger: logger, failed: done) { _ in done(nil) }
         }
     }
 
@@ -186,7 +190,97 @@ actor LeaseSession {
         try? await c.close()
     }
 
+    // MARK: statements, on the loop
+
+    private nonisolated func statement(_ request: LeaseRequest, id: UInt64, on c: PostgresConnection) {
+        let (identity, lease, logger, timeout, deliver) = (self.identity, leaseSeconds, self.logger, self.timeout, self.deliver)
+        let failed: @Sendable (LeaseFailure) -> Void = { deliver(.failed(id: id, $0)) }
+        switch request {
+        case .acquire(let floor):
+            Self.query(
+                c, LeaseStatements.acquire(identity, floor: floor, leaseSeconds: lease), timeout: timeout, logger: logger, failed: failed
+            ) {
+                rows in
+                if let row = rows.first {
+                    let (fence, remaining) = try row.decode((Int64, Double).self)
+                    deliver(.acquired(id: id, fence: fence, remainingSeconds: remaining))
+                    return
+                }
+                // Someone else holds it: who, and this run counted as a standby.
+                Self.query(c, LeaseStatements.holder(identity, leaseSeconds: lease), timeout: timeout, logger: logger, failed: failed) {
+                    rows in
+                    var holder: LeaseHolder?
+                    if let row = rows.first {
+                        let (host, run, pid, fence, remaining, standbys) = try row.decode(
+                            (String, String, Int32, Int64, Double, Int64).self)
+                        holder = LeaseHolder(
+                            host: host, runID: run, pid: pid, fence: fence, remainingSeconds: remaining, standbys: Int(standbys) + 1)
+                    }
+                    deliver(.held(id: id, holder))
+                }
+            }
+        case .renew(let fence):
+            Self.query(
+                c, LeaseStatements.renew(identity, fence: fence, leaseSeconds: lease), timeout: timeout, logger: logger, failed: failed
+            ) {
+                rows in
+                if let row = rows.first {
+                    let (remaining, standbys) = try row.decode((Double, Int64).self)
+                    deliver(.renewed(id: id, remainingSeconds: remaining, standbys: Int(standbys)))
+                } else {
+                    deliver(.notRenewed(id: id))
+                }
+            }
+        case .release:
+            break // `run` releases
+        }
+    }
+
+    /// Runs `q` on `c` and hands its rows to `then`, on the loop. Past the timeout the connection
+    /// is closed (so the statement fails at once, whatever the network does) and `failed` says
+    /// unreachable; a failure, or `then` throwing (a row that does not decode), goes to `failed`.
+    private static func query(
+        _ c: PostgresConnection, _ q: PostgresQuery, timeout: Double, logger: Logger, failed: @escaping @Sendable (LeaseFailure) -> Void,
+        then: @escaping @Sendable (PostgresQueryResult) throws -> Void
+    ) {
+        let timedOut = NIOLoopBoundBox(false, eventLoop: c.eventLoop)
+        let timer = c.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1e9))) {
+            timedOut.value = true
+            let _: EventLoopFuture<Void> = c.close()
+        }
+        c.query(q, logger: logger).whenComplete { result in
+            timer.cancel()
+            do {
+                try then(try result.get())
+            } catch {
+                failed(timedOut.value ? classify(TimedOut()) : classify(error))
+            }
+        }
+    }
+
     // MARK: the connection
+
+    /// `body` with the open connection at once (on the loop); else after connecting, or `failed`.
+    private func withConnection(
+        failed: @escaping @Sendable (LeaseFailure) -> Void, _ body: @escaping @Sendable (LeaseSession, PostgresConnection) -> Void
+    ) {
+        if let c = connection, !c.isClosed {
+            body(self, c)
+            return
+        }
+        Task(executorPreference: tasks) {
+            do {
+                let c = try await self.connected()
+                body(self, c)
+            } catch {
+                failed(Self.classify(error))
+            }
+        }
+    }
+
+    private func withConnection(id: UInt64, _ body: @escaping @Sendable (LeaseSession, PostgresConnection) -> Void) {
+        withConnection(failed: { [deliver] in deliver(.failed(id: id, $0)) }, body)
+    }
 
     /// The open connection, or a new one: connected, the schema ensured, LISTENing.
     private func connected() async throws -> PostgresConnection {
@@ -207,7 +301,11 @@ actor LeaseSession {
         } onTimeout: {
         }
         do {
-            try await bounded(c) { c in try await LeaseSchema.ensure(on: c, logger: logger, database: self.database.address) }
+            try await Self.withTimeout(timeout) {
+                try await LeaseSchema.ensure(on: c, logger: logger, database: self.database.address)
+            } onTimeout: {
+                try? await c.close()
+            }
         } catch {
             try? await c.close()
             throw error
@@ -217,33 +315,14 @@ actor LeaseSession {
         return c
     }
 
-    /// LISTENs on the release channel for as long as `c` lives; a release of this market (from
-    /// another host's clean stop) is delivered at once.
+    /// LISTENs on the release channel for as long as `c` lives: postgres-nio calls back on the
+    /// loop as it reads a NOTIFY, and a release of this market goes to `deliver` at once. The
+    /// LISTEN is queued on `c` before any statement a request sends on it, so a release that
+    /// commits after that statement's snapshot is always notified.
     private nonisolated func listen(on c: PostgresConnection) {
-        let (deliver, payload, logger) = (self.deliver, identity.notifyPayload, self.logger)
-        Task {
-            try? await c.listen(on: LeaseSchema.channel) { notifications in
-                deliver(.listening)
-                for try await n in notifications where n.payload == payload { deliver(.releasedByHolder) }
-            }
-            _ = logger
-        }
-    }
-
-    /// Runs `body` on `c`; past the timeout the connection is closed (so the statement fails at
-    /// once, whatever the network does) and the request fails as unreachable.
-    private func bounded<T: Sendable>(_ c: PostgresConnection, _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
-        async throws -> T
-    {
-        do {
-            return try await Self.withTimeout(timeout) {
-                try await body(c)
-            } onTimeout: {
-                try? await c.close()
-            }
-        } catch {
-            if c.isClosed, connection === c { connection = nil }
-            throw error
+        let (deliver, payload) = (self.deliver, identity.notifyPayload)
+        c.addListener(channel: LeaseSchema.channel) { _, n in
+            if n.payload == payload { deliver(.releasedByHolder) }
         }
     }
 
@@ -265,7 +344,6 @@ actor LeaseSession {
             throw TimedOut()
         }
     }
-
     /// Why a request failed: `refused` when an operator must act, else `unreachable`.
     static func classify(_ error: any Error) -> LeaseFailure {
         if let f = error as? LeaseFailure { return f }

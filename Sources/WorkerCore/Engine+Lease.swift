@@ -17,9 +17,14 @@ extension Engine {
     }
 
     /// This run holds the lease (its fence already raised): the startup checks, run again on the
-    /// records as they are now, settle the mode (`start`).
+    /// records as they are now, settle the mode (`start`). `start` ends by writing the snapshot
+    /// (before any order can be placed); what the takeover's reconciliation would persist on the
+    /// way (a venue that answers at once, the SIM) is in that one write, not in one more.
     public func leaseGranted(checks: [StartupChecks.Result]) {
         leaseHold = nil
+        let persist = desk.persist
+        desk.persist = {}
         start(checks: checks)
+        desk.persist = persist
     }
 }

@@ -90,14 +90,23 @@ final class LeaseKeeper {
         act(term.tick(now: MonotonicClock.nowNanos()))
     }
 
-    /// At stop: gives the lease up at once (NOTIFY to the standbys) when held, then closes the client.
+    /// At stop, the first thing the worker does: gives the lease up at once (NOTIFY to the
+    /// standbys) when held, then closes the client. Trading stops before the release is sent:
+    /// OBSERVE_ONLY is journaled and synced with every line before it (the last order included),
+    /// and from then on the engine places nothing (the lease's hold keeps it OBSERVE_ONLY), so no
+    /// order of this run can follow the release. `LEASE_STATUS` RELEASED carries the monotonic
+    /// time the release was sent (`release_sent_monotonic_ns`).
     func release() {
         stopped = true
         if let timer { reactor.cancel(timer) }
         if case .holding(let fence, _) = term.role {
             engine.holdForLease("STOPPING: the lease is being released", cancelOrders: false, persist: false)
+            engine.commitJournal()
+            let sentAt = MonotonicClock.nowNanos()
             let ok = client.releaseAndWait(fence: fence, seconds: 0.5)
-            log.emit(.leaseStatus, data(state: "RELEASED", reason: ok ? "released at stop" : "release not confirmed; it expires by itself"))
+            var d = data(state: "RELEASED", reason: ok ? "released at stop" : "release not confirmed; it expires by itself")
+            d["release_sent_monotonic_ns"] = .int(sentAt)
+            log.emit(.leaseStatus, d)
         }
         client.shutdown()
     }
@@ -262,11 +271,22 @@ final class LeaseKeeper {
 extension WorkerStartup {
     /// The startup checks over the journal and snapshot as they are now, and the feed: what a
     /// worker runs again each time it is granted the lease.
-    static func rerunChecks(journal: Journal, snapshotPath: String, feed: FeedSpec) -> [StartupChecks.Result] {
+    ///
+    /// The journal's integrity is read from `keeper` when it can vouch for the file: the file it
+    /// follows, exactly as long as the lines this run appended and checked as it wrote them
+    /// (`VerifiedPrefixKeeper.integrity`); only when it cannot (another process appended, the
+    /// keeper stopped following) is the whole file read and checked again. The snapshot (which
+    /// this run wrote) and the feed are checked again every time: both are cheap.
+    static func rerunChecks(journal: Journal, keeper: VerifiedPrefixKeeper?, snapshotPath: String, feed: FeedSpec) -> [StartupChecks.Result]
+    {
+        let snapshot: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
+        if let integrity = keeper?.integrity(journalPath: journal.path) {
+            let (snapshotResult, modeResult) = StartupChecks.checkSnapshot(snapshot)
+            return [integrity, snapshotResult, modeResult, FeedSource.probe(feed)]
+        }
         var bytes: [UInt8] = []
         var unreadable: SystemError?
         do { bytes = try FileIO.readFile(journal.path, limit: 1 << 30) ?? [] } catch { unreadable = error }
-        let snapshot: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
         var checks = StartupChecks.run(journal: bytes, tornBytes: 0, snapshot: snapshot, feedProbe: FeedSource.probe(feed))
         if let unreadable, let i = checks.firstIndex(where: { $0.name == StartupChecks.eventLogIntegrity }) {
             checks[i] = StartupChecks.unreadableJournal("\(unreadable)")

@@ -86,6 +86,8 @@ public struct LeaseTerm: Sendable {
     /// folder's, journal's and watchdog's memory), so the fence never goes back on this host either.
     public var fenceFloor: Int64 = 0
     private var inFlight: (id: UInt64, request: LeaseRequest, sentAt: Int64)?
+    /// A release was NOTIFYed while a request was in flight (see `reply`).
+    private var releaseNoticed = false
     private var nextID: UInt64 = 1
     private var nextAttemptAt: Int64
     private var lastHolder: LeaseHolder?
@@ -132,12 +134,18 @@ public struct LeaseTerm: Sendable {
         var actions = expire(now: now)
         switch reply {
         case .releasedByHolder, .listening:
-            if !isHolding { nextAttemptAt = now }
+            if !isHolding {
+                nextAttemptAt = now
+                // An acquire already in flight may have been answered before the release: ask again
+                // as soon as it is answered, not at the next poll.
+                releaseNoticed = inFlight != nil
+            }
             return actions + tick(now: now)
         default: break
         }
         guard let f = inFlight, f.id == reply.id else { return actions }
         inFlight = nil
+        defer { releaseNoticed = false }
         if databaseReachable != true, !reply.isFailure {
             databaseReachable = true
             lastFailure = nil
@@ -170,7 +178,7 @@ public struct LeaseTerm: Sendable {
             } else {
                 wait = min(wait, 50_000_000)
             }
-            nextAttemptAt = now + wait
+            nextAttemptAt = releaseNoticed ? now : now + wait
             if !wasStandby || holder?.runID != lastHolder?.runID || holder?.fence != lastHolder?.fence { actions.append(.standby(holder)) }
             lastHolder = holder
         case .renewed(_, let remaining, let count):

@@ -1,6 +1,10 @@
 import Platform
 import Wire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Keeps a running worker's verified prefix (`VerifiedPrefix`) moving with its own appends, so
 /// that the next start has little left to check: every durable batch of lines the worker wrote
 /// itself is added to the checksum and to the rules' state (`JournalVerifier`) without reading it
@@ -122,6 +126,19 @@ public final class VerifiedPrefixKeeper {
         crc = 0
         writtenBytes = 0
         following = segmentsKnown
+    }
+
+    /// The journal's integrity without reading it, when this keeper can vouch for the whole file:
+    /// it still follows (every line in it was checked, the earlier ones at start-up, this run's
+    /// as they were written) and `journalPath` is the file it follows with exactly the bytes it
+    /// saw (no other process appended). nil otherwise: the caller reads the file.
+    public func integrity(journalPath: String) -> StartupChecks.Result? {
+        guard following else { return nil }
+        var st = stat()
+        guard stat(journalPath, &st) == 0, UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode,
+            Int(st.st_size) == bytes
+        else { return nil }
+        return verifier.result(tornBytes: 0, prefixNote: " (this run's lines checked as it wrote them)")
     }
 
     /// Writes the record now (durably); a failure is kept in `lastError` and costs only checking time.

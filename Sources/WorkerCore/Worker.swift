@@ -306,8 +306,9 @@ public final class Worker {
 
     private func stop() {
         SdNotify.send("STOPPING=1")
-        strategy?.stop()
+        // The lease first (it stops trading, then releases): a standby takes over while the strategy stops.
         lease?.release()
+        strategy?.stop()
         engine.writeSnapshot()
         let heldSeconds = uptimeSeconds
         log.emit(.lockReleased, ["lock_file": .string(lock.path), "fence": .int(lock.record.fence), "held_seconds": .double(heldSeconds)])

@@ -260,7 +260,7 @@ enum WorkerStartup {
             LeaseKeeper(
                 client: prepared.client, unreachableAtStart: prepared.unreachable, reactor: reactor, engine: engine, log: log, lock: lock,
                 metrics: LeaseMetrics(registry: endpoint.registry, market: canonical), note: note,
-                rerunChecks: { rerunChecks(journal: journal, snapshotPath: snapshotPath, feed: spec.feed) })
+                rerunChecks: { rerunChecks(journal: journal, keeper: link.keeper, snapshotPath: snapshotPath, feed: spec.feed) })
         }
         engine.start(checks: checks)
         let gates = GateKeeper(engine: engine, log: log, lock: lock, streams: spec.streams.map(\.id), note: note)

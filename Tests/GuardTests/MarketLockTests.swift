@@ -62,7 +62,7 @@ struct MarketLockTests {
         #expect(lock.pathStillNamesLock)
 
         // The record is on the lock file, the fence file names it and the lock file's inode.
-        #expect(try place.lockBytes() == lock.record.encoded())
+        #expect(try place.lockBytes() == MarketLock.padded(lock.record.encoded()))
         let identity = try fileIdentity(place.lockPath)
         #expect(
             try place.fence()
@@ -89,7 +89,7 @@ struct MarketLockTests {
         #expect(holder.kernelPIDs == [getpid()])
         #expect(holder.detail == "the lock record names pid \(getpid()), which holds the lock")
         // The refused attempt changed nothing.
-        #expect(try place.lockBytes() == first.record.encoded())
+        #expect(try place.lockBytes() == MarketLock.padded(first.record.encoded()))
         #expect(try place.fence()?.fence == 1)
         #expect(try place.fence()?.runID == "ES-run-1")
         withExtendedLifetime(first) {}
@@ -141,7 +141,7 @@ struct MarketLockTests {
         #expect(previous == .unknown(byteCount: 300))
         #expect(lock.record.fence == 1)
         // The garbage is replaced by the record, not appended to.
-        #expect(try place.lockBytes() == lock.record.encoded())
+        #expect(try place.lockBytes() == MarketLock.padded(lock.record.encoded()))
     }
 
     @Test("a valid record of a pid that does not hold the lock is a crashed run, and the fence continues from it")
@@ -269,5 +269,38 @@ struct MarketLockTests {
             #expect(path == lockPath)
             #expect(cause.code == ENOENT)
         }
+    }
+
+    @Test("a raise overwrites the one-sector fence file and record in place; a file not yet like that is replaced")
+    func raiseInPlace() throws {
+        let place = try LockPlace()
+        defer { place.folder.remove() }
+        let (lock, _) = try place.acquired("ES-run-1")
+        func inode(_ path: String) -> UInt64 {
+            var st = stat()
+            return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
+        }
+        let (fenceInode, lockInode) = (inode(place.fencePath), inode(place.lockPath))
+        #expect(try place.folder.read("canonical_ES.fence").count == MarketLock.sectorBytes)
+        #expect(try place.lockBytes().count == MarketLock.sectorBytes)
+        try lock.raiseFence(to: 9)
+        #expect(inode(place.fencePath) == fenceInode, "overwritten in place, not renamed over")
+        #expect(inode(place.lockPath) == lockInode)
+        #expect(try place.fence()?.fence == 9)
+        #expect(try place.folder.read("canonical_ES.fence").count == MarketLock.sectorBytes)
+        guard case .record(let r) = LockRecord.parse(try place.lockBytes()) else {
+            Issue.record("the record does not parse after the raise")
+            return
+        }
+        #expect(r.fence == 9 && lock.record.fence == 9)
+        // A fence file of an older length (written by an earlier version) is replaced, padded.
+        let old = try #require(try place.fence())
+        var older = old
+        older.fence = 9
+        try place.folder.write("canonical_ES.fence", older.encoded())
+        try lock.raiseFence(to: 10)
+        #expect(try place.fence()?.fence == 10)
+        #expect(try place.folder.read("canonical_ES.fence").count == MarketLock.sectorBytes)
+        #expect(inode(place.fencePath) != fenceInode, "replaced by a rename")
     }
 }

@@ -102,6 +102,21 @@ import Testing
         #expect(sent(notified)?.0 == .acquire(floor: 0))
     }
 
+    @Test func aReleaseNotifiedWhileAnAcquireIsInFlightIsAskedAgainAsSoonAsThatOneIsAnswered() {
+        var term = LeaseTerm(settings: settings, now: 0)
+        let (_, id) = sent(term.tick(now: 0))!
+        let holder = LeaseHolder(host: "a", runID: "r", pid: 1, fence: 3, remainingSeconds: 2.5, standbys: 1)
+        _ = term.reply(.held(id: id, holder), now: 5 * Self.ms)
+        // A poll goes out; the holder releases (NOTIFY) before its answer, which says "held".
+        let (_, id2) = sent(term.tick(now: 1_005 * Self.ms))!
+        #expect(sent(term.reply(.releasedByHolder, now: 1_006 * Self.ms)) == nil, "one request at a time")
+        let answered = term.reply(.held(id: id2, holder), now: 1_007 * Self.ms)
+        #expect(sent(answered)?.0 == .acquire(floor: 0), "asked again at once, not at the next poll")
+        // Without a NOTIFY, a "held" answer waits for the poll.
+        let (_, id3) = sent(answered)!
+        #expect(sent(term.reply(.held(id: id3, holder), now: 1_010 * Self.ms)) == nil)
+    }
+
     @Test func anUnreachableDatabaseIsReportedOnceAndItsReturnOnce() {
         var term = LeaseTerm(settings: settings, now: 0)
         let (_, id) = sent(term.tick(now: 0))!
