@@ -55,7 +55,7 @@ public final class Engine {
     private var lastSnapshotWrite: Double
     /// The last snapshot write failed (a full or read-only disk): retried once a second, because
     /// it may hold a latch that must survive a crash.
-    private var snapshotWriteFailed = false
+    private(set) var snapshotWriteFailed = false
     private var lastSnapshotAttempt: Double = -.infinity
     /// A fail-safe trip whose SYSTEM_MODE_CHANGE or FAILSAFE_TRIGGERED could not be journaled: both
     /// are journaled (and so sent) again once the journal takes writes, never silently dropped.
@@ -272,7 +272,10 @@ public final class Engine {
         case refused(OrderGate.Refusal)
     }
 
-    public func place(stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?) -> OrderReply {
+    /// `alongside` journals what goes with a placed order (after `ORDER_PLACED`, in the same sync).
+    public func place(
+        stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?, alongside: ((SimOrder) -> Void)? = nil
+    ) -> OrderReply {
         beforeOrder?()
         let stream = stream ?? streams.first ?? market
         guard streams.contains(stream) else {
@@ -284,7 +287,9 @@ public final class Engine {
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(refusal.reason), "detail": .string(refusal.detail)])
             return .refused(refusal)
         }
-        return desk.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason)
+        return desk.place(
+            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason,
+            alongside: alongside)
     }
 
     /// Latches the fail-safe `STRATEGY_MISBEHAVING`.
@@ -360,6 +365,7 @@ public final class Engine {
         do {
             try FileIO.replaceAtomically(snapshotPath, snapshot.encoded())
             lastSnapshotWrite = now()
+            desk.unsnapshotted.removeAll()
             health.snapshotWrite(at: lastSnapshotWrite)
             if snapshotWriteFailed {
                 Worker.note(

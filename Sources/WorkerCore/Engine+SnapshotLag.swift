@@ -1,0 +1,16 @@
+/// The snapshot lags the journal on the order path (docs/robot-worker.md, "The snapshot"): placing
+/// an order journals `ORDER_PLACED` (synced before the venue hears of it) and does not rewrite the
+/// snapshot; the journal carries the order to the next start (`FenceMemory.accepted`,
+/// `FenceMemory.unanswered`). The worker's loop writes the snapshot once it is idle, after the
+/// answers went out; a fill of an order no snapshot holds yet writes it first (`OrderDesk.filled`).
+extension Engine {
+    /// Orders were placed since the snapshot was last written.
+    public var snapshotLags: Bool { !desk.unsnapshotted.isEmpty }
+
+    /// Writes the snapshot when it lags (the worker's loop calls this when nothing else is ready).
+    /// A failing disk is retried by `evaluate` once a second, not at every idle moment.
+    public func catchUpSnapshot() {
+        guard snapshotLags, !snapshotWriteFailed else { return }
+        writeSnapshot()
+    }
+}
