@@ -103,8 +103,10 @@ public final class Engine {
             venue: venue
                 ?? SimVenue(
                     account: "", market: market,
-                    // A pending order in a SIM worker's snapshot was accepted in the same call that
-                    // placed it (the snapshot is written before the venue hears of it): the SIM held it.
+                    // A pending order in a SIM worker's snapshot (one written before the venue heard
+                    // of it, as earlier versions did) was accepted in the same call that placed it: the
+                    // SIM held it. Accepted orders only the journal holds are in `restored` too
+                    // (`FenceMemory.restoring`).
                     orders: carried.map { OrderDesk.venueOrder($0, market: market) },
                     positions: restored?.venuePositions ?? []),
             book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,

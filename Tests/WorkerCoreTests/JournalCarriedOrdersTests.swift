@@ -177,4 +177,44 @@ import Wire
         #expect(writes.first?.fillJournaled == false, "the snapshot holding the order came before the fill's line")
         #expect(try !snapshotText().contains(second.clientOrderID), "closed: the last snapshot no longer holds it")
     }
+
+    /// A venue that answers when the test says (the paper venue deciding).
+    final class HeldVenue: ExecutionVenue {
+        let kind = "held"
+        let isReachable = true
+        let problem = ""
+        var onEvent: ((VenueEvent) -> Void)?
+        var placed: [VenueOrder] = []
+        func start(fence: Int64) { onEvent?(.connected(highWater: fence)) }
+        func place(_ order: VenueOrder) { placed.append(order) }
+        func cancel(_ clientOrderID: String, fence: Int64) {}
+        func fetchState(ids: [String], _ reply: @escaping (VenueState?) -> Void) { reply(VenueState(orders: [], positions: [])) }
+        func tick(price: Double, timeUTC: String) {}
+    }
+
+    @Test func theIdleCatchUpWaitsWhileAnOrderWaitsForTheVenuesAnswer() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let log = EventLog(market: "ES", runID: "ES-h", pid: 1, journal: try Journal(path: folder.file("events.ndjson")))
+        log.fence = 1
+        let venue = HeldVenue()
+        let engine = Engine(
+            market: "ES", symbol: "MES", streams: ["ES1"], log: log, settings: SafetySettings(), snapshotPath: folder.file("snapshot.json"),
+            restored: nil, venue: venue, now: { Double(MonotonicClock.nowNanos()) / 1e9 })
+        engine.start(checks: [])
+        #expect(engine.mode == .aggressive, "\(engine.modeReason)")
+        guard case .placed = engine.place(stream: "ES1", side: .buy, quantity: 1, limit: 1) else {
+            Issue.record("not placed")
+            return
+        }
+        var sent = try #require(venue.placed.first)
+        #expect(!engine.snapshotLags, "the venue has not answered: no write in the way of its answer")
+        sent.status = "OPEN"
+        sent.acceptedAtUTC = UTCTimestamp.now()
+        venue.onEvent?(.accepted(sent, duplicate: false))
+        #expect(engine.snapshotLags)
+        engine.catchUpSnapshot()
+        #expect(!engine.snapshotLags)
+        #expect(String(decoding: try folder.read("snapshot.json"), as: UTF8.self).contains(sent.clientOrderID))
+    }
 }
