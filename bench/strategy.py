@@ -220,7 +220,7 @@ def section(results):
          f"The worker's synthetic feed at {c['rate']:,} ticks/s; the strategy sends a market order of one lot on every "
          f"{c['every']}th tick when none of its own is open (about {c['rate'] // c['every']} orders/s, alternating buy and sell) "
          "under risk limits on every key. **Gate** is the worker's own reading: from sending the tick to its gate accepting the order "
-         "(ready, mode, risk limits, order gate, fence-stamped client order ID, ORDER_PLACED, snapshot and STRATEGY_ORDER journaled); "
+         "(ready, mode, risk limits, order gate, fence-stamped client order ID, ORDER_PLACED and STRATEGY_ORDER journaled with one fdatasync); "
          "**round trip** adds the answer's way back to the strategy. "
          f"{c['seconds']} s measured after 2 s of warm-up, {c['reps']} interleaved rounds, the median of the rounds' figures; "
          "the journal on tmpfs unless it says disk (`bench/strategy.py`).\n",
@@ -242,10 +242,10 @@ def section(results):
     L.append("")
     L.append(f"Target: the SDK's p99 within 2x the in-process Python floor and under 500 µs: ratio {t['sdk_p99_over_inprocess_p99']}, "
              f"{'met' if t['met'] else '**missed**'}.\n")
-    L.append("- \"Order sent to accepted\" is the worker waking on the strategy's line and its gate deciding: `ORDER_PLACED`")
-    L.append("  appended and `fdatasync`ed, the engine's snapshot rewritten (two `fsync`s and a rename: its rule for every order),")
-    L.append("  `STRATEGY_ORDER` appended and `fdatasync`ed, then the answer. The worker's CPU stays low: the latency is")
-    L.append("  durability and wake-ups between processes, not computation.")
+    L.append("- \"Order sent to accepted\" is the worker waking on the strategy's line and its gate deciding: `ORDER_PLACED` and")
+    L.append("  `STRATEGY_ORDER` appended and `fdatasync`ed together (one sync per order, before the venue hears of it), then the")
+    L.append("  answer. The snapshot is not rewritten on the order path: it follows when the worker's loop is idle. The worker's")
+    L.append("  CPU stays low: the latency is durability and wake-ups between processes, not computation.")
     L.append("- The Python floor decides, checks and journals one line with `fdatasync` in one process, with no wake-up between")
     L.append("  processes and no snapshot: the floor of the logic, not of a durable gate.")
     L.append("- Ticks/s below the configured rate: a loop more than a tick behind drops the deficit (`FeedSource`), never bursts.\n")

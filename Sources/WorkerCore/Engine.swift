@@ -55,7 +55,7 @@ public final class Engine {
     private var lastSnapshotWrite: Double
     /// The last snapshot write failed (a full or read-only disk): retried once a second, because
     /// it may hold a latch that must survive a crash.
-    private var snapshotWriteFailed = false
+    private(set) var snapshotWriteFailed = false
     private var lastSnapshotAttempt: Double = -.infinity
     /// A fail-safe trip whose SYSTEM_MODE_CHANGE or FAILSAFE_TRIGGERED could not be journaled: both
     /// are journaled (and so sent) again once the journal takes writes, never silently dropped.
@@ -103,8 +103,10 @@ public final class Engine {
             venue: venue
                 ?? SimVenue(
                     account: "", market: market,
-                    // A pending order in a SIM worker's snapshot was accepted in the same call that
-                    // placed it (the snapshot is written before the venue hears of it): the SIM held it.
+                    // A pending order in a SIM worker's snapshot (one written before the venue heard
+                    // of it, as earlier versions did) was accepted in the same call that placed it: the
+                    // SIM held it. Accepted orders only the journal holds are in `restored` too
+                    // (`FenceMemory.restoring`).
                     orders: carried.map { OrderDesk.venueOrder($0, market: market) },
                     positions: restored?.venuePositions ?? []),
             book: book, positions: restored?.venuePositions, log: log, settings: settings, capital: capital,
@@ -272,7 +274,10 @@ public final class Engine {
         case refused(OrderGate.Refusal)
     }
 
-    public func place(stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?) -> OrderReply {
+    /// `alongside` journals what goes with a placed order (after `ORDER_PLACED`, in the same sync).
+    public func place(
+        stream: String?, side: SimOrder.Side, quantity: Int, limit: Double?, alongside: ((SimOrder) -> Void)? = nil
+    ) -> OrderReply {
         beforeOrder?()
         let stream = stream ?? streams.first ?? market
         guard streams.contains(stream) else {
@@ -284,7 +289,9 @@ public final class Engine {
             log.emit(.orderRejected, ["stream": .string(stream), "reason": .string(refusal.reason), "detail": .string(refusal.detail)])
             return .refused(refusal)
         }
-        return desk.place(stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason)
+        return desk.place(
+            stream: stream, symbol: symbol, side: side, quantity: quantity, limit: limit, mode: mode, modeReason: modeReason,
+            alongside: alongside)
     }
 
     /// Latches the fail-safe `STRATEGY_MISBEHAVING`.
@@ -360,6 +367,7 @@ public final class Engine {
         do {
             try FileIO.replaceAtomically(snapshotPath, snapshot.encoded())
             lastSnapshotWrite = now()
+            desk.unsnapshotted.removeAll()
             health.snapshotWrite(at: lastSnapshotWrite)
             if snapshotWriteFailed {
                 Worker.note(

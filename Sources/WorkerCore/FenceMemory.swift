@@ -18,8 +18,26 @@ public struct FenceMemory: Sendable, Equatable {
     /// Client order ID -> `accepted_at_utc` of every `ORDER_ACCEPTED` (the snapshot is not rewritten
     /// for an acceptance: the journal holds it).
     public var acceptedAt: [String: String] = [:]
+    /// Orders the journal holds accepted and not yet closed (`ORDER_FILLED`, `_CANCELLED`,
+    /// `_REJECTED`, `_TIMEOUT`) that the snapshot does not hold: the snapshot is not rewritten when
+    /// an order is placed or accepted, so a crash before the next one leaves them in the journal only.
+    public var accepted: [SimOrder] = []
 
     public init() {}
+
+    /// The snapshot with the journal's accepted orders it lacks (`accepted`), so the order book,
+    /// reconciliation and the in-process SIM venue start from every open order, as if the snapshot
+    /// had been written after the last acceptance. An order on a stream the snapshot already holds
+    /// an order for is left out (one open order per stream; reconciliation reports what remains).
+    public func restoring(_ snapshot: WorkerSnapshot?) -> WorkerSnapshot? {
+        guard var s = snapshot, !accepted.isEmpty else { return snapshot }
+        var streams = Set(s.orders.filter { $0.status == .open || $0.status == .pending }.map(\.stream))
+        for o in accepted where !streams.contains(o.stream) {
+            streams.insert(o.stream)
+            s.orders.append(o)
+        }
+        return s
+    }
 
     /// From the start-up scan's state of the journal (`JournalVerifier.State`: the highest fence and
     /// the order IDs at that fence; a new run's fence is above it) and a decoded snapshot.
@@ -29,13 +47,22 @@ public struct FenceMemory: Sendable, Equatable {
         filledOrderIDs = state.filledOrderIDs
         acceptedAt = state.acceptedAt
         // In the order they were placed (a client order ID ends in the run's order sequence).
-        unanswered = state.unanswered.values.sorted { ($0.placedAtUTC, $0.clientOrderID) < ($1.placedAtUTC, $1.clientOrderID) }
-        if let snapshot {
-            highestFence = max(highestFence, snapshot.fence)
-            for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
-            let held = Set(snapshot.orders.map(\.clientOrderID))
-            unanswered.removeAll { held.contains($0.clientOrderID) }
-        }
+        unanswered = Self.placementOrder(state.unanswered.values)
+        accepted = Self.placementOrder(state.accepted.values)
+        if let snapshot { add(snapshot) }
+    }
+
+    private static func placementOrder(_ orders: some Sequence<SimOrder>) -> [SimOrder] {
+        orders.sorted { ($0.placedAtUTC, $0.clientOrderID) < ($1.placedAtUTC, $1.clientOrderID) }
+    }
+
+    /// What the snapshot adds: its fence and order IDs; the orders it holds are not the journal's alone.
+    private mutating func add(_ snapshot: WorkerSnapshot) {
+        highestFence = max(highestFence, snapshot.fence)
+        for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
+        let held = Set(snapshot.orders.map(\.clientOrderID))
+        unanswered.removeAll { held.contains($0.clientOrderID) }
+        accepted.removeAll { held.contains($0.clientOrderID) }
     }
 
     /// Reads a journal's bytes (lines that are not events are skipped) and a decoded snapshot.
@@ -49,6 +76,7 @@ public struct FenceMemory: Sendable, Equatable {
         ]
         var open: [String: SimOrder] = [:]
         var order: [String] = []
+        var orders = JournalVerifier.State()
         bytes.withUnsafeBufferPointer { all in
             while start < all.count {
                 let end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
@@ -56,6 +84,7 @@ public struct FenceMemory: Sendable, Equatable {
                 guard end > start else { continue }
                 guard let event = try? Event.decode(line: UnsafeBufferPointer(rebasing: all[start..<end])) else { continue }
                 highestFence = max(highestFence, event.fence)
+                if event.type.hasPrefix("ORDER_") { orders.trackOrders(event) }
                 if event.type == placed, let id = event.data["client_order_id"]?.stringValue { usedOrderIDs.insert(id) }
                 if event.type == filled, let id = event.data["client_order_id"]?.stringValue { filledOrderIDs.insert(id) }
                 if event.type == placed, let o = Self.placedOrder(event) {
@@ -68,12 +97,8 @@ public struct FenceMemory: Sendable, Equatable {
             }
         }
         unanswered = order.compactMap { open.removeValue(forKey: $0) }
-        if let snapshot {
-            highestFence = max(highestFence, snapshot.fence)
-            for o in snapshot.orders { usedOrderIDs.insert(o.clientOrderID) }
-            let held = Set(snapshot.orders.map(\.clientOrderID))
-            unanswered.removeAll { held.contains($0.clientOrderID) }
-        }
+        accepted = Self.placementOrder(orders.accepted.values)
+        if let snapshot { add(snapshot) }
     }
 
     static func placedOrder(_ e: Event) -> SimOrder? {

@@ -50,8 +50,11 @@ public struct JournalVerifier: Sendable, Equatable {
         public var filledOrderIDs: Set<String> = []
         /// ... `ORDER_PLACED` orders no answer followed yet (a crash between the journal and the snapshot), ...
         public var unanswered: [String: SimOrder] = [:]
-        /// ... and `accepted_at_utc` of accepted orders not yet filled, cancelled, rejected or timed out.
+        /// ... `accepted_at_utc` of accepted orders not yet filled, cancelled, rejected or timed out, ...
         public var acceptedAt: [String: String] = [:]
+        /// ... and those orders whole (status `OPEN`, with `acceptedAtUTC`): the snapshot is not
+        /// rewritten when an order is placed or accepted, so the journal carries them to the next start.
+        public var accepted: [String: SimOrder] = [:]
 
         public init() {}
 
@@ -66,10 +69,11 @@ public struct JournalVerifier: Sendable, Equatable {
             filledOrderIDs = try c.decodeIfPresent(Set<String>.self, forKey: .filledOrderIDs) ?? []
             unanswered = try c.decodeIfPresent([String: SimOrder].self, forKey: .unanswered) ?? [:]
             acceptedAt = try c.decodeIfPresent([String: String].self, forKey: .acceptedAt) ?? [:]
+            accepted = try c.decodeIfPresent([String: SimOrder].self, forKey: .accepted) ?? [:]
         }
 
         enum CodingKeys: String, CodingKey {
-            case runs, lines, events, unanswered
+            case runs, lines, events, unanswered, accepted
             case highestFence = "highest_fence"
             case orderIDs = "order_ids"
             case firstMicros = "first_micros"
@@ -77,20 +81,27 @@ public struct JournalVerifier: Sendable, Equatable {
             case acceptedAt = "accepted_at"
         }
 
-        /// Follows one event's effect on the orders (`filledOrderIDs`, `unanswered`, `acceptedAt`).
-        mutating func trackOrders(_ event: Event) {
+        /// Follows one event's effect on the orders (`filledOrderIDs`, `unanswered`, `acceptedAt`, `accepted`).
+        public mutating func trackOrders(_ event: Event) {
             switch event.type {
             case EventType.orderPlaced.rawValue:
                 if let o = FenceMemory.placedOrder(event) { unanswered[o.clientOrderID] = o }
             case EventType.orderAccepted.rawValue:
                 guard let id = event.data["client_order_id"]?.stringValue else { return }
-                unanswered[id] = nil
-                acceptedAt[id] = event.data["accepted_at_utc"]?.stringValue ?? ""
+                let at = event.data["accepted_at_utc"]?.stringValue ?? ""
+                acceptedAt[id] = at
+                // The placed order as journaled (or, adopted with no ORDER_PLACED known, as the acceptance names it).
+                if var o = unanswered.removeValue(forKey: id) ?? accepted[id] ?? FenceMemory.placedOrder(event) {
+                    o.status = .open
+                    o.acceptedAtUTC = at.isEmpty ? nil : at
+                    accepted[id] = o
+                }
             case EventType.orderFilled.rawValue, EventType.orderCancelled.rawValue, EventType.orderRejected.rawValue,
                 EventType.orderTimeout.rawValue:
                 guard let id = event.data["client_order_id"]?.stringValue else { return }
                 unanswered[id] = nil
                 acceptedAt[id] = nil
+                accepted[id] = nil
                 if event.type == EventType.orderFilled.rawValue { filledOrderIDs.insert(id) }
             default:
                 return

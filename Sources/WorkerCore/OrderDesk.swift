@@ -9,7 +9,8 @@ import Wire
 /// and tells observers (`observe`) of each.
 ///
 /// ```
-///  Engine.place ─▶ ledger check ─▶ ORDER_PLACED (journal, snapshot) ─▶ venue.place
+///  Engine.place ─▶ ledger check ─▶ ORDER_PLACED (journal, synced) ─▶ venue.place
+///  (the snapshot follows when the loop is idle, and before a fill of an order it does not hold)
 ///  venue: accepted ─▶ ORDER_ACCEPTED     filled ─▶ ORDER_FILLED, POSITION_*, ledger check
 ///         rejected ─▶ ORDER_REJECTED     cancelled ─▶ ORDER_CANCELLED | ORDER_TIMEOUT
 ///  connected ─▶ re-send what waits ─▶ fetchState ─▶ Reconciliation ─▶ RECONCILIATION
@@ -34,8 +35,12 @@ public final class OrderDesk {
     public internal(set) var holdReason: String?
     /// Called when `holdReason` changes; the engine settles its mode.
     public var onHold: ((String?) -> Void)?
-    /// Writes the snapshot (after every change the book or positions make).
+    /// Writes the snapshot (after a fill, a cancel or a rejection, and before the fill of an order no
+    /// snapshot holds yet); it clears `unsnapshotted` once written.
     public var persist: () -> Void = {}
+    /// Orders placed since the snapshot was last written: the snapshot lags the journal (which
+    /// carries them to the next start, `FenceMemory.accepted`) until the engine's loop is idle.
+    public internal(set) var unsnapshotted: Set<String> = []
     /// Trips the fail-safe (`CAPITAL_INVARIANT`) or latches OBSERVE_ONLY (`RECONCILIATION_MISMATCH`).
     public var trip: (FailSafe.Trigger, String) -> Void = { _, _ in }
     public var metrics: LedgerMetrics?
@@ -129,10 +134,12 @@ public final class OrderDesk {
 
     // MARK: orders
 
-    /// Places an order the engine's mode and gates let through.
-    func place(stream: String, symbol: String, side: SimOrder.Side, quantity: Int, limit: Double?, mode: SystemMode, modeReason: String)
-        -> Engine.OrderReply
-    {
+    /// Places an order the engine's mode and gates let through. `alongside` journals what goes with
+    /// the order (the strategy's `STRATEGY_ORDER`) after `ORDER_PLACED`, in the same sync.
+    func place(
+        stream: String, symbol: String, side: SimOrder.Side, quantity: Int, limit: Double?, mode: SystemMode, modeReason: String,
+        alongside: ((SimOrder) -> Void)? = nil
+    ) -> Engine.OrderReply {
         let current = ledger
         let cost = Double(reserving(side, quantity, symbol)) * (limit ?? lastPrice)
         if mode.mayExecute, quantity > 0, let refusal = current.refusal(cost: cost) {
@@ -146,8 +153,12 @@ public final class OrderDesk {
         {
         case .accepted(let order):
             log.emit(.orderPlaced, Self.data(order, ["fence": .int(book.fence), "venue": .string(venue.kind)]))
+            alongside?(order)
             sentAt[order.clientOrderID] = now()
-            persist()
+            unsnapshotted.insert(order.clientOrderID)
+            // The order reaches the venue only once its ORDER_PLACED line is durable; the journal,
+            // not the snapshot, carries it to the next start.
+            log.commit()
             notify(Update(event: .orderPlaced, order: order))
             venue.place(venueOrder(order))
             return .placed(book.order(order.clientOrderID) ?? order)
@@ -269,6 +280,10 @@ public final class OrderDesk {
     }
 
     func filled(_ v: VenueOrder, _ position: VenuePosition?) {
+        // A snapshot holds the order before its fill is journaled: a crash between the fill's line
+        // and the snapshot written after it finds the order in the snapshot, and the venue's fill
+        // explains the position (the journal's closed orders are not carried to the next start).
+        if unsnapshotted.contains(v.clientOrderID) { persist() }
         sentAt[v.clientOrderID] = nil
         cancelling[v.clientOrderID] = nil
         let known = book.remove(v.clientOrderID, filled: true)
@@ -316,9 +331,8 @@ public final class OrderDesk {
     // MARK: helpers
 
     func notify(_ u: Update) {
-        // Whoever hears of it (the control socket's answer, the strategy) acts on a durable line:
-        // the journal's pending lines are synced first (one sync for all of them; none when nothing waits).
-        if !observers.isEmpty || (u.order.map { waiters[$0.clientOrderID] != nil } ?? false) { log.commit() }
+        // Whoever tells anyone of it (the control socket's answer, the strategy's messages) syncs
+        // the journal's pending lines first (`EventLog.commit`): none is synced here for nobody.
         if let id = u.order?.clientOrderID, u.event != .orderPlaced, let ws = waiters.removeValue(forKey: id) { for w in ws { w(u) } }
         for o in observers { o(u) }
     }

@@ -105,13 +105,21 @@ extension StrategyHost {
         {
             return reject(intent, tag: intent.tag, reason: "RISK_LIMIT", limit: breach.limit, detail: breach.detail, t)
         }
-        switch engine.place(stream: intent.stream, side: intent.side, quantity: intent.quantity, limit: intent.limitPrice) {
+        // STRATEGY_ORDER is journaled beside ORDER_PLACED, and the sync before the venue hears of the
+        // order makes both durable: one fdatasync per accepted order, before its answer.
+        let placement = engine.place(stream: intent.stream, side: intent.side, quantity: intent.quantity, limit: intent.limitPrice) {
+            [unowned self] o in
+            self.log.emit(.strategyOrder, self.intentData(intent, ["outcome": "accepted", "client_order_id": .string(o.clientOrderID)]))
+        }
+        switch placement {
         case .placed(let o):
             risk.recordAccepted(now: t)
             own[o.clientOrderID] = intent.tag
             counters.accepted += 1
-            log.emit(.strategyOrder, intentData(intent, ["outcome": "accepted", "client_order_id": .string(o.clientOrderID)]))
+            // Its lines are durable already; lines journaled since (the SIM venue's ORDER_ACCEPTED)
+            // are not what this answer reports, and go with the iteration's group commit.
             send(
+                durable: true,
                 StrategyOutput.line(
                     "order_accepted",
                     [

@@ -277,9 +277,11 @@ final class StrategyHost {
 
     // MARK: worker to strategy
 
-    func send(_ line: [UInt8]) {
+    /// `durable`: the lines this message reports were synced already (an order's answer).
+    func send(durable: Bool = false, _ line: [UInt8]) {
         guard let c = connection else { return }
-        log.commit() // what the strategy hears of (an answer, a fill) is durable first; a no-op when nothing waits
+        // What the strategy hears of (an answer, a fill) is durable first; a no-op when nothing waits.
+        if !durable { log.commit() }
         c.send(line)
         if c.pendingOutput > Self.maxPendingOutput, killReason == nil, supervision.isRunning {
             killReason = "it does not read its socket: \(c.pendingOutput) bytes wait for it"

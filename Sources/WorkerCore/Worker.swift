@@ -156,6 +156,11 @@ public final class Worker {
     func serve() -> ExitStatus {
         // From here one loop iteration's events share one fdatasync (EventLog, "Group commit").
         log.enableGroupCommit { [unowned reactor] body in reactor.schedule(afterNanos: 0, body) }
+        // The snapshot catches up with the orders placed once nothing else is ready (Engine+SnapshotLag).
+        if !TestSnapshotLag.held {
+            reactor.onIdle = { [unowned self] in self.engine.catchUpSnapshot() }
+            reactor.idleWanted = { [unowned self] in self.engine.snapshotLags }
+        }
         feed.start()
         // READY once the venue's first reconciliation is done, or after venue.start_wait_seconds
         // (then in OBSERVE_ONLY with the venue's reason, until it answers).

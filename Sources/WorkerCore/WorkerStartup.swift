@@ -207,7 +207,8 @@ enum WorkerStartup {
         let link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal, scan: scan, keeper: keeper) {}
         let unrecoverable = quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath, runID: log.runID, note: note)
         if damaged, unrecoverable == nil { link.follow(VerifiedPrefixKeeper.afterQuarantine(journal: journal, scan: scan)) }
-        let restored = snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() }
+        // The journal's accepted orders the snapshot lacks join it (the snapshot lags the journal).
+        let restored = memory.restoring(snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() })
 
         // The lock, the self-test and the first identity check, journaled.
         if let previous = locked.previous {

@@ -32,8 +32,8 @@ extension TestHome {
 
     /// Starts an ES worker and waits for its control socket.
     @discardableResult
-    func startWorker(_ market: String = "ES") throws -> RunningProcess {
-        let p = try start("robot-worker", ["--market", market], name: "worker")
+    func startWorker(_ market: String = "ES", environment: [String: String] = [:]) throws -> RunningProcess {
+        let p = try start("robot-worker", ["--market", market], environment: environment, name: "worker")
         try waitFor("\(market)'s control socket", seen: { p.stderr }) { UnixSocket.isServing(workerSocket(market)) ? true : nil }
         return p
     }
