@@ -51,10 +51,46 @@ public struct WorkerSnapshot: Sendable, Equatable, Codable {
         }
     }
 
+    /// The snapshot's text: one compact JSON object and a newline, the keys of its `Codable` form
+    /// (what `decode` reads). Written by hand, not by `JSONEncoder`: a worker writes it after every
+    /// fill, cancel and mode change, and the encoder cost several times the file's own writes
+    /// (docs/BENCHMARKS.md, "Order round trip through the venue").
     public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(self)) ?? Data()) + [UInt8(ascii: "\n")]
+        var o: JSONObject = [
+            "version": .int(Int64(version)), "market": .string(market), "run_id": .string(runID), "fence": .int(fence),
+            "mode": .string(mode.rawValue),
+        ]
+        if let latch {
+            o["latch"] = .object([
+                "trigger": .string(latch.trigger.rawValue), "reason": .string(latch.reason),
+                "latched_at_utc": .string(latch.latchedAtUTC), "run_id": .string(latch.runID),
+            ])
+        }
+        if let latchCleared {
+            o["latch_cleared"] = .object([
+                "by": .string(latchCleared.by), "at_utc": .string(latchCleared.atUTC), "trigger": .string(latchCleared.trigger.rawValue),
+            ])
+        }
+        o["orders"] = .array(orders.map(\.snapshotJSON))
+        var p: JSONObject = [:]
+        for key in positions.keys.sorted() { p[key] = .double(positions[key] ?? 0) }
+        o["positions"] = .object(p)
+        if let venuePositions {
+            o["venue_positions"] = .array(
+                venuePositions.map {
+                    .object([
+                        "account": .string($0.account), "market": .string($0.market), "symbol": .string($0.symbol),
+                        "quantity": .int(Int64($0.quantity)), "average_price": .double($0.averagePrice),
+                        "realized_pnl": .double($0.realizedPnL),
+                    ])
+                })
+        }
+        o["written_at_utc"] = .string(writtenAtUTC)
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + orders.count * 256)
+        JSONValue.object(o).write(into: &out)
+        out.append(UInt8(ascii: "\n"))
+        return out
     }
 
     public static func decode(_ bytes: [UInt8]) -> Result<WorkerSnapshot, DecodeFailure> {
@@ -76,5 +112,21 @@ public struct WorkerSnapshot: Sendable, Equatable, Codable {
         let ids = snapshot.orders.map(\.clientOrderID)
         if Set(ids).count != ids.count { return .failure(.invalid("an order ID appears twice")) }
         return .success(snapshot)
+    }
+}
+
+extension SimOrder {
+    /// The order as the snapshot holds it: the keys of its `Codable` form, absent optionals left out.
+    var snapshotJSON: JSONValue {
+        var o: JSONObject = [
+            "client_order_id": .string(clientOrderID), "stream": .string(stream), "symbol": .string(symbol), "side": .string(side.rawValue),
+            "quantity": .int(Int64(quantity)), "status": .string(status.rawValue), "placed_at_utc": .string(placedAtUTC),
+            "placed_at_monotonic": .double(placedAt),
+        ]
+        if let limit { o["limit"] = .double(limit) }
+        if let fillPrice { o["fill_price"] = .double(fillPrice) }
+        if let fence { o["fence"] = .int(fence) }
+        if let acceptedAtUTC { o["accepted_at_utc"] = .string(acceptedAtUTC) }
+        return .object(o)
     }
 }
