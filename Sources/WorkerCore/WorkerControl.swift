@@ -93,17 +93,17 @@ final class WorkerControl {
     }
 
     private func handle(_ frame: LineFramer.Frame, on c: LineConnection) {
-        guard case .line(let bytes) = frame, let request = try? WireCoding.decode(WorkerRequest.self, from: Array(bytes)) else {
-            c.send(WireCoding.line(reply(false, "bad_request", "expected one JSON request per line (docs/PROTOCOL.md)")))
+        guard case .line(let bytes) = frame, let request = WorkerRequest.parse(Array(bytes)) else {
+            c.send(reply(false, "bad_request", "expected one JSON request per line (docs/PROTOCOL.md)").line)
             return
         }
         let permitted = c.peer.map { $0.uid == 0 || $0.uid == getuid() } ?? false
         if request.type != "orders", request.type != "positions", !permitted {
-            c.send(WireCoding.line(reply(false, "not_permitted", "uid \(c.peer?.uid ?? 0) may not place or cancel orders")))
+            c.send(reply(false, "not_permitted", "uid \(c.peer?.uid ?? 0) may not place or cancel orders").line)
             return
         }
         if request.type == TestWedge.requestType, TestWedge.allowed {
-            c.send(WireCoding.line(reply(true, "wedged", "the event loop blocks now (test only, \(TestWedge.environmentKey)=1)")))
+            c.send(reply(true, "wedged", "the event loop blocks now (test only, \(TestWedge.environmentKey)=1)").line)
             reactor.schedule(afterNanos: 0) { TestWedge.blockForever() }
             return
         }
@@ -116,7 +116,7 @@ final class WorkerControl {
                 guard !done else { return }
                 done = true
                 self.engine.commitJournal()
-                c?.send(WireCoding.line(r))
+                c?.send(r.line)
             }
             engine.desk.onceAnswered(o.clientOrderID) { [unowned self] u in
                 let ok = u.event == .orderAccepted || u.event == .orderFilled
@@ -131,7 +131,7 @@ final class WorkerControl {
             return
         }
         engine.commitJournal() // the answer follows the lines it reports (ORDER_BLOCKED, ORDER_REJECTED, ...)
-        c.send(WireCoding.line(response))
+        c.send(response.line)
     }
 
     private func answer(_ r: WorkerRequest) -> WorkerResponse {

@@ -75,16 +75,7 @@ public struct WorkerSnapshot: Sendable, Equatable, Codable {
         var p: JSONObject = [:]
         for key in positions.keys.sorted() { p[key] = .double(positions[key] ?? 0) }
         o["positions"] = .object(p)
-        if let venuePositions {
-            o["venue_positions"] = .array(
-                venuePositions.map {
-                    .object([
-                        "account": .string($0.account), "market": .string($0.market), "symbol": .string($0.symbol),
-                        "quantity": .int(Int64($0.quantity)), "average_price": .double($0.averagePrice),
-                        "realized_pnl": .double($0.realizedPnL),
-                    ])
-                })
-        }
+        if let venuePositions { o["venue_positions"] = .array(venuePositions.map(\.codableJSON)) }
         o["written_at_utc"] = .string(writtenAtUTC)
         var out: [UInt8] = []
         out.reserveCapacity(512 + orders.count * 256)
