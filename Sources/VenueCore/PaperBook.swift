@@ -52,7 +52,10 @@ public struct PaperBook: Sendable {
     }
 
     public mutating func place(_ order: VenueOrder, _ key: Key, nowUTC: String, records: inout [JSONValue]) -> Outcome {
-        var m = markets[key] ?? Market()
+        // Taken out of the dictionary while it changes, so its orders are changed in place, not
+        // copied whole (copy on write) for every order; every way out puts it back.
+        var m = markets.removeValue(forKey: key) ?? Market()
+        defer { markets[key] = m }
         if let existing = m.orders[order.clientOrderID] { return .accepted(existing, duplicate: true) }
         guard order.fence >= m.highFence else {
             return .rejected(
@@ -72,13 +75,15 @@ public struct PaperBook: Sendable {
         o.doneAtUTC = nil
         m.orders[o.clientOrderID] = o
         m.open.append(o.clientOrderID)
-        markets[key] = m
         records.append(.object(["r": "order", "order": o.json]))
         return .accepted(o, duplicate: false)
     }
 
     public mutating func cancel(_ id: String, fence: Int64, _ key: Key, nowUTC: String, records: inout [JSONValue]) -> Outcome {
-        guard var m = markets[key], var o = m.orders[id] else { return .rejected(.notFound, "no order \(id) for account \(key.account)") }
+        guard markets[key]?.orders[id] != nil, var m = markets.removeValue(forKey: key), var o = m.orders[id] else {
+            return .rejected(.notFound, "no order \(id) for account \(key.account)")
+        }
+        defer { markets[key] = m }
         guard fence >= m.highFence else {
             return .rejected(
                 .staleFence,
@@ -89,7 +94,6 @@ public struct PaperBook: Sendable {
         o.doneAtUTC = nowUTC
         m.orders[id] = o
         m.open.removeAll { $0 == id }
-        markets[key] = m
         records.append(.object(["r": "order", "order": o.json]))
         return .cancelled(o)
     }
@@ -100,8 +104,9 @@ public struct PaperBook: Sendable {
         Key, VenueOrder, VenuePosition
     )] {
         var fills: [(Key, VenueOrder, VenuePosition)] = []
-        for key in markets.keys where key.market == market {
-            guard var m = markets[key], !m.open.isEmpty else { continue }
+        // The keys first: iterating the dictionary itself would keep its storage shared while it changes.
+        for key in markets.keys.filter({ $0.market == market }) {
+            guard markets[key]?.open.isEmpty == false, var m = markets.removeValue(forKey: key) else { continue }
             var still: [String] = []
             for id in m.open {
                 guard var o = m.orders[id] else { continue }
@@ -153,13 +158,13 @@ public struct PaperBook: Sendable {
         case "fence":
             guard let a = r["account"]?.stringValue, let mk = r["market"]?.stringValue, let f = r["fence"]?.intValue else { return false }
             let key = Key(account: a, market: mk)
-            var m = markets[key] ?? Market()
+            var m = markets.removeValue(forKey: key) ?? Market()
             m.highFence = max(m.highFence, f)
             markets[key] = m
         case "order":
             guard let o = VenueOrder(r["order"]) else { return false }
             let key = Key(account: o.account, market: o.market)
-            var m = markets[key] ?? Market()
+            var m = markets.removeValue(forKey: key) ?? Market()
             m.orders[o.clientOrderID] = o
             m.open.removeAll { $0 == o.clientOrderID }
             if o.isOpen { m.open.append(o.clientOrderID) }
@@ -168,7 +173,7 @@ public struct PaperBook: Sendable {
         case "position":
             guard let p = VenuePosition(r["position"]) else { return false }
             let key = Key(account: p.account, market: p.market)
-            var m = markets[key] ?? Market()
+            var m = markets.removeValue(forKey: key) ?? Market()
             m.positions[p.symbol] = p
             markets[key] = m
         default:
