@@ -162,6 +162,7 @@ public final class Worker {
         VenueStart.whenSettled(engine.desk, reactor: reactor, within: config.venue.startWaitSeconds) { [unowned self] in
             SdNotify.send("READY=1")
             self.ready = true
+            self.link.audit?.start(reactor: self.reactor) // the sealed segments' checksums (SegmentAudit)
             self.sendStatus()
             self.activeHolderChanged()
         }
