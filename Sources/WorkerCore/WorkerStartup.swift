@@ -253,10 +253,6 @@ enum WorkerStartup {
         engine.desk.remember(unanswered: memory.unanswered)
         engine.desk.remember(acceptedAt: memory.acceptedAt)
         engine.desk.metrics = LedgerMetrics(registry: endpoint.registry, market: canonical)
-        link.audit?.onDamaged = { [unowned engine] in
-            note("\($0.damage?.detail ?? "")", "JOURNAL_SEGMENT_DAMAGED", .error)
-            engine.sealedSegmentDamaged($0)
-        }
         if let raiseFailure {
             engine.gate.fence = .regressed(fence: handedOut, highWater: memory.highestFence, why: raiseFailure)
         } else if link.awaitingWelcome {
