@@ -73,4 +73,38 @@ import Glibc
         let found = second.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("robot-worker: the sealed segment") }
         #expect(found.count == 1, "said once: \(second.stderr.suffix(2000))")
     }
+
+    @Test func cleanSegmentsAreConfirmedAfterReadyAndReofferedCompletelyAndInOrder() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        let segmentTests = JournalSegmentsTests()
+        try home.writeConfig(segmentTests.config(maxBytes: 4096, ceiling: 1 << 30))
+        let first = try home.start("robot-worker", ["--market", "ES"])
+        try waitFor("three segments", timeout: 20, seen: { "\(segmentTests.segments(home))" }) {
+            segmentTests.segments(home).count >= 3 ? true : nil
+        }
+        first.signal(SIGTERM)
+        #expect(try first.waitForExit() == 0)
+        let runA = try #require(segmentTests.allEvents(home).first?.runID)
+        let lastA = segmentTests.allEvents(home).filter { $0.runID == runA }.compactMap(\.seq).max() ?? 0
+        try home.writeConfig(segmentTests.config(maxBytes: 1 << 20, ceiling: 1 << 30))
+        _ = try home.startWatchdog()
+        let second = try home.start("robot-worker", ["--market", "ES"])
+        let market = try waitFor(
+            "run A applied through \(lastA)", timeout: 30, seen: { "\(String(describing: home.quickStatus()?.markets["ES"]))" }
+        ) {
+            () -> StatusJSON.Market? in
+            guard let m = home.quickStatus()?.markets["ES"], m.applied(runA) == lastA else { return nil }
+            return m
+        }
+        #expect(market.counters.gaps == 0, "nothing missing or out of order")
+        #expect(market.counters.duplicates == 0)
+        #expect(market.mode == "AGGRESSIVE" && market.latch == nil)
+        // The start deferred the segments (it did not check them) and found nothing after READY.
+        let checks = home.events("ES", type: .startupChecks).filter { $0.runID != runA }
+        #expect(checks.count == 1 && checks.first?.data["passed"]?.boolValue == true, "\(checks.map(\.data))")
+        second.signal(SIGTERM)
+        #expect(try second.waitForExit() == 0)
+        #expect(!second.stderr.contains("no longer matches its checksum"), "\(second.stderr.suffix(2000))")
+    }
 }
