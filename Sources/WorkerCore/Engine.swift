@@ -14,7 +14,7 @@ import Wire
 /// then `FAILSAFE_TRIGGERED` is journaled, so a crash at any point comes back latched.
 public final class Engine {
     public private(set) var mode: SystemMode = .observeOnly
-    public private(set) var latch: FailSafe.Latch?
+    public internal(set) var latch: FailSafe.Latch?
     public private(set) var lastHealth: HealthMonitor.Report?
     public private(set) var feedConnected = false
     /// Whether the watchdog answers (never trading unobserved: `WatchdogObservation`).
@@ -41,7 +41,7 @@ public final class Engine {
     private let market: String
     private let symbol: String
     private let streams: [String]
-    private let log: EventLog
+    let log: EventLog
     private let settings: SafetySettings
     private let snapshotPath: String
     private let now: () -> Double

@@ -40,6 +40,9 @@ public final class JournalBacklog {
     /// The bytes of the journal's files the backlog keeps needed, while any run owes events.
     public let fileBytes: Int
     private var buffer: [UInt8] = []
+    /// The sealed segments' check after READY: the stream holds at a segment it has not confirmed
+    /// yet and passes over one it found damaged (its lines stay owed, never sent).
+    public var audit: SegmentAudit?
 
     /// The earlier runs of `state` (the current run left out) over `files`, which the backlog closes
     /// once every run is acked.
@@ -105,14 +108,21 @@ public final class JournalBacklog {
         return true
     }
 
-    /// Whether the stream has lines left to read.
-    public var streaming: Bool { pending > 0 && fileIndex < files.count }
+    /// Whether the stream has lines left to read now.
+    public var streaming: Bool { pending > 0 && fileIndex < files.count && !waiting }
+
+    /// Whether the stream holds at a sealed segment the audit has not confirmed yet.
+    public var waiting: Bool {
+        guard let audit, pending > 0, fileIndex < files.count else { return false }
+        return audit.holds(files[fileIndex].path)
+    }
 
     /// Appends owed lines to `batch` until it holds `limit` bytes or the stream ends.
     public func read(into batch: inout [UInt8], limit: Int) {
         while batch.count < limit, pending > 0, fileIndex < files.count {
             let file = files[fileIndex]
-            if offset >= file.end {
+            if let audit, audit.holds(file.path) { return }
+            if offset >= file.end || audit?.damaged.contains(where: { $0.path == file.path }) == true {
                 fileIndex += 1
                 offset = 0
                 continue

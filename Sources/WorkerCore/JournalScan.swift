@@ -31,12 +31,18 @@ public struct JournalScan {
     /// Bytes re-read for checksums only, and bytes checked line by line.
     public var prefixBytes = 0
     public var checkedBytes = 0
+    /// With `deferSegments`: the sealed segments whose checksums were not re-computed (their
+    /// names and exact sizes matched the record), for `SegmentAudit` to check after READY.
+    public var deferred: [SegmentAudit.Segment] = []
 
     /// Scans the journal at `journalPath` (whose device and inode are `identity`) with the record
     /// at its `verifiedPath`, if any. Never throws: an unreadable file fails the check with why.
-    public static func run(journalPath: String, identity: (device: UInt64, inode: UInt64), tornBytes: Int, full: Bool = false)
-        -> JournalScan
-    {
+    /// `deferSegments: true` (the worker's start) checks the sealed segments of a matching record
+    /// by name and exact size only and leaves their checksums to `SegmentAudit` (`deferred`).
+    public static func run(
+        journalPath: String, identity: (device: UInt64, inode: UInt64), tornBytes: Int, full: Bool = false,
+        deferSegments: Bool = false
+    ) -> JournalScan {
         let layout = JournalSegments(journalPath: journalPath)
         let segments = layout.list()
         var files: [File] = []
@@ -76,6 +82,11 @@ public struct JournalScan {
             } else {
                 // Same files: every verified byte must still be there and match.
                 for (i, segment) in record.segments.enumerated() {
+                    if deferSegments {
+                        if let damage = sizeDamage(files[i], bytes: segment.bytes, exactSize: true) { return failed(damage, files: files) }
+                        scan.deferred.append(.init(path: files[i].path, bytes: segment.bytes, crc32c: segment.crc32c))
+                        continue
+                    }
                     let damage = compare(files[i], bytes: segment.bytes, crc: segment.crc32c, exactSize: true)
                     scan.prefixBytes += segment.bytes
                     if let damage { return failed(damage, files: files) }
@@ -90,6 +101,9 @@ public struct JournalScan {
                 activeCRC = record.crc32c
                 sealed = record.segments
                 notes.append("verified prefix of \(scan.prefixBytes) bytes matched its checksums")
+                if !scan.deferred.isEmpty {
+                    notes.append("\(scan.deferred.count) sealed segment(s) checked after READY")
+                }
             }
         }
         for i in startFile..<files.count {
@@ -129,11 +143,7 @@ public struct JournalScan {
     /// or its first `bytes` no longer have the checksum `crc`.
     private static func compare(_ file: File, bytes: Int, crc: UInt32, exactSize: Bool) -> StartupChecks.Result? {
         let name = file.path
-        if file.end < bytes || (exactSize && file.end != bytes) {
-            return StartupChecks.Result(
-                name: StartupChecks.eventLogIntegrity, passed: false,
-                detail: "\(name) is \(file.end) bytes where its verified prefix is \(bytes) bytes (cut or changed since)")
-        }
+        if let damage = sizeDamage(file, bytes: bytes, exactSize: exactSize) { return damage }
         do {
             let found = try JournalStream.checksum(fd: file.fd, length: bytes, path: name)
             guard found == crc else {
@@ -146,6 +156,14 @@ public struct JournalScan {
             return StartupChecks.unreadableJournal("\(error)")
         }
         return nil
+    }
+
+    /// Damage when `file` is shorter than `bytes` (or, `exactSize`, not exactly that size).
+    private static func sizeDamage(_ file: File, bytes: Int, exactSize: Bool) -> StartupChecks.Result? {
+        guard file.end < bytes || (exactSize && file.end != bytes) else { return nil }
+        return StartupChecks.Result(
+            name: StartupChecks.eventLogIntegrity, passed: false,
+            detail: "\(file.path) is \(file.end) bytes where its verified prefix is \(bytes) bytes (cut or changed since)")
     }
 
     static func hex(_ v: UInt32) -> String {

@@ -113,6 +113,10 @@ public final class VerifiedPrefixKeeper {
         write()
     }
 
+    /// A sealed segment found damaged after READY was set aside (`SegmentAudit`): no longer one of
+    /// the journal's.
+    public func setAside(segment name: String) { segments.removeAll { $0.name == name } }
+
     /// The segments were deleted (every event in them acked).
     public func segmentsDeleted() {
         segments = []

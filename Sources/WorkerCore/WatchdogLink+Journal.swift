@@ -95,4 +95,27 @@ extension WatchdogLink {
     public func replayCeiling() {
         if ceiling.over, let change = lastCeilingChange { onCeiling?(change) }
     }
+
+    /// Holds the re-offer at the sealed segments `audit` has not confirmed (`SegmentAudit`); each
+    /// outcome lets the stream go on (past a damaged segment, which is never read). A damaged
+    /// segment is renamed aside (`*.damaged-RUN`, as a damaged journal is at start) so that no
+    /// rotation deletes it: it stays for the operator; the open descriptors are not affected.
+    public func hold(for audit: SegmentAudit) {
+        backlog.audit = audit
+        audit.onOutcome = { [unowned self] outcome in
+            if outcome.damage != nil {
+                let aside = outcome.path + ".damaged-" + log.runID
+                if rename(outcome.path, aside) == 0 {
+                    try? FileIO.syncDirectory(of: journal.path)
+                    keeper?.setAside(segment: String(outcome.path.split(separator: "/").last ?? ""))
+                    keeper?.write()
+                    Worker.note("\(outcome.path): damaged; moved to \(aside) (kept for the operator)", .error)
+                }
+            }
+            self.pump()
+        }
+    }
+
+    /// The sealed segments' check after READY, if the start deferred one.
+    public var audit: SegmentAudit? { backlog.audit }
 }

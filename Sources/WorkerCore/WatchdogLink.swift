@@ -92,7 +92,7 @@ public final class WatchdogLink {
     let journal: Journal
     let settings: WorkerSettings
     /// Earlier runs' un-acked events, streamed from the journal's files.
-    private let backlog: JournalBacklog
+    let backlog: JournalBacklog
     /// This run's un-acked events.
     let current: RunOutbox
     /// While the watchdog is away, this run's un-acked lines are kept in memory up to
@@ -288,6 +288,7 @@ public final class WatchdogLink {
                 spill = JournalBacklog(
                     runs: [JournalBacklog.Run(runID: current.runID, lastSeq: spilled.through, acked: appliedHere)],
                     files: JournalBacklog.open(journalPath: journal.path))
+                spill?.audit = backlog.audit
                 self.spilled = nil
             } else {
                 spill?.welcome { $0 == self.current.runID ? appliedHere : nil }
@@ -334,7 +335,7 @@ public final class WatchdogLink {
 
     /// Hands the connection as many outbox lines as it takes: the earlier runs' backlog first
     /// (streamed from the journal), then this run's, then the latest heartbeat.
-    private func pump() {
+    func pump() {
         guard phase == .streaming, let c = connection else { return }
         var batch: [UInt8] = []
         while backlog.streaming {
@@ -351,6 +352,8 @@ public final class WatchdogLink {
                 if c.isClosed { return }
             }
         }
+        // Nothing overtakes a segment not checked yet (the audit's outcome pumps again).
+        if backlog.waiting || spill?.waiting == true { return c.send(batch) }
         while let spill, spill.streaming {
             let room = Self.maxPendingOutput - c.pendingOutput - batch.count
             guard room > 0 else {
@@ -364,6 +367,7 @@ public final class WatchdogLink {
                 if c.isClosed { return }
             }
         }
+        if spill?.waiting == true { return c.send(batch) }
         let run = current
         while run.sent < run.lines.count {
             if c.pendingOutput + batch.count >= Self.maxPendingOutput {

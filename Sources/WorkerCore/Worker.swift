@@ -134,6 +134,13 @@ public final class Worker {
             self.modeChanged(from: before)
         }
         link.onCeiling = { [unowned self] change in self.ceilingChanged(change) }
+        link.audit?.onDamaged = { [unowned self] outcome in // a sealed segment failed its check after READY
+            let before = (self.engine.mode, self.engine.observation.unobserved)
+            self.note(outcome.damage?.detail ?? "", event: "JOURNAL_SEGMENT_DAMAGED", .critical)
+            self.engine.sealedSegmentDamaged(outcome)
+            self.metrics.failsafeLatched(self.engine.latch != nil)
+            self.modeChanged(from: before)
+        }
         link.replayCeiling()
         lease?.onChange = { [unowned self] in
             self.sendStatus()
@@ -167,6 +174,7 @@ public final class Worker {
         VenueStart.whenSettled(engine.desk, reactor: reactor, within: config.venue.startWaitSeconds) { [unowned self] in
             SdNotify.send("READY=1")
             self.ready = true
+            self.link.audit?.start(reactor: self.reactor) // the sealed segments' checksums (SegmentAudit)
             self.sendStatus()
             self.activeHolderChanged()
         }

@@ -186,7 +186,7 @@ enum WorkerStartup {
         let snapshotPath = paths.snapshot(locked.market.market)
         let snapshotBytes: [UInt8]? = (try? FileIO.readFile(snapshotPath)) ?? nil
         // One streamed pass (JournalScan): the verified prefix by checksum, the rest line by line.
-        let scan = JournalScan.run(journalPath: journal.path, identity: journal.identity, tornBytes: cut)
+        let scan = JournalScan.run(journalPath: journal.path, identity: journal.identity, tornBytes: cut, deferSegments: true)
         if scan.checkedBytes >= 1 << 20 { note("\(journal.path): \(scan.summary)", "JOURNAL_SCANNED", .info) }
         let snapshotResults = StartupChecks.checkSnapshot(snapshotBytes)
         let checks = [scan.check, snapshotResults.snapshot, snapshotResults.mode, FeedSource.probe(spec.feed)]
@@ -207,6 +207,8 @@ enum WorkerStartup {
         let link = WatchdogLink.attach(reactor: reactor, config: config, log: log, journal: journal, scan: scan, keeper: keeper) {}
         let unrecoverable = quarantineDamaged(checks, journal: journal, snapshotPath: snapshotPath, runID: log.runID, note: note)
         if damaged, unrecoverable == nil { link.follow(VerifiedPrefixKeeper.afterQuarantine(journal: journal, scan: scan)) }
+        // The sealed segments' checksums, after READY (SegmentAudit): the re-offer holds until each is confirmed.
+        if !damaged, !scan.deferred.isEmpty { link.hold(for: SegmentAudit(scan: scan)) }
         // The journal's accepted orders the snapshot lacks join it (the snapshot lags the journal).
         let restored = memory.restoring(snapshotBytes.flatMap { try? WorkerSnapshot.decode($0).get() })
 
