@@ -5,7 +5,7 @@
 Also called by harness.py (`--only venue`). For each venue (the in-process SIM, then the paper
 venue), a fresh home with one market (ES, two streams, a 1,000 ticks/s synthetic feed, so a market
 order fills within a millisecond or two and its stream is free for the next), a worker (and a
-`paper-venue`), and one client on the worker's control socket that sends a market order every
+`paper-venue`), and one client on the worker's control socket that sends a market order (each stream buying, then selling) every
 1/rate s, alternating the streams, and reads its answer. The worker answers once the venue's
 acceptance is journaled (ORDER_PLACED journaled and synced, sent, ORDER_ACCEPTED journaled and
 synced; the snapshot follows when the worker's loop is idle; for the paper venue also its own journal's fdatasync and two
@@ -51,8 +51,8 @@ class Control:
         self.s.connect(path)
         self.f = self.s.makefile("rb")
 
-    def order(self, stream):
-        line = ('{"v":1,"type":"order","side":"buy","quantity":1,"stream":"%s"}\n' % stream).encode()
+    def order(self, stream, side):
+        line = ('{"v":1,"type":"order","side":"%s","quantity":1,"stream":"%s"}\n' % (side, stream)).encode()
         t0 = time.monotonic_ns()
         self.s.sendall(line)
         answer = self.f.readline()
@@ -90,6 +90,7 @@ def run_one(binary, base, kind, orders, rate, warmup=200):
             raise RuntimeError("the worker did not start")
         c = Control(os.path.join(home, "run", "worker-ES.sock"))
         lat, retries, n, i = [], 0, 0, 0
+        side = {"ES1": "buy", "ES2": "buy"}
         interval = 1.0 / rate
         next_at = time.monotonic()
         deadline = time.monotonic() + 30 + 0.2 * (orders + warmup)
@@ -100,9 +101,14 @@ def run_one(binary, base, kind, orders, rate, warmup=200):
             delay = next_at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            ns, answer = c.order("ES%d" % (i % 2 + 1))
+            # Each stream buys then sells, so its position stays within one lot and the capital
+            # ledger never runs out, however many orders (buying only ran it out near 2,000).
+            stream = "ES%d" % (i % 2 + 1)
+            ns, answer = c.order(stream, side[stream])
             i += 1
             next_at += interval
+            if answer.get("outcome") == "placed":
+                side[stream] = "sell" if side[stream] == "buy" else "buy"
             if answer.get("outcome") != "placed":
                 if n >= warmup:
                     retries += 1
