@@ -140,17 +140,22 @@ def etcd_trials(etcd, ttl, name="bench-lock"):
     if not hostlib.wait_for(lambda: holder.acquired_ns, 20):
         raise RuntimeError("etcdctl lock never acquired")
     waiter = EtcdLocker(etcd, name, ttl)
-    kind = yield None
-    while True:
-        if not hostlib.wait_for(lambda: queued(2), 20, 0.01):
-            raise RuntimeError("the etcd waiter never queued")
-        t = MONO()
-        holder.end(signal.SIGKILL if kind == "crash" else signal.SIGTERM)
-        if not hostlib.wait_for(lambda: waiter.acquired_ns, ttl + 20, 0.0005):
-            raise RuntimeError(f"the etcd waiter did not acquire after the holder's {kind}")
-        took = waiter.acquired_ns - t
-        holder, waiter = waiter, EtcdLocker(etcd, name, ttl)
-        kind = yield took
+    try:
+        kind = yield None
+        while True:
+            if not hostlib.wait_for(lambda: queued(2), 20, 0.01):
+                raise RuntimeError("the etcd waiter never queued")
+            t = MONO()
+            holder.end(signal.SIGKILL if kind == "crash" else signal.SIGTERM)
+            if not hostlib.wait_for(lambda: waiter.acquired_ns, ttl + 20, 0.0005):
+                raise RuntimeError(f"the etcd waiter did not acquire after the holder's {kind}")
+            took = waiter.acquired_ns - t
+            holder, waiter = waiter, EtcdLocker(etcd, name, ttl)
+            kind = yield took
+    finally:
+        # The last holder and waiter end with the trials (closing the generator), never left running.
+        for locker in (holder, waiter):
+            locker.end()
 
 
 # --- ours
@@ -202,6 +207,7 @@ def failover(a, base, lease, trials, res):
     pg = pg_cluster.PgCluster()
     etcd = Etcd(folder)
     hosts = []
+    theirs = None
     try:
         pg.start()
         etcd.start()
@@ -231,6 +237,8 @@ def failover(a, base, lease, trials, res):
         res["clean_release_sent_p50_ms"] = statistics.median(rel) if rel else None
         res["clean_standby_part_p50_ms"] = statistics.median(acq) if acq else None
     finally:
+        if theirs is not None:
+            theirs.close()
         for h in hosts:
             h.stop()
         etcd.stop()
