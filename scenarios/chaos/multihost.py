@@ -175,14 +175,20 @@ def main():
                 h, pid = pick_worker(rng.random() < 0.5)
                 if pid is None:
                     continue
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue  # it ended between the pick and the kill (another fault, or its own stop)
                 detail = f"{h.name} worker {pid}"
             elif kind == "worker_stop":
                 h, pid = pick_worker(rng.random() < 0.5)
                 if pid is None:
                     continue
                 stopped_at = time.monotonic_ns()
-                os.kill(pid, signal.SIGSTOP)
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    continue  # it ended between the pick and the stop
                 record = [stopped_at, None, None]
                 frozen.setdefault(pid, []).append(record)
                 time.sleep(hold(0.2, 2.0))
