@@ -12,22 +12,26 @@ import Glibc
 /// INTEGRITY_VIOLATION alert while nothing of that segment reaches the watchdog; the file stays
 /// aside for the operator. Real processes over real sockets.
 @Suite struct SealedSegmentDamageTests {
-    @Test func aFlippedByteInASealedSegmentIsFoundAfterReadyAndNothingOfItIsSent() throws {
-        let home = try TestHome()
-        defer { home.cleanup() }
-        let segmentTests = JournalSegmentsTests()
-        try home.writeConfig(segmentTests.config(maxBytes: 4096, ceiling: 1 << 30))
-        // Run A: no watchdog, so its journal is sealed into segments; a clean stop writes the record.
+    /// Run A: no watchdog, so its journal is sealed into segments (at least three); a clean stop
+    /// writes the verified prefix record. Its run ID and last seq.
+    func sealRunA(_ home: TestHome, _ segmentTests: JournalSegmentsTests) throws -> (runID: String, lastSeq: Int64) {
         let first = try home.start("robot-worker", ["--market", "ES"])
         try waitFor("three segments", timeout: 20, seen: { "\(segmentTests.segments(home))" }) {
             segmentTests.segments(home).count >= 3 ? true : nil
         }
         first.signal(SIGTERM)
         #expect(try first.waitForExit() == 0)
-        let segments = segmentTests.segments(home)
-        let damagedPath = segments[0]
         let runA = try #require(segmentTests.allEvents(home).first?.runID)
-        let lastA = segmentTests.allEvents(home).filter { $0.runID == runA }.compactMap(\.seq).max() ?? 0
+        return (runA, segmentTests.allEvents(home).filter { $0.runID == runA }.compactMap(\.seq).max() ?? 0)
+    }
+
+    @Test func aFlippedByteInASealedSegmentIsFoundAfterReadyAndNothingOfItIsSent() throws {
+        let home = try TestHome()
+        defer { home.cleanup() }
+        let segmentTests = JournalSegmentsTests()
+        try home.writeConfig(segmentTests.config(maxBytes: 4096, ceiling: 1 << 30))
+        let (runA, lastA) = try sealRunA(home, segmentTests)
+        let damagedPath = segmentTests.segments(home)[0]
         // A digit of the first segment changed: every line still an event, only the checksum can tell.
         var bytes = try #require(FileManager.default.contents(atPath: damagedPath))
         let inDamaged = bytes.split(separator: UInt8(ascii: "\n")).compactMap { try? Event.decode(line: Array($0)) }
@@ -79,14 +83,7 @@ import Glibc
         defer { home.cleanup() }
         let segmentTests = JournalSegmentsTests()
         try home.writeConfig(segmentTests.config(maxBytes: 4096, ceiling: 1 << 30))
-        let first = try home.start("robot-worker", ["--market", "ES"])
-        try waitFor("three segments", timeout: 20, seen: { "\(segmentTests.segments(home))" }) {
-            segmentTests.segments(home).count >= 3 ? true : nil
-        }
-        first.signal(SIGTERM)
-        #expect(try first.waitForExit() == 0)
-        let runA = try #require(segmentTests.allEvents(home).first?.runID)
-        let lastA = segmentTests.allEvents(home).filter { $0.runID == runA }.compactMap(\.seq).max() ?? 0
+        let (runA, lastA) = try sealRunA(home, segmentTests)
         try home.writeConfig(segmentTests.config(maxBytes: 1 << 20, ceiling: 1 << 30))
         _ = try home.startWatchdog()
         let second = try home.start("robot-worker", ["--market", "ES"])
