@@ -8,7 +8,8 @@ import Glibc
 ///
 /// - `events.seg-NNNNNN.ndjson`: a sealed segment, rotated out while some of its events were not
 ///   yet acked (the watchdog was away). Segments and then `events.ndjson` are one journal, in
-///   order; the worker re-offers their un-acked events and deletes them once all are acked.
+///   order; the worker re-offers their un-acked events, and once all are acked keeps the newest
+///   as `events.1.ndjson` and deletes the rest.
 /// - `events.1.ndjson`: the last journal rotated once every event in it was acked.
 /// - `events.verified.json`: the verified prefix (`VerifiedPrefix`).
 public struct JournalSegments: Sendable, Equatable {

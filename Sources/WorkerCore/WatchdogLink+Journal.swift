@@ -35,7 +35,8 @@ extension WatchdogLink {
     }
 
     /// Rotates the journal when it is due: to `events.1.ndjson` once every event is acked (the
-    /// segments, all acked, are deleted), or, past its size while events are un-acked, into the
+    /// segments, all acked, are deleted; when the journal is not due, the newest of them becomes
+    /// `events.1.ndjson`), or, past its size while events are un-acked, into the
     /// next segment, which the journal keeps until they are acked.
     func rotateJournalIfDue() {
         let size = journal.size
@@ -60,12 +61,19 @@ extension WatchdogLink {
         sealedSegments = false
         let tooOld = journalFirstMonotonic.map { Double(MonotonicClock.nowNanos() - $0) / 1e9 > settings.journalMaxAge } ?? false
         guard tooBig || tooOld else {
-            if !sealed.isEmpty {
-                for path in sealed { unlink(path) }
+            if let newest = sealed.last {
+                // The newest segment, all acked, becomes the rotated file: what the journal keeps of
+                // its acked history stays one run of seqs up to `events.ndjson` (the older rotated
+                // file, from before the segments, would leave a gap behind it).
+                for path in sealed.dropLast() { unlink(path) }
+                let kept = rename(newest, journal.rotatedPath) == 0
+                if !kept { unlink(newest) }
                 // Durable, so a power cut cannot bring back a segment before a later rotation.
                 try? FileIO.syncDirectory(of: journal.path)
                 keeper?.segmentsDeleted()
-                Worker.note("\(journal.path): every event acked; deleted \(sealed.count) sealed segment(s)", .notice)
+                Worker.note(
+                    "\(journal.path): every event acked; \(kept ? "kept the newest of \(sealed.count) sealed segment(s) as \(journal.rotatedPath), deleted the rest" : "deleted \(sealed.count) sealed segment(s)")",
+                    .notice)
             }
             return
         }

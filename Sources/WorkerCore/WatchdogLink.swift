@@ -25,8 +25,9 @@ import Glibc
 /// outbox is being sent, only the latest waits; none waits through a disconnect.
 /// A lost connection is retried after 50 ms, doubling up to `worker.reconnect_max_seconds`.
 ///
-/// Once everything is acked, the journal is rotated to `events.1.ndjson` (and the segments are
-/// deleted) when it is larger than `worker.journal_max_bytes` or its first line is older than
+/// Once everything is acked, the newest sealed segment becomes `events.1.ndjson` (the older ones
+/// are deleted), and the journal is rotated to `events.1.ndjson` (the segments deleted) when it
+/// is larger than `worker.journal_max_bytes` or its first line is older than
 /// `worker.journal_max_age_seconds`; while events are un-acked, a journal past the size is sealed
 /// as a segment (`JournalSegments`) instead, so no file grows without bound. The un-acked bytes
 /// are held under `worker.journal_max_unacked_bytes` (`UnackedCeiling`).

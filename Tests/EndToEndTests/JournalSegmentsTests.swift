@@ -80,6 +80,17 @@ import Glibc
         #expect(home.quickStatus()?.markets["ES"]?.counters.gaps == 0)
         second.signal(SIGTERM)
         #expect(try second.waitForExit() == 0)
+        // The newest segment, all acked, was kept as the rotated file: the acked history the
+        // journal keeps runs without a gap into `events.ndjson`.
+        let rotated = home.stateDir + "/ES/events.1.ndjson"
+        let kept = [rotated, home.journal("ES")].flatMap { path -> [Event] in
+            guard let data = FileManager.default.contents(atPath: path) else { return [] }
+            return data.split(separator: UInt8(ascii: "\n")).compactMap { try? Event.decode(line: Array($0)) }
+        }.filter { $0.runID == runB }.compactMap(\.seq)
+        #expect(FileManager.default.fileExists(atPath: rotated), "no \(rotated) after the segments were acked")
+        if let low = kept.first {
+            #expect(kept == Array(low...(low + Int64(kept.count) - 1)), "run B in \(rotated) and the journal: \(kept)")
+        }
         // The next start trusts what this run verified: its prefix matches.
         let verify = try home.start("robot-worker", ["verify", "--market", "ES"], name: "verify")
         #expect(try verify.waitForExit() == 0, "\(verify.stdout)\(verify.stderr)")
