@@ -13,6 +13,10 @@ enum EventIntake {
         case latchCleared(Event)
         /// A heartbeat: only its time changed, saved lazily, never acked.
         case heartbeat
+        /// A routine event applied (a passing `IDENTITY_INVARIANTS_STATUS`, each market's once a
+        /// minute): saved lazily, like a heartbeat, and acked with that save. Nothing but its ack
+        /// waits on it, and the worker keeps it in its journal until then.
+        case routine
     }
 
     static func take(
@@ -42,6 +46,9 @@ enum EventIntake {
             client.delivered(run: run)
             client.applied(run: run, seq: seq)
             if event.type == EventType.failsafeCleared.rawValue { return .latchCleared(event) }
+            if event.type == EventType.identityInvariantsStatus.rawValue, state.markets[market]?.lastIdentityInvariantsPass == true {
+                return .routine
+            }
             return .applied
         case .duplicate(let run, _):
             client.delivered(run: run)

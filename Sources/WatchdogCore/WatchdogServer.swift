@@ -291,6 +291,9 @@ public final class WatchdogServer {
         case .heartbeat:
             coalescing.heartbeat(now: now.monotonicNanos)
             markDirty(lazily: true)
+        case .routine:
+            coalescing.other()
+            markDirty(lazily: true)
         }
     }
 
