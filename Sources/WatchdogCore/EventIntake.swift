@@ -13,9 +13,10 @@ enum EventIntake {
         case latchCleared(Event)
         /// A heartbeat: only its time changed, saved lazily, never acked.
         case heartbeat
-        /// A routine event applied (a passing `IDENTITY_INVARIANTS_STATUS`, each market's once a
-        /// minute): saved lazily, like a heartbeat, and acked with that save. Nothing but its ack
-        /// waits on it, and the worker keeps it in its journal until then.
+        /// A routine event applied (a passing `IDENTITY_INVARIANTS_STATUS` after a passing one, each
+        /// market's once a minute; only the applied seq and times change): saved lazily, like a
+        /// heartbeat, and acked with that save. Nothing but its ack waits on it, and the worker keeps
+        /// it in its journal until then.
         case routine
     }
 
@@ -41,14 +42,14 @@ enum EventIntake {
                 .notPermitted,
                 "an event of run \(event.runID) at fence \(event.fence) on a connection whose hello claimed fence \(client.helloFence)")
         }
+        let isStatus = event.type == EventType.identityInvariantsStatus.rawValue
+        let wasPassing = isStatus && state.markets[market]?.lastIdentityInvariantsPass == true
         switch state.apply(event, now: now, resumed: client.resumeRuns.contains(event.runID)) {
         case .applied(let run, let seq):
             client.delivered(run: run)
             client.applied(run: run, seq: seq)
             if event.type == EventType.failsafeCleared.rawValue { return .latchCleared(event) }
-            if event.type == EventType.identityInvariantsStatus.rawValue, state.markets[market]?.lastIdentityInvariantsPass == true {
-                return .routine
-            }
+            if wasPassing, state.markets[market]?.lastIdentityInvariantsPass == true { return .routine }
             return .applied
         case .duplicate(let run, _):
             client.delivered(run: run)
