@@ -6,8 +6,9 @@ Speaks for MARKETS (comma-separated) the way an idle robot-worker does, in one p
 market's lock (flock of HOME/runtime_locks/canonical_M.lock, where SOCKET is HOME/run/watchdog.sock),
 connects, says hello with fence 1, then sends each market's HEARTBEAT every HEARTBEAT_SECONDS and
 its IDENTITY_INVARIANTS_STATUS (a seq'd event, acked by the watchdog) every INVARIANTS_SECONDS, the
-markets' phases spread evenly over the interval as independent workers' would be. Acks are read and
-dropped. Prints "ready" once every welcome is in; runs until SIGTERM. One process stands in for
+markets' phases spread evenly over the interval as independent workers' would be. As a worker does
+at its start, each market's first status goes right after its welcome, so the window measured is the
+steady state (a status after a status). Acks are read and dropped. Prints "ready" once every welcome is in; runs until SIGTERM. One process stands in for
 1,000 workers, so the benchmark measures the watchdog, not 1,000 Swift processes on 2 cores.
 """
 
@@ -25,6 +26,13 @@ import time
 def utc_now():
     t = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+
+
+def status_line(m, run, pid, seq):
+    ts = utc_now()
+    return (f'{{"v":1,"type":"IDENTITY_INVARIANTS_STATUS","market":"{m}","run_id":"{run}","pid":{pid},"fence":1,'
+            f'"seq":{seq},"ts":"{ts}","data":{{"pass":true,"violations":[],"canonical_instrument":"{m}",'
+            f'"execution_instrument":"X{m}","stream_ids":["{m}S1"],"checked_at_utc":"{ts}"}}}}\n')
 
 
 def main():
@@ -62,6 +70,8 @@ def main():
             first = c["buf"].split(b"\n", 1)[0]
             if b"welcome" not in first:
                 sys.exit(f"quiet_fleet: {m}: {first.decode(errors='replace')}")
+            c["seq"] = 1
+            c["sock"].sendall(status_line(m, c["run"], pid, 1).encode())
             c["sock"].setblocking(False)
             sel.register(c["sock"], selectors.EVENT_READ, m)
     print("ready", flush=True)
@@ -70,7 +80,7 @@ def main():
     due = []  # (when, market index, kind)
     for i in range(n):
         heapq.heappush(due, (start + hb * i / n, i, "hb"))
-        heapq.heappush(due, (start + inv * i / n, i, "inv"))
+        heapq.heappush(due, (start + inv * (i + 1) / n, i, "inv"))
     began = {}
     while True:
         when, i, kind = due[0]
@@ -96,9 +106,7 @@ def main():
             heapq.heappush(due, (when + hb, i, kind))
         else:
             c["seq"] += 1
-            line = (head("IDENTITY_INVARIANTS_STATUS") + f'"seq":{c["seq"]},"ts":"{ts}","data":{{"pass":true,'
-                    f'"violations":[],"canonical_instrument":"{m}","execution_instrument":"X{m}","stream_ids":["{m}S1"],'
-                    f'"checked_at_utc":"{ts}"}}}}\n')
+            line = status_line(m, c["run"], pid, c["seq"])
             heapq.heappush(due, (when + inv, i, kind))
         c["sock"].sendall(line.encode())
 

@@ -269,7 +269,8 @@ def main(res_path, micro_path, out_path):
         w("## 5a. The watchdog at rest\n")
         w("One watchdog and, standing in for that many idle workers, one process (`bench/quiet_fleet.py`) that holds")
         w("every market's lock and sends each market's heartbeat every second and its `IDENTITY_INVARIANTS_STATUS` (an")
-        w("acked event) every minute, the markets' phases spread as independent workers' are. CPU: the watchdog's own")
+        w("acked event) right after its welcome and then every minute, the markets' phases spread as independent")
+        w("workers' are. CPU: the watchdog's own")
         w(f"utime + stime, every thread, over {qi['idle_seconds']:.0f} s after 3 s of settling (other load on the machine")
         w("hardly moves it); wakeups: its threads' context switches per second. Median (min–max) over"
           f" {qi['reps']} runs.\n")
