@@ -8,8 +8,9 @@ connects, says hello with fence 1, then sends each market's HEARTBEAT every HEAR
 its IDENTITY_INVARIANTS_STATUS (a seq'd event, acked by the watchdog) every INVARIANTS_SECONDS, the
 markets' phases spread evenly over the interval as independent workers' would be. As a worker does
 at its start, each market's first status goes right after its welcome, so the window measured is the
-steady state (a status after a status). Acks are read and dropped. Prints "ready" once every welcome is in; runs until SIGTERM. One process stands in for
-1,000 workers, so the benchmark measures the watchdog, not 1,000 Swift processes on 2 cores.
+steady state (a status after a status). Acks are read and dropped. Prints "ready" once every welcome
+is in; runs until SIGTERM. One process stands in for 1,000 workers, so the benchmark measures the
+watchdog, not 1,000 Swift processes on 2 cores.
 """
 
 import fcntl
