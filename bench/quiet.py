@@ -18,6 +18,7 @@ market per minute, phases spread), so 1,000 markets do not need 1,000 worker pro
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -55,19 +56,21 @@ def usage(pid):
     return ticks, switches
 
 
-def idle_once(h, a, base, binary, n, metrics):
-    """One watchdog with n markets of idle workers (and its /metrics served when `metrics`): its
-    CPU percent and wakeups per second."""
-    home = tempfile.mkdtemp(prefix="qi", dir=base)
+@contextlib.contextmanager
+def quiet_watchdog(h, a, base, binary, prefix, n, extra=(), metrics=False, pin=None):
+    """A watchdog of `binary` on a fresh home with n quiet markets that quiet_fleet.py speaks for
+    (and the `extra` markets, left to the caller), settled for `a.settle_seconds`; yields (home,
+    sock, watchdog, fleet). On the way out it ends the fleet and the watchdog and removes the home."""
+    home = tempfile.mkdtemp(prefix=prefix, dir=base)
     names = h.market_names(n, "Q")
     # hello_timeout: the watchdog reads /proc/locks for each hello, and 1,000 hellos take seconds.
-    cfg = h.robot_config(names, heartbeat=1.0, watchdog={"max_connections": n + 64, "hello_timeout_seconds": 60})
+    cfg = h.robot_config(names + list(extra), heartbeat=1.0, watchdog={"max_connections": n + 64, "hello_timeout_seconds": 60})
     if metrics:
         cfg["metrics"] = {"host": "127.0.0.1", "watchdog_port": h.free_port()}
     h.write_json(os.path.join(home, "robot.json"), cfg)
     sock = os.path.join(home, "run", "watchdog.sock")
-    wd = h.spawn([os.path.join(binary, "watchdog"), "run", "--config", os.path.join(home, "robot.json"), "--home", home],
-                 stderr=open(os.path.join(home, "watchdog.log"), "a"))
+    wd = h.spawn((["taskset", "-c", pin] if pin else []) + [os.path.join(binary, "watchdog"), "run", "--config",
+                  os.path.join(home, "robot.json"), "--home", home], stderr=open(os.path.join(home, "watchdog.log"), "a"))
     fleet = None
     try:
         if not h.wait_for(lambda: h.connectable(sock), 15, 0.01):
@@ -77,6 +80,18 @@ def idle_once(h, a, base, binary, n, metrics):
         if fleet.stdout.readline().strip() != b"ready":
             raise RuntimeError(f"quiet: the fleet did not start (see {home}/fleet.log)")
         time.sleep(a.settle_seconds)
+        yield home, sock, wd, fleet
+    finally:
+        if fleet:
+            h.end(fleet)
+        h.end(wd)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def idle_once(h, a, base, binary, n, metrics):
+    """One idle run: the watchdog of `binary` with n quiet markets over `a.idle_seconds`; returns its
+    CPU percent and wakeups per second."""
+    with quiet_watchdog(h, a, base, binary, "qi", n, metrics=metrics) as (home, _, wd, fleet):
         hz = os.sysconf("SC_CLK_TCK")
         u0, t0 = usage(wd.pid), h.MONO()
         time.sleep(a.idle_seconds)
@@ -85,11 +100,15 @@ def idle_once(h, a, base, binary, n, metrics):
             raise RuntimeError(f"quiet: the fleet or the watchdog ended during the idle run (see {home})")
         secs = (t1 - t0) / 1e9
         return 100 * (u1[0] - u0[0]) / hz / secs, (u1[1] - u0[1]) / secs
-    finally:
-        if fleet:
-            h.end(fleet)
-        h.end(wd)
-        shutil.rmtree(home, ignore_errors=True)
+
+
+def latency_summary(h, runs):
+    """Each run's p50 and p99 of write to applied and write to ack (µs), summarized over the runs."""
+    def pct(q, i):
+        return [sorted(x[i] for x in l)[int(q * (len(l) - 1))] / 1e3 for l in runs]
+
+    return {"applied_p50": h.summary(pct(0.5, 0)), "applied_p99": h.summary(pct(0.99, 0)),
+            "ack_p50": h.summary(pct(0.5, 1)), "ack_p99": h.summary(pct(0.99, 1))}
 
 
 CASES = {"200": (200, False), "1000": (1000, False), "200 with /metrics": (200, True)}
@@ -133,12 +152,7 @@ def latency(h, a, base, builds):
                 h.end(p)
                 shutil.rmtree(home, ignore_errors=True)
             lats[kind].append(l[100:])  # the first 100 events warm up
-
-    def pct(runs, q, i):
-        return [sorted(x[i] for x in l)[int(q * (len(l) - 1))] / 1e3 for l in runs]
-
-    out = {k: {"applied_p50": h.summary(pct(r, 0.5, 0)), "applied_p99": h.summary(pct(r, 0.99, 0)),
-               "ack_p50": h.summary(pct(r, 0.5, 1)), "ack_p99": h.summary(pct(r, 0.99, 1))} for k, r in lats.items()}
+    out = {k: latency_summary(h, r) for k, r in lats.items()}
     h.log("quiet latency applied p99 (us)", {k: round(v["applied_p99"]["median"]) for k, v in out.items()})
     return out
 
@@ -150,35 +164,10 @@ def rest_latency(h, a, base, builds, n=200, events=500, rate=50):
     lats = {b: [] for b in builds}
     for _ in range(a.reps):
         for b in random.sample(list(builds), len(builds)):
-            home = tempfile.mkdtemp(prefix="qr", dir=base)
-            names = h.market_names(n, "Q")
-            cfg = h.robot_config(names + ["L00"], heartbeat=1.0, watchdog={"max_connections": n + 64, "hello_timeout_seconds": 60})
-            h.write_json(os.path.join(home, "robot.json"), cfg)
-            sock = os.path.join(home, "run", "watchdog.sock")
-            wd = h.spawn(["taskset", "-c", "0", os.path.join(builds[b], "watchdog"), "run", "--config", os.path.join(home, "robot.json"),
-                          "--home", home], stderr=open(os.path.join(home, "watchdog.log"), "a"))
-            fleet = None
-            try:
-                if not h.wait_for(lambda: h.connectable(sock), 15, 0.01):
-                    raise RuntimeError(f"quiet: the watchdog of {b} did not serve {sock}")
-                fleet = h.spawn([sys.executable, os.path.join(HERE, "quiet_fleet.py"), sock, ",".join(names), "1.0", "60"],
-                                stdout=subprocess.PIPE, stderr=open(os.path.join(home, "fleet.log"), "a"))
-                if fleet.stdout.readline().strip() != b"ready":
-                    raise RuntimeError(f"quiet: the fleet did not start (see {home}/fleet.log)")
-                time.sleep(a.settle_seconds)
+            with quiet_watchdog(h, a, base, builds[b], "qr", n, extra=["L00"], pin="0") as (_, sock, _, _):
                 _, _, l = h.run_writers(a, sock, ["L00"], events, 1, rate)
-            finally:
-                if fleet:
-                    h.end(fleet)
-                h.end(wd)
-                shutil.rmtree(home, ignore_errors=True)
             lats[b].append(l[20:])  # the first 20 events warm up
-
-    def pct(runs, q, i):
-        return [sorted(x[i] for x in l)[int(q * (len(l) - 1))] / 1e3 for l in runs]
-
-    out = {b: {"applied_p50": h.summary(pct(r, 0.5, 0)), "applied_p99": h.summary(pct(r, 0.99, 0)),
-               "ack_p50": h.summary(pct(r, 0.5, 1)), "ack_p99": h.summary(pct(r, 0.99, 1))} for b, r in lats.items()}
+    out = {b: latency_summary(h, r) for b, r in lats.items()}
     h.log(f"quiet rest latency ({n} markets, {rate}/s) applied p50/p99 (us)",
           {b: (round(v["applied_p50"]["median"]), round(v["applied_p99"]["median"])) for b, v in out.items()})
     return out

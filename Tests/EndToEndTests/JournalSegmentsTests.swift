@@ -20,19 +20,12 @@ import Glibc
         return c
     }
 
-    func segments(_ home: TestHome) -> [String] {
-        let folder = home.stateDir + "/ES"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.filter { $0.hasPrefix("events.seg-") && $0.hasSuffix(".ndjson") }.sorted().map { folder + "/" + $0 }
-    }
+    func files(_ home: TestHome) -> JournalFiles { JournalFiles(folder: home.stateDir + "/ES") }
+
+    func segments(_ home: TestHome) -> [String] { files(home).segments }
 
     /// Every event of the segments, then of `events.ndjson`.
-    func allEvents(_ home: TestHome) -> [Event] {
-        (segments(home) + [home.journal("ES")]).flatMap { path -> [Event] in
-            guard let data = FileManager.default.contents(atPath: path) else { return [] }
-            return data.split(separator: UInt8(ascii: "\n")).compactMap { try? Event.decode(line: Array($0)) }
-        }
-    }
+    func allEvents(_ home: TestHome) -> [Event] { JournalFiles.events(segments(home) + [files(home).current]) }
 
     @Test func segmentsSpanningAnOutageAreReofferedCompletelyAndInOrder() throws {
         let home = try TestHome()
@@ -82,11 +75,8 @@ import Glibc
         #expect(try second.waitForExit() == 0)
         // The newest segment, all acked, was kept as the rotated file: the acked history the
         // journal keeps runs without a gap into `events.ndjson`.
-        let rotated = home.stateDir + "/ES/events.1.ndjson"
-        let kept = [rotated, home.journal("ES")].flatMap { path -> [Event] in
-            guard let data = FileManager.default.contents(atPath: path) else { return [] }
-            return data.split(separator: UInt8(ascii: "\n")).compactMap { try? Event.decode(line: Array($0)) }
-        }.filter { $0.runID == runB }.compactMap(\.seq)
+        let rotated = files(home).rotated
+        let kept = JournalFiles.events([rotated, files(home).current]).filter { $0.runID == runB }.compactMap(\.seq)
         #expect(FileManager.default.fileExists(atPath: rotated), "no \(rotated) after the segments were acked")
         if let low = kept.first {
             #expect(kept == Array(low...(low + Int64(kept.count) - 1)), "run B in \(rotated) and the journal: \(kept)")

@@ -77,15 +77,7 @@ import Wire
 
         /// Every event of ES's journal in order: the rotated file, the sealed segments (a rotation
         /// while some events were not acked yet), then `events.ndjson`.
-        func events() -> [Event] {
-            let folder = stateDir + "/ES"
-            let segments = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-                .filter { $0.hasPrefix("events.seg-") && $0.hasSuffix(".ndjson") }.sorted().map { folder + "/" + $0 }
-            return ([folder + "/events.1.ndjson"] + segments + [folder + "/events.ndjson"]).flatMap { path -> [Event] in
-                guard let data = FileManager.default.contents(atPath: path) else { return [] }
-                return data.split(separator: UInt8(ascii: "\n")).compactMap { try? Event.decode(line: Array($0)) }
-            }
-        }
+        func events() -> [Event] { JournalFiles.events(JournalFiles(folder: stateDir + "/ES").all) }
 
         func events(_ type: EventType, run: String? = nil) -> [Event] {
             events().filter { $0.type == type.rawValue && (run == nil || $0.runID == run) }

@@ -52,10 +52,7 @@ final class TestHome: @unchecked Sendable {
     }
 
     /// Every event journaled for `market`, in file order.
-    func events(_ market: String) -> [Event] {
-        guard let data = FileManager.default.contents(atPath: journal(market)) else { return [] }
-        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? Event.decode(line: Array($0)) }
-    }
+    func events(_ market: String) -> [Event] { JournalFiles.events([journal(market)]) }
 
     /// The events of one type, in order.
     func events(_ market: String, type: EventType) -> [Event] {
